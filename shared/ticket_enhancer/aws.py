@@ -1,0 +1,48 @@
+"""boto3 clients, created once per container and shared (inject fakes in tests).
+
+``AWS_ENDPOINT_URL`` (honoured by boto3 itself) points them at the local emulator.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
+
+# Fail fast on the request path: a webhook answers 503 and the tool retries.
+WEBHOOK_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+WORKER_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
+
+_session: boto3.session.Session | None = None
+
+
+def session() -> boto3.session.Session:
+    global _session  # noqa: PLW0603 (one session per container, by design)
+    if _session is None:
+        _session = boto3.session.Session()
+    return _session
+
+
+def client(service: str, config: Config) -> Any:
+    return session().client(service, config=config)  # type: ignore[call-overload]
+
+
+def dynamodb(config: Config = WEBHOOK_CONFIG) -> DynamoDBClient:
+    result: DynamoDBClient = client("dynamodb", config)
+    return result
+
+
+def sqs(config: Config = WEBHOOK_CONFIG) -> SQSClient:
+    result: SQSClient = client("sqs", config)
+    return result
+
+
+def secretsmanager(config: Config = WEBHOOK_CONFIG) -> SecretsManagerClient:
+    result: SecretsManagerClient = client("secretsmanager", config)
+    return result

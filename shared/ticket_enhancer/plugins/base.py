@@ -1,0 +1,273 @@
+"""``TicketingToolPlugin``: the base every ticketing tool implements.
+
+Template methods (the contract's four operations) own what all tools share: choosing and running
+the webhook auth scheme, JSON decoding, priority normalisation, retries, error mapping, latency
+metrics and the exactly-once footer check. A tool implements only the small primitives that
+differ: how to read its webhook body, its REST paths, its auth header and its field mapping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+from ticket_enhancer.models import Note, Priority, Ticket, TicketMetadata
+from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
+from ticket_enhancer.plugins.errors import VendorOutcomeUnknownError, WebhookPayloadError
+from ticket_enhancer.webhooks import schemes
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ticket_enhancer.plugins.http import Sleep
+    from ticket_enhancer.plugins.requests import RetryPolicy, VendorRequest
+
+NoteFormat = Literal["html", "adf", "text"]
+MAX_JSON_DEPTH = 64
+
+
+class MetricsSink(Protocol):
+    def add_metric(self, name: str, unit: Any, value: float) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """What a tool's webhook body says, before normalisation by the base."""
+
+    ticket_id: str
+    display_key: str = ""
+    subject: str = ""
+    description: str = ""
+    priority_raw: str | None = None
+    requester: str | None = None
+    created_at: datetime | None = None
+    status: str | None = None
+    event_type: str = "created"
+    delivery_id: str | None = None
+
+
+def _check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise WebhookPayloadError(f"JSON nested deeper than {limit} levels")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
+def decode_json(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or ``WebhookPayloadError`` saying what is wrong."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookPayloadError("body is not UTF-8") from None
+    try:
+        payload = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise WebhookPayloadError("body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise WebhookPayloadError("body must be a JSON object")
+    _check_depth(payload)
+    return payload
+
+
+def text_field(value: Any, limit: int = 65_536) -> str:
+    """A JSON scalar as text (numbers become strings), bounded in length."""
+    if value is None or isinstance(value, dict | list):
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)[:limit]
+
+
+class TicketingToolPlugin(ABC):
+    """Base class of a ticketing tool's plugin. Stateless; shared by every tenant of a process."""
+
+    __tool_type__: ClassVar[str]
+    __version__: ClassVar[str]
+    __plugin_api__: ClassVar[str] = ">=1,<2"
+
+    default_auth_mode: ClassVar[str] = schemes.SHARED_TOKEN
+    # Modes every tool supports; a tool adds its own native scheme.
+    auth_modes: ClassVar[frozenset[str]] = frozenset({schemes.STANDARD_WEBHOOKS, schemes.SHARED_TOKEN})
+    note_format: ClassVar[NoteFormat] = "html"
+    # Lower-cased raw priority -> normalised priority. Unknown values map to medium.
+    priority_map: ClassVar[Mapping[str, Priority]] = {}
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        retry: RetryPolicy | None = None,
+        metrics: MetricsSink | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self._clock = clock
+        self._retry = retry
+        self._metrics = metrics
+        self._sleep = sleep
+
+    # -- lifecycle hooks (optional) ---------------------------------------------------------
+    def setup(self) -> None:  # noqa: B027 (optional hook)
+        """Called once, when the registry first hands the plugin out."""
+
+    def teardown(self) -> None:  # noqa: B027 (optional hook)
+        """Called when the plugin is unregistered or replaced."""
+
+    # -- webhook side ----------------------------------------------------------------------
+    def auth_mode_for(self, tenant: TenantContext) -> str:
+        return tenant.config.webhook_auth or self.default_auth_mode
+
+    async def validate_webhook(self, request: WebhookRequest, tenant: TenantContext) -> bool:
+        """True only when the delivery is authentic under the tenant's auth mode."""
+        mode = self.auth_mode_for(tenant)
+        if mode not in self.auth_modes:
+            return False
+        secrets = tenant.secret.webhook_secret_values()
+        if not secrets:
+            return False
+        return schemes.VERIFIERS[mode](request, secrets, self._clock())
+
+    def extract_metadata(self, request: WebhookRequest, tenant: TenantContext) -> TicketMetadata:
+        """Normalised metadata from an authenticated delivery; ``WebhookPayloadError`` if unusable."""
+        payload = decode_json(request.body)
+        event = self.parse_webhook(payload, request)
+        ticket_id = event.ticket_id.strip()
+        if not ticket_id:
+            raise WebhookPayloadError("no ticket id in the body")
+        if len(ticket_id) > 256:
+            raise WebhookPayloadError("ticket id is too long")
+        delivery_id = self._delivery_id(request, tenant, event, ticket_id)
+        priority_raw = event.priority_raw
+        return TicketMetadata(
+            tool_type=self.__tool_type__,
+            tenant_id=tenant.tenant_id,
+            ticket_id=ticket_id,
+            display_key=event.display_key or ticket_id,
+            subject=event.subject,
+            description=event.description,
+            priority=self.normalise_priority(priority_raw),
+            priority_raw=priority_raw,
+            requester=event.requester,
+            created_at=event.created_at,
+            status=event.status,
+            event_type=event.event_type or "created",
+            delivery_id=delivery_id,
+        )
+
+    def _delivery_id(
+        self, request: WebhookRequest, tenant: TenantContext, event: WebhookEvent, ticket_id: str
+    ) -> str:
+        if self.auth_mode_for(tenant) == schemes.STANDARD_WEBHOOKS:
+            msg_id = request.headers.get("webhook-id")
+            if msg_id:
+                return msg_id[:512]
+        if event.delivery_id:
+            return event.delivery_id[:512]
+        return f"{ticket_id}:{event.event_type or 'created'}"
+
+    @classmethod
+    def normalise_priority(cls, raw: str | None) -> Priority:
+        if raw is None:
+            return Priority.MEDIUM
+        return cls.priority_map.get(str(raw).strip().lower(), Priority.MEDIUM)
+
+    @abstractmethod
+    def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
+        """Read the tool's webhook body (already decoded JSON). Raise ``WebhookPayloadError``."""
+
+    # -- REST side ---------------------------------------------------------------------------
+    async def get_ticket(self, tenant: TenantContext, ticket_id: str) -> Ticket:
+        """Fetch the full ticket from the tool."""
+        response = await self._call(tenant, self.ticket_request(ticket_id), "get_ticket")
+        return self.parse_ticket(response.json(), tenant, ticket_id)
+
+    async def update_ticket(self, tenant: TenantContext, ticket_id: str, note: Note) -> bool:
+        """Post ``note`` as an internal note. Safe to call again after an unknown outcome."""
+        request = self.note_request(ticket_id, self.render_note(note))
+        try:
+            await self._call(tenant, request, "update_ticket")
+        except VendorOutcomeUnknownError:
+            if await self.has_note(tenant, ticket_id, note.job_id):
+                return True
+            raise
+        return True
+
+    async def has_note(self, tenant: TenantContext, ticket_id: str, job_id: str) -> bool:
+        """Whether a note carrying ``job_id``'s footer is already on the ticket."""
+        response = await self._call(tenant, self.notes_request(ticket_id), "list_notes")
+        return any(job_id in body for body in self.parse_notes(response.json()))
+
+    def render_note(self, note: Note) -> Any:
+        """The note in this tool's format (HTML, ADF or plain text), footer included."""
+        from ticket_enhancer.render import render_note  # type: ignore[import-not-found,unused-ignore]  # worker-only
+
+        return render_note(note.markdown, self.note_format, footer=note.footer)
+
+    async def auth_headers(self, tenant: TenantContext) -> dict[str, str]:
+        """HTTP Basic ``api_user:api_token`` by default; tools with other schemes override."""
+        user = tenant.secret.api_user or ""
+        token = tenant.secret.api_token.get_secret_value() if tenant.secret.api_token else ""
+        encoded = base64.b64encode(f"{user}:{token}".encode()).decode()
+        return {"Authorization": f"Basic {encoded}", "Accept": "application/json"}
+
+    @abstractmethod
+    def ticket_request(self, ticket_id: str) -> VendorRequest:
+        """The REST call that fetches a ticket."""
+
+    @abstractmethod
+    def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
+        """Map the tool's ticket JSON to ``Ticket``."""
+
+    @abstractmethod
+    def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:
+        """The REST call that adds an internal note with the rendered body."""
+
+    @abstractmethod
+    def notes_request(self, ticket_id: str) -> VendorRequest:
+        """The REST call that lists a ticket's notes (for the footer check)."""
+
+    @abstractmethod
+    def parse_notes(self, data: Any) -> list[str]:
+        """The note bodies in the list-notes answer."""
+
+    async def _call(self, tenant: TenantContext, request: VendorRequest, operation: str) -> httpx.Response:
+        from ticket_enhancer.plugins import http
+        from ticket_enhancer.plugins.requests import RetryPolicy
+
+        client = tenant.http
+        if client is None:
+            raise RuntimeError("TenantContext.http is required for REST calls")
+        started = time.perf_counter()
+        try:
+            return await http.send(
+                client,
+                tenant.config.base_url,
+                request,
+                headers=await self.auth_headers(tenant),
+                tool=self.__tool_type__,
+                operation=operation,
+                policy=self._retry or RetryPolicy(),
+                sleep=self._sleep or asyncio.sleep,
+            )
+        finally:
+            self._record_latency(operation, (time.perf_counter() - started) * 1000)
+
+    def _record_latency(self, operation: str, millis: float) -> None:
+        if self._metrics is None:
+            from aws_lambda_powertools.metrics import Metrics
+
+            self._metrics = Metrics()
+        self._metrics.add_metric(
+            name=f"{self.__tool_type__}_{operation}_latency", unit="Milliseconds", value=millis
+        )

@@ -1,0 +1,1 @@
+"""The freshservice plugin: everything that knows freshservice lives in this folder."""

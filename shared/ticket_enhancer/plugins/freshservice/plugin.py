@@ -1,0 +1,92 @@
+"""Freshservice (API v2)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+from ticket_enhancer.models import Priority, Ticket
+from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, text_field
+from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
+from ticket_enhancer.plugins.fields import first_text, obj, parse_datetime
+from ticket_enhancer.plugins.requests import VendorRequest
+
+# {{ticket.id}} renders as "123", "#INC-123" or "SR-123" depending on the placeholder used.
+_TICKET_ID = re.compile(r"#?(?:[A-Za-z]+-)?(\d{1,20})")
+_STATUS = {"2": "Open", "3": "Pending", "4": "Resolved", "5": "Closed"}
+
+
+class FreshservicePlugin(TicketingToolPlugin):
+    __tool_type__ = "freshservice"
+    __version__ = "1.0.0"
+    __plugin_api__ = ">=1,<2"
+
+    priority_map = {
+        "4": Priority.CRITICAL,
+        "urgent": Priority.CRITICAL,
+        "3": Priority.HIGH,
+        "high": Priority.HIGH,
+        "2": Priority.MEDIUM,
+        "medium": Priority.MEDIUM,
+        "1": Priority.LOW,
+        "low": Priority.LOW,
+    }
+
+    def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
+        body = obj(payload.get("freshservice_webhook")) or payload
+        raw_id = first_text(body, "ticket_id", "id").strip()
+        match = _TICKET_ID.fullmatch(raw_id)
+        return WebhookEvent(
+            ticket_id=match.group(1) if match else raw_id,
+            display_key=raw_id,
+            subject=first_text(body, "ticket_subject", "subject"),
+            description=first_text(body, "ticket_description", "description"),
+            priority_raw=first_text(body, "ticket_priority", "priority") or None,
+            requester=first_text(body, "ticket_requester_email", "requester") or None,
+            status=first_text(body, "ticket_status", "status") or None,
+            event_type=first_text(body, "event") or "created",
+        )
+
+    def ticket_request(self, ticket_id: str) -> VendorRequest:
+        return VendorRequest("GET", f"/api/v2/tickets/{ticket_id}", idempotent=True)
+
+    def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
+        ticket = obj(obj(data).get("ticket"))
+        priority = text_field(ticket.get("priority")) or None
+        found_id = text_field(ticket.get("id")) or ticket_id
+        status = text_field(ticket.get("status"))
+        return Ticket(
+            tool_type=self.__tool_type__,
+            tenant_id=tenant.tenant_id,
+            ticket_id=found_id,
+            display_key=f"#{found_id}",
+            subject=text_field(ticket.get("subject")),
+            description=first_text(ticket, "description_text", "description"),
+            priority=self.normalise_priority(priority),
+            priority_raw=priority,
+            requester=text_field(ticket.get("requester_id")) or None,
+            created_at=parse_datetime(ticket.get("created_at")),
+            status=_STATUS.get(status, status or None),
+            url=f"{tenant.config.base_url.rstrip('/')}/helpdesk/tickets/{found_id}",
+        )
+
+    def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:
+        return VendorRequest(
+            "POST", f"/api/v2/tickets/{ticket_id}/notes", json={"body": rendered, "private": True}
+        )
+
+    def notes_request(self, ticket_id: str) -> VendorRequest:
+        return VendorRequest("GET", f"/api/v2/tickets/{ticket_id}/conversations", idempotent=True)
+
+    def parse_notes(self, data: Any) -> list[str]:
+        items = obj(data).get("conversations")
+        return [first_text(obj(c), "body", "body_text") for c in items] if isinstance(items, list) else []
+
+    async def auth_headers(self, tenant: TenantContext) -> dict[str, str]:
+        # Freshservice: Basic <api_key>:X
+        key = tenant.secret.api_token.get_secret_value() if tenant.secret.api_token else ""
+        return {
+            "Authorization": "Basic " + base64.b64encode(f"{key}:X".encode()).decode(),
+            "Accept": "application/json",
+        }

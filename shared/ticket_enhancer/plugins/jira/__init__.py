@@ -1,0 +1,1 @@
+"""The jira plugin: everything that knows jira lives in this folder."""

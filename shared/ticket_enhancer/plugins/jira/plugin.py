@@ -1,0 +1,95 @@
+"""Jira Service Management Cloud."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ticket_enhancer.models import Priority, Ticket
+from ticket_enhancer.plugins.base import NoteFormat, TicketingToolPlugin, WebhookEvent, text_field
+from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
+from ticket_enhancer.plugins.fields import adf_text, named, obj, parse_datetime
+from ticket_enhancer.plugins.requests import VendorRequest
+from ticket_enhancer.webhooks import schemes
+
+
+class JiraPlugin(TicketingToolPlugin):
+    __tool_type__ = "jira"
+    __version__ = "1.0.0"
+    __plugin_api__ = ">=1,<2"
+
+    default_auth_mode = schemes.JIRA_HMAC
+    auth_modes = TicketingToolPlugin.auth_modes | {schemes.JIRA_HMAC}
+    note_format: ClassVar[NoteFormat] = "adf"
+    priority_map = {
+        "highest": Priority.CRITICAL,
+        "blocker": Priority.CRITICAL,
+        "critical": Priority.CRITICAL,
+        "high": Priority.HIGH,
+        "major": Priority.HIGH,
+        "medium": Priority.MEDIUM,
+        "low": Priority.LOW,
+        "lowest": Priority.LOW,
+        "minor": Priority.LOW,
+        "trivial": Priority.LOW,
+    }
+
+    def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
+        issue = obj(payload.get("issue"))
+        fields = obj(issue.get("fields"))
+        event = text_field(payload.get("webhookEvent")) or "jira:issue_created"
+        return WebhookEvent(
+            ticket_id=text_field(issue.get("id")) or text_field(issue.get("key")),
+            display_key=text_field(issue.get("key")),
+            subject=text_field(fields.get("summary")),
+            description=adf_text(fields.get("description")),
+            priority_raw=named(fields.get("priority")),
+            requester=named(fields.get("reporter")),
+            created_at=parse_datetime(fields.get("created")),
+            status=named(fields.get("status")),
+            event_type=event.removeprefix("jira:issue_"),
+            delivery_id=request.headers.get("x-atlassian-webhook-identifier"),
+        )
+
+    def ticket_request(self, ticket_id: str) -> VendorRequest:
+        return VendorRequest(
+            "GET",
+            f"/rest/api/3/issue/{ticket_id}",
+            idempotent=True,
+            params={"fields": "summary,description,priority,reporter,created,status"},
+        )
+
+    def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
+        issue = obj(data)
+        fields = obj(issue.get("fields"))
+        priority = named(fields.get("priority"))
+        key = text_field(issue.get("key"))
+        return Ticket(
+            tool_type=self.__tool_type__,
+            tenant_id=tenant.tenant_id,
+            ticket_id=text_field(issue.get("id")) or ticket_id,
+            display_key=key or ticket_id,
+            subject=text_field(fields.get("summary")),
+            description=adf_text(fields.get("description")),
+            priority=self.normalise_priority(priority),
+            priority_raw=priority,
+            requester=named(fields.get("reporter")),
+            created_at=parse_datetime(fields.get("created")),
+            status=named(fields.get("status")),
+            url=f"{tenant.config.base_url.rstrip('/')}/browse/{key}" if key else None,
+        )
+
+    def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:
+        body = {"body": rendered, "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]}
+        return VendorRequest("POST", f"/rest/api/3/issue/{ticket_id}/comment", json=body)
+
+    def notes_request(self, ticket_id: str) -> VendorRequest:
+        return VendorRequest(
+            "GET",
+            f"/rest/api/3/issue/{ticket_id}/comment",
+            idempotent=True,
+            params={"orderBy": "-created", "maxResults": "100"},
+        )
+
+    def parse_notes(self, data: Any) -> list[str]:
+        comments = obj(data).get("comments")
+        return [adf_text(obj(c).get("body")) for c in comments] if isinstance(comments, list) else []

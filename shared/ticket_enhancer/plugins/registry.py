@@ -1,0 +1,313 @@
+"""``PluginManager``: the process-wide registry of ticketing-tool plugins.
+
+* Built-ins are known statically (``builtins.BUILTIN_PLUGINS``) and imported on first use.
+* Third-party plugins come from the ``ticket_enhancer.plugins`` entry-point group, scanned once and
+  only when asked (``discover_entry_points()``, or ``load_plugins_on_startup()`` with
+  ``TICKET_ENHANCER_ENTRY_POINTS=1``), never at every cold start.
+* Every plugin is validated when registered; failures are recorded per plugin and never affect
+  another plugin.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib.metadata import EntryPoint
+from typing import Any
+
+from ticket_enhancer.plugins.base import TicketingToolPlugin
+from ticket_enhancer.plugins.builtins import BUILTIN_PLUGINS
+from ticket_enhancer.plugins.errors import (
+    PluginNotFoundError,
+    PluginUnavailableError,
+    PluginValidationError,
+)
+
+logger = logging.getLogger(__name__)
+
+PLUGIN_API_VERSION = "1.0"
+ENTRY_POINT_GROUP = "ticket_enhancer.plugins"
+ENV_ENTRY_POINTS = "TICKET_ENHANCER_ENTRY_POINTS"
+ENV_TOOL = "TICKET_ENHANCER_TOOL"
+
+
+class PluginState(StrEnum):
+    REGISTERED = "registered"  # known, not imported or set up yet
+    LOADED = "loaded"  # imported, validated, set up
+    FAILED = "failed"  # import, validation or setup failed: see ``error``
+    DISABLED = "disabled"  # switched off by an operator
+
+
+@dataclass(slots=True)
+class PluginStatus:
+    tool_type: str
+    source: str  # "builtin", "entry-point" or "registered"
+    state: PluginState
+    version: str | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Entry:
+    status: PluginStatus
+    loader: Callable[[], Any] | None = None
+    plugin: TicketingToolPlugin | None = None
+
+
+def _import_target(target: str) -> Any:
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def _check_api(tool_type: str, cls: type[TicketingToolPlugin]) -> None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    declared = getattr(cls, "__plugin_api__", None)
+    if not isinstance(declared, str) or not declared:
+        raise PluginValidationError(f"Plugin {tool_type!r} ({cls.__name__}) does not declare __plugin_api__")
+    try:
+        supported = SpecifierSet(declared)
+    except InvalidSpecifier:
+        raise PluginValidationError(
+            f"Plugin {tool_type!r} ({cls.__name__}) has an invalid __plugin_api__ {declared!r}"
+        ) from None
+    if PLUGIN_API_VERSION not in supported:
+        raise PluginValidationError(
+            f"Plugin {tool_type!r} ({cls.__name__}) supports plugin API {declared!r}, but this "
+            f"ticket_enhancer provides plugin API {PLUGIN_API_VERSION}"
+        )
+
+
+def validate_plugin(tool_type: object, plugin: object) -> TicketingToolPlugin:
+    """Check a plugin against the contract; return it typed, or raise ``PluginValidationError``."""
+    if not isinstance(tool_type, str) or not tool_type.strip():
+        raise PluginValidationError(f"tool_type must be a non-empty string, got {tool_type!r}")
+    if isinstance(plugin, type):
+        missing = sorted(getattr(plugin, "__abstractmethods__", ()))
+        if issubclass(plugin, TicketingToolPlugin) and missing:
+            raise PluginValidationError(
+                f"Plugin {tool_type!r} ({plugin.__name__}) does not implement abstract methods: "
+                + ", ".join(missing)
+            )
+        raise PluginValidationError(
+            f"Plugin {tool_type!r} must be an instance of TicketingToolPlugin, got the class "
+            f"{plugin.__name__}; register an instance"
+        )
+    if not isinstance(plugin, TicketingToolPlugin):
+        raise PluginValidationError(
+            f"Plugin {tool_type!r} must be an instance of TicketingToolPlugin, got {type(plugin).__name__}"
+        )
+    cls = type(plugin)
+    missing = sorted(getattr(cls, "__abstractmethods__", ()))
+    if missing:
+        raise PluginValidationError(
+            f"Plugin {tool_type!r} ({cls.__name__}) does not implement abstract methods: {', '.join(missing)}"
+        )
+    for attr in ("__tool_type__", "__version__"):
+        if not isinstance(getattr(cls, attr, None), str) or not getattr(cls, attr):
+            raise PluginValidationError(f"Plugin {tool_type!r} ({cls.__name__}) does not declare {attr}")
+    if cls.__tool_type__ != tool_type:
+        raise PluginValidationError(
+            f"Plugin {cls.__name__} declares __tool_type__ {cls.__tool_type__!r} "
+            f"but was registered as {tool_type!r}"
+        )
+    _check_api(tool_type, cls)
+    return plugin
+
+
+class PluginManager:
+    """One registry per process: ``PluginManager() is PluginManager()``.
+
+    Tests build isolated registries with ``PluginManager.make_test_instance()``.
+    """
+
+    _instance: PluginManager | None = None
+    _instance_lock = threading.Lock()
+
+    def __new__(cls) -> PluginManager:
+        with cls._instance_lock:
+            if cls._instance is None:
+                instance = super().__new__(cls)
+                instance._init(BUILTIN_PLUGINS, None)
+                cls._instance = instance
+            return cls._instance
+
+    @classmethod
+    def make_test_instance(
+        cls,
+        plugins: Mapping[str, TicketingToolPlugin] | None = None,
+        *,
+        builtins: Mapping[str, str] | None = None,
+        entry_points_fn: Callable[[], Iterable[EntryPoint]] | None = None,
+    ) -> PluginManager:
+        """A fresh, non-shared registry: no discovery, no built-ins unless given."""
+        instance = super().__new__(cls)
+        instance._init(builtins or {}, entry_points_fn or (lambda: ()))
+        for name, plugin in (plugins or {}).items():
+            instance.register_plugin(name, plugin)
+        return instance
+
+    def _init(
+        self, builtins: Mapping[str, str], entry_points_fn: Callable[[], Iterable[EntryPoint]] | None
+    ) -> None:
+        self._lock = threading.RLock()
+        self._entries: dict[str, _Entry] = {}
+        self._entry_points_fn = entry_points_fn or (lambda: _entry_points(ENTRY_POINT_GROUP))
+        self._discovered = False
+        self._started = False
+        for name, target in builtins.items():
+            self._entries[name] = _Entry(
+                PluginStatus(name, "builtin", PluginState.REGISTERED),
+                loader=functools.partial(_import_target, target),
+            )
+
+    # -- registration ----------------------------------------------------------------------
+    def register_plugin(self, tool_type: str, plugin: TicketingToolPlugin, *, replace: bool = False) -> None:
+        """Register an instance under ``tool_type`` (validated now, not at first call)."""
+        checked = validate_plugin(tool_type, plugin)
+        with self._lock:
+            existing = self._entries.get(tool_type)
+            if existing is not None and not replace:
+                raise PluginValidationError(
+                    f"Plugin {tool_type!r} is already registered ({existing.status.source}); "
+                    "pass replace=True to replace it"
+                )
+            if existing is not None:
+                self._teardown(existing)
+            self._entries[tool_type] = _Entry(
+                PluginStatus(
+                    tool_type, "registered", PluginState.REGISTERED, version=type(checked).__version__
+                ),
+                plugin=checked,
+            )
+
+    def unregister_plugin(self, tool_type: str) -> None:
+        with self._lock:
+            entry = self._entries.pop(tool_type, None)
+        if entry is None:
+            raise PluginNotFoundError(tool_type, self.list_registered_plugins())
+        self._teardown(entry)
+
+    def list_registered_plugins(self) -> list[str]:
+        with self._lock:
+            return sorted(self._entries)
+
+    def is_plugin_registered(self, tool_type: str) -> bool:
+        with self._lock:
+            return tool_type in self._entries
+
+    def plugin_status(self) -> dict[str, PluginStatus]:
+        """State of every plugin: registered, loaded, failed (with its error) or disabled."""
+        with self._lock:
+            return {name: entry.status for name, entry in sorted(self._entries.items())}
+
+    def disable_plugin(self, tool_type: str) -> None:
+        self._require(tool_type).status.state = PluginState.DISABLED
+
+    def enable_plugin(self, tool_type: str) -> None:
+        entry = self._require(tool_type)
+        if entry.status.state is PluginState.DISABLED:
+            entry.status.state = PluginState.LOADED if entry.plugin else PluginState.REGISTERED
+
+    # -- lookup -----------------------------------------------------------------------------
+    def get_plugin(self, tool_type: str) -> TicketingToolPlugin:
+        """The plugin for ``tool_type``, importing and setting it up on first use."""
+        entry = self._require(tool_type)
+        status = entry.status
+        if status.state is PluginState.LOADED and entry.plugin is not None:
+            return entry.plugin
+        if status.state is PluginState.DISABLED:
+            raise PluginUnavailableError(f"Plugin {tool_type!r} is disabled")
+        with self._lock:
+            if status.state is PluginState.REGISTERED:
+                self._load(entry)
+            if status.state is PluginState.FAILED or entry.plugin is None:
+                raise PluginUnavailableError(f"Plugin {tool_type!r} failed to load: {status.error}")
+            return entry.plugin
+
+    def _require(self, tool_type: str) -> _Entry:
+        with self._lock:
+            entry = self._entries.get(tool_type)
+        if entry is None:
+            raise PluginNotFoundError(tool_type, self.list_registered_plugins())
+        return entry
+
+    def _load(self, entry: _Entry) -> None:
+        status = entry.status
+        try:
+            if entry.plugin is None:
+                assert entry.loader is not None
+                loaded = entry.loader()
+                instance = loaded() if isinstance(loaded, type) else loaded
+                entry.plugin = validate_plugin(status.tool_type, instance)
+                status.version = type(entry.plugin).__version__
+            entry.plugin.setup()
+        except Exception as exc:  # one plugin failing never breaks another
+            entry.plugin = None
+            status.state = PluginState.FAILED
+            status.error = f"{type(exc).__name__}: {exc}"
+            logger.warning(
+                "plugin failed to load", extra={"tool_type": status.tool_type, "error": status.error}
+            )
+            return
+        status.state = PluginState.LOADED
+        status.error = None
+
+    @staticmethod
+    def _teardown(entry: _Entry) -> None:
+        if entry.plugin is not None and entry.status.state is not PluginState.REGISTERED:
+            try:
+                entry.plugin.teardown()
+            except Exception:  # a teardown failure must not block replacement or removal
+                logger.exception("plugin teardown failed", extra={"tool_type": entry.status.tool_type})
+
+    # -- discovery and startup ---------------------------------------------------------------
+    def discover_entry_points(self) -> list[str]:
+        """Register third-party plugins from the entry-point group (once per process)."""
+        with self._lock:
+            if self._discovered:
+                return []
+            self._discovered = True
+            found: list[str] = []
+            for ep in self._entry_points_fn():
+                name = ep.name
+                if name in self._entries:
+                    logger.warning(
+                        "entry-point plugin ignored: name already registered",
+                        extra={"tool_type": name, "entry_point": ep.value},
+                    )
+                    continue
+                self._entries[name] = _Entry(
+                    PluginStatus(name, "entry-point", PluginState.REGISTERED), loader=ep.load
+                )
+                found.append(name)
+            return found
+
+    def load_plugins_on_startup(self, tool_types: Iterable[str] | None = None) -> dict[str, PluginStatus]:
+        """Idempotent start-up: discover entry points when enabled, then import and set up the
+        plugins this process needs (``tool_types``, else ``$TICKET_ENHANCER_TOOL``, else all).
+        Failures are recorded in the returned statuses, never raised."""
+        if os.environ.get(ENV_ENTRY_POINTS, "").lower() in ("1", "true", "yes"):
+            self.discover_entry_points()
+        if tool_types is None:
+            wanted = os.environ.get(ENV_TOOL)
+            tool_types = [wanted] if wanted else self.list_registered_plugins()
+        with self._lock:
+            for name in tool_types:
+                entry = self._entries.get(name)
+                if entry is not None and entry.status.state is PluginState.REGISTERED:
+                    self._load(entry)
+            self._started = True
+        return self.plugin_status()
+
+
+def _entry_points(group: str) -> Iterable[EntryPoint]:
+    from importlib.metadata import entry_points
+
+    return entry_points(group=group)

@@ -1,0 +1,1 @@
+"""The servicedesk_plus plugin: everything that knows servicedesk_plus lives in this folder."""

@@ -1,0 +1,161 @@
+"""ManageEngine ServiceDesk Plus (API v3): on-prem (``authtoken``) and cloud (Zoho OAuth)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from ticket_enhancer.models import Priority, Ticket
+from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, text_field
+from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
+from ticket_enhancer.plugins.errors import VendorAuthError, VendorRequestError
+from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
+from ticket_enhancer.plugins.requests import VendorRequest
+
+ACCEPT = "application/vnd.manageengine.sdp.v3+json"
+CLOUD_HOST_PREFIX = "sdpondemand.manageengine."
+TOKEN_REFRESH_MARGIN = 60.0
+
+
+def zoho_accounts_url(base_url: str) -> str:
+    """Zoho's accounts server for a cloud portal: same data centre as its domain suffix."""
+    host = urlsplit(base_url).hostname or ""
+    suffix = host.removeprefix(CLOUD_HOST_PREFIX) or "com"
+    return f"https://accounts.zoho.{suffix}/oauth/v2/token"
+
+
+class ServiceDeskPlusPlugin(TicketingToolPlugin):
+    __tool_type__ = "servicedesk_plus"
+    __version__ = "1.0.0"
+    __plugin_api__ = ">=1,<2"
+
+    priority_map = {
+        "urgent": Priority.CRITICAL,
+        "critical": Priority.CRITICAL,
+        "highest": Priority.CRITICAL,
+        "high": Priority.HIGH,
+        "medium": Priority.MEDIUM,
+        "normal": Priority.MEDIUM,
+        "low": Priority.LOW,
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._tokens: dict[str, tuple[str, float]] = {}  # tenant -> (access token, expiry)
+
+    def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
+        body = obj(payload.get("request")) or payload
+        return WebhookEvent(
+            ticket_id=first_text(body, "id"),
+            display_key=first_text(body, "display_id"),
+            subject=first_text(body, "subject"),
+            description=first_text(body, "description"),
+            priority_raw=named(body.get("priority")),
+            requester=named(body.get("requester")),
+            created_at=parse_datetime(obj(body.get("created_time")).get("value")),
+            status=named(body.get("status")),
+            event_type=first_text(payload, "event") or "created",
+        )
+
+    def ticket_request(self, ticket_id: str) -> VendorRequest:
+        return VendorRequest("GET", f"/api/v3/requests/{ticket_id}", idempotent=True)
+
+    def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
+        body = obj(data)
+        self._check_status(body, "get_ticket")
+        request = obj(body.get("request"))
+        priority = named(request.get("priority"))
+        found_id = first_text(request, "id") or ticket_id
+        return Ticket(
+            tool_type=self.__tool_type__,
+            tenant_id=tenant.tenant_id,
+            ticket_id=found_id,
+            display_key=first_text(request, "display_id") or found_id,
+            subject=first_text(request, "subject"),
+            description=first_text(request, "description"),
+            priority=self.normalise_priority(priority),
+            priority_raw=priority,
+            requester=named(request.get("requester")),
+            created_at=parse_datetime(obj(request.get("created_time")).get("value")),
+            status=named(request.get("status")),
+            url=f"{tenant.config.base_url.rstrip('/')}/WorkOrder.do?woMode=viewWO&woID={found_id}",
+        )
+
+    def _check_status(self, body: dict[str, Any], operation: str) -> None:
+        statuses = body.get("response_status")
+        status = obj(statuses[0] if isinstance(statuses, list) and statuses else statuses)
+        code = status.get("status_code")
+        if code is not None and text_field(code) != "2000":
+            raise VendorRequestError(
+                f"response_status {text_field(code)}", tool_type=self.__tool_type__, operation=operation
+            )
+
+    def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:
+        note = {
+            "request_note": {
+                "description": rendered,
+                "show_to_requester": False,
+                "notify_technician": False,
+                "mark_first_response": False,
+                "add_to_linked_requests": False,
+            }
+        }
+        return VendorRequest(
+            "POST", f"/api/v3/requests/{ticket_id}/notes", form={"input_data": json.dumps(note)}
+        )
+
+    def notes_request(self, ticket_id: str) -> VendorRequest:
+        return VendorRequest("GET", f"/api/v3/requests/{ticket_id}/notes", idempotent=True)
+
+    def parse_notes(self, data: Any) -> list[str]:
+        notes = obj(data).get("notes")
+        return [first_text(obj(n), "description") for n in notes] if isinstance(notes, list) else []
+
+    @staticmethod
+    def is_cloud(base_url: str) -> bool:
+        return (urlsplit(base_url).hostname or "").startswith(CLOUD_HOST_PREFIX)
+
+    async def auth_headers(self, tenant: TenantContext) -> dict[str, str]:
+        headers = {"Accept": ACCEPT}
+        if self.is_cloud(tenant.config.base_url):
+            headers["Authorization"] = f"Zoho-oauthtoken {await self._zoho_token(tenant)}"
+        else:
+            token = tenant.secret.api_token.get_secret_value() if tenant.secret.api_token else ""
+            headers["authtoken"] = token
+        return headers
+
+    async def _zoho_token(self, tenant: TenantContext) -> str:
+        cached = self._tokens.get(tenant.tenant_id)
+        if cached and cached[1] - TOKEN_REFRESH_MARGIN > time.time():
+            return cached[0]
+        secret = tenant.secret
+        if tenant.http is None or not (
+            secret.zoho_client_id and secret.zoho_client_secret and secret.zoho_refresh_token
+        ):
+            raise VendorAuthError(
+                "cloud tenant needs zoho_client_id, zoho_client_secret, zoho_refresh_token",
+                tool_type=self.__tool_type__,
+                operation="oauth",
+            )
+        response = await tenant.http.post(
+            zoho_accounts_url(tenant.config.base_url),
+            data={
+                "grant_type": "refresh_token",
+                "client_id": secret.zoho_client_id,
+                "client_secret": secret.zoho_client_secret.get_secret_value(),
+                "refresh_token": secret.zoho_refresh_token.get_secret_value(),
+            },
+        )
+        token = obj(response.json() if response.is_success else {}).get("access_token")
+        if not isinstance(token, str) or not token:
+            raise VendorAuthError(
+                f"Zoho token refresh failed (HTTP {response.status_code})",
+                tool_type=self.__tool_type__,
+                operation="oauth",
+                status=response.status_code,
+            )
+        expires = float(obj(response.json()).get("expires_in", 3600))
+        self._tokens[tenant.tenant_id] = (token, time.time() + expires)
+        return token

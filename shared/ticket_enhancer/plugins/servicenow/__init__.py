@@ -1,0 +1,1 @@
+"""The servicenow plugin: everything that knows servicenow lives in this folder."""

@@ -1,0 +1,102 @@
+"""ServiceNow (incident table)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ticket_enhancer.models import Priority, Ticket
+from ticket_enhancer.plugins.base import NoteFormat, TicketingToolPlugin, WebhookEvent
+from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
+from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
+from ticket_enhancer.plugins.requests import VendorRequest
+from ticket_enhancer.webhooks import schemes
+
+_BY_DIGIT = {
+    "1": Priority.CRITICAL,
+    "2": Priority.HIGH,
+    "3": Priority.MEDIUM,
+    "4": Priority.LOW,
+    "5": Priority.LOW,
+}
+
+
+class ServiceNowPlugin(TicketingToolPlugin):
+    __tool_type__ = "servicenow"
+    __version__ = "1.0.0"
+    __plugin_api__ = ">=1,<2"
+
+    default_auth_mode = schemes.STANDARD_WEBHOOKS
+    note_format: ClassVar[NoteFormat] = "text"  # work notes are plain text
+    priority_map = {
+        **_BY_DIGIT,
+        "critical": Priority.CRITICAL,
+        "high": Priority.HIGH,
+        "moderate": Priority.MEDIUM,
+        "low": Priority.LOW,
+        "planning": Priority.LOW,
+    }
+
+    @classmethod
+    def normalise_priority(cls, raw: str | None) -> Priority:
+        # "1", "1 - Critical" and "Critical" all mean P1.
+        text = (raw or "").strip()
+        if text[:1] in _BY_DIGIT:
+            return _BY_DIGIT[text[:1]]
+        return super().normalise_priority(raw)
+
+    def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
+        record = obj(payload.get("result")) or payload
+        return WebhookEvent(
+            ticket_id=first_text(record, "sys_id"),
+            display_key=first_text(record, "number"),
+            subject=first_text(record, "short_description"),
+            description=first_text(record, "description"),
+            priority_raw=named(record.get("priority")),
+            requester=named(record.get("caller_id")),
+            created_at=parse_datetime(record.get("opened_at") or record.get("sys_created_on")),
+            status=named(record.get("state")),
+            event_type=first_text(payload, "event") or "created",
+        )
+
+    def ticket_request(self, ticket_id: str) -> VendorRequest:
+        return VendorRequest(
+            "GET",
+            f"/api/now/table/incident/{ticket_id}",
+            idempotent=True,
+            params={"sysparm_exclude_reference_link": "true"},
+        )
+
+    def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
+        record = obj(obj(data).get("result"))
+        priority = named(record.get("priority"))
+        sys_id = first_text(record, "sys_id") or ticket_id
+        return Ticket(
+            tool_type=self.__tool_type__,
+            tenant_id=tenant.tenant_id,
+            ticket_id=sys_id,
+            display_key=first_text(record, "number") or sys_id,
+            subject=first_text(record, "short_description"),
+            description=first_text(record, "description"),
+            priority=self.normalise_priority(priority),
+            priority_raw=priority,
+            requester=named(record.get("caller_id")),
+            created_at=parse_datetime(record.get("opened_at") or record.get("sys_created_on")),
+            status=named(record.get("state")),
+            url=f"{tenant.config.base_url.rstrip('/')}/nav_to.do?uri=incident.do?sys_id={sys_id}",
+        )
+
+    def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:
+        return VendorRequest("PATCH", f"/api/now/table/incident/{ticket_id}", json={"work_notes": rendered})
+
+    def notes_request(self, ticket_id: str) -> VendorRequest:
+        query = f"element_id={ticket_id}^element=work_notes^ORDERBYDESCsys_created_on"
+        return VendorRequest(
+            "GET",
+            "/api/now/table/sys_journal_field",
+            idempotent=True,
+            params={"sysparm_query": query, "sysparm_fields": "value", "sysparm_limit": "100"},
+        )
+
+    def parse_notes(self, data: Any) -> list[str]:
+        result = obj(data).get("result")
+        return [first_text(obj(r), "value") for r in result] if isinstance(result, list) else []

@@ -1,0 +1,1 @@
+"""The zendesk plugin: everything that knows zendesk lives in this folder."""

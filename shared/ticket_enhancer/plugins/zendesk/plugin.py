@@ -1,0 +1,100 @@
+"""Zendesk Support."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from ticket_enhancer.models import Priority, Ticket
+from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, text_field
+from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
+from ticket_enhancer.plugins.fields import first_text, obj, parse_datetime
+from ticket_enhancer.plugins.requests import VendorRequest
+from ticket_enhancer.webhooks import schemes
+
+EVENT_PREFIX = "zen:event-type:ticket."
+
+
+class ZendeskPlugin(TicketingToolPlugin):
+    __tool_type__ = "zendesk"
+    __version__ = "1.0.0"
+    __plugin_api__ = ">=1,<2"
+
+    default_auth_mode = schemes.ZENDESK_HMAC
+    auth_modes = TicketingToolPlugin.auth_modes | {schemes.ZENDESK_HMAC}
+    priority_map = {
+        "urgent": Priority.CRITICAL,
+        "high": Priority.HIGH,
+        "normal": Priority.MEDIUM,
+        "low": Priority.LOW,
+    }
+
+    def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
+        event_type = text_field(payload.get("type"))
+        if event_type.startswith("zen:event-type:"):  # event webhooks
+            detail = obj(payload.get("detail"))
+            return WebhookEvent(
+                ticket_id=text_field(detail.get("id")),
+                subject=text_field(detail.get("subject")),
+                description=text_field(detail.get("description")),
+                priority_raw=text_field(detail.get("priority")) or None,
+                requester=text_field(detail.get("requester_id")) or None,
+                created_at=parse_datetime(detail.get("created_at")),
+                status=text_field(detail.get("status")) or None,
+                event_type=event_type.removeprefix(EVENT_PREFIX),
+                delivery_id=text_field(payload.get("id")) or None,
+            )
+        ticket = obj(payload.get("ticket"))  # trigger webhooks: an admin-written body
+        return WebhookEvent(
+            ticket_id=first_text(payload, "ticket_id") or text_field(ticket.get("id")),
+            subject=first_text(payload, "subject") or text_field(ticket.get("subject")),
+            description=first_text(payload, "description") or text_field(ticket.get("description")),
+            priority_raw=first_text(payload, "priority") or text_field(ticket.get("priority")) or None,
+            status=first_text(payload, "status") or None,
+            event_type=first_text(payload, "event") or "created",
+        )
+
+    def ticket_request(self, ticket_id: str) -> VendorRequest:
+        return VendorRequest("GET", f"/api/v2/tickets/{ticket_id}", idempotent=True)
+
+    def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
+        ticket = obj(obj(data).get("ticket"))
+        priority = text_field(ticket.get("priority")) or None
+        found_id = text_field(ticket.get("id")) or ticket_id
+        return Ticket(
+            tool_type=self.__tool_type__,
+            tenant_id=tenant.tenant_id,
+            ticket_id=found_id,
+            display_key=f"#{found_id}",
+            subject=text_field(ticket.get("subject")),
+            description=text_field(ticket.get("description")),
+            priority=self.normalise_priority(priority),
+            priority_raw=priority,
+            requester=text_field(ticket.get("requester_id")) or None,
+            created_at=parse_datetime(ticket.get("created_at")),
+            status=text_field(ticket.get("status")) or None,
+            url=f"{tenant.config.base_url.rstrip('/')}/agent/tickets/{found_id}",
+        )
+
+    def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:
+        body = {"ticket": {"comment": {"html_body": rendered, "public": False}}}
+        return VendorRequest("PUT", f"/api/v2/tickets/{ticket_id}", json=body)
+
+    def notes_request(self, ticket_id: str) -> VendorRequest:
+        return VendorRequest(
+            "GET", f"/api/v2/tickets/{ticket_id}/comments", idempotent=True, params={"sort_order": "desc"}
+        )
+
+    def parse_notes(self, data: Any) -> list[str]:
+        comments = obj(data).get("comments")
+        if not isinstance(comments, list):
+            return []
+        return [first_text(obj(c), "html_body", "body", "plain_body") for c in comments]
+
+    async def auth_headers(self, tenant: TenantContext) -> dict[str, str]:
+        token = tenant.secret.api_token.get_secret_value() if tenant.secret.api_token else ""
+        user = f"{tenant.secret.api_user or ''}/token:{token}"
+        return {
+            "Authorization": "Basic " + base64.b64encode(user.encode()).decode(),
+            "Accept": "application/json",
+        }

@@ -1,0 +1,134 @@
+"""Tenant config (DynamoDB) and tenant secrets (Secrets Manager), cached in the warm container.
+
+The tenant id always comes from the request path. A tenant is usable by a function only if its
+row names that function's tool, it is enabled, and its secret lives under the tool's prefix
+(``ticket-enhancer/<tool>/<tenant_id>``), which is also all that IAM lets the function read.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from ticket_enhancer.models import TenantConfig, TenantSecret
+from ticket_enhancer.plugins.context import TenantContext
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+logger = logging.getLogger(__name__)
+
+TENANT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+SECRET_PREFIX = "ticket-enhancer/"  # noqa: S105 (a name prefix, not a secret)
+DEFAULT_TTL = 300.0
+NEGATIVE_TTL = 10.0
+MAX_ENTRIES = 2048
+
+
+def secret_name(tool: str, tenant_id: str) -> str:
+    return f"{SECRET_PREFIX}{tool}/{tenant_id}"
+
+
+def valid_tenant_id(tenant_id: str) -> bool:
+    return TENANT_ID_RE.fullmatch(tenant_id) is not None
+
+
+class TenantStoreUnavailableError(Exception):
+    """The tenant table or Secrets Manager could not answer (HTTP 503; the tool retries)."""
+
+
+def deserialize_item(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return {key: deserializer.deserialize(value) for key, value in item.items()}
+
+
+@dataclass(slots=True)
+class _Cached:
+    expires: float
+    value: TenantContext | None
+
+
+class TenantStore:
+    """Looks tenants up for one tool, with a bounded-time cache (positive and negative)."""
+
+    def __init__(
+        self,
+        *,
+        dynamodb: DynamoDBClient,
+        secrets: SecretsManagerClient,
+        table: str,
+        tool: str,
+        ttl: float = DEFAULT_TTL,
+        negative_ttl: float = NEGATIVE_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._dynamodb = dynamodb
+        self._secrets = secrets
+        self._table = table
+        self._tool = tool
+        self._ttl = ttl
+        self._negative_ttl = negative_ttl
+        self._clock = clock
+        self._cache: dict[str, _Cached] = {}
+
+    def clear_caches(self) -> None:
+        self._cache.clear()
+
+    def get(self, tenant_id: str) -> TenantContext | None:
+        """The tenant if it may use this tool now; ``None`` if unknown, disabled or of another tool.
+
+        Raises ``TenantStoreUnavailableError`` when AWS cannot answer.
+        """
+        if not valid_tenant_id(tenant_id):
+            return None
+        now = self._clock()
+        cached = self._cache.get(tenant_id)
+        if cached is not None and cached.expires > now:
+            return cached.value
+        value = self._load(tenant_id)
+        if len(self._cache) >= MAX_ENTRIES:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[tenant_id] = _Cached(now + (self._ttl if value else self._negative_ttl), value)
+        return value
+
+    def _load(self, tenant_id: str) -> TenantContext | None:
+        try:
+            found = self._dynamodb.get_item(TableName=self._table, Key={"tenant_id": {"S": tenant_id}})
+            item = found.get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise TenantStoreUnavailableError(f"tenant table: {type(exc).__name__}") from exc
+        if not item:
+            return None
+        try:
+            config = TenantConfig.model_validate(deserialize_item(item))
+        except ValidationError:
+            logger.error("tenant row is invalid", extra={"tenant_id": tenant_id})
+            return None
+        expected = secret_name(self._tool, tenant_id)
+        if config.tool_type != self._tool or not config.enabled or config.secret_id != expected:
+            return None
+        try:
+            response = self._secrets.get_secret_value(SecretId=expected)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                logger.error("tenant secret missing", extra={"tenant_id": tenant_id})
+                return None
+            raise TenantStoreUnavailableError(f"secrets: {type(exc).__name__}") from exc
+        except BotoCoreError as exc:
+            raise TenantStoreUnavailableError(f"secrets: {type(exc).__name__}") from exc
+        try:
+            secret = TenantSecret.model_validate_json(response.get("SecretString") or "{}")
+        except ValidationError:
+            logger.error("tenant secret has the wrong shape", extra={"tenant_id": tenant_id})
+            return None
+        return TenantContext(config=config, secret=secret)

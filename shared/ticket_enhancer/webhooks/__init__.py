@@ -1,0 +1,1 @@
+"""Webhook authentication schemes shared by the tools (verification and signing)."""

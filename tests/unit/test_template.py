@@ -1,0 +1,209 @@
+"""template.yaml is generated, up to date, complete and least-privilege."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from scripts.gen_template import TEMPLATE_PATH, TOOLS, WORKER_TIMEOUT, render
+
+Template = dict[str, Any]
+
+SECRET_ARN = (
+    "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:ticket-enhancer/%s/*"
+)
+BEDROCK_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/*"
+CLI_OUTPUTS = [
+    "WebhookApiUrl",
+    "TenantsTableName",
+    "DeliveriesTableName",
+    "JobsTableName",
+    "ContextTableName",
+]
+TOOL_OUTPUTS = [
+    "WebhookFunctionName",
+    "WorkerFunctionName",
+    "QueueUrl",
+    "DeadLetterQueueUrl",
+    "EventSourceMapping",
+    "WebhookUrl",
+]
+CONTRACT_TOOLS = ["jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus"]
+TOOL_PARAMS = [pytest.param(tool, camel, id=tool) for tool, camel in TOOLS.items()]
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    loaded: Template = yaml.safe_load(Path(TEMPLATE_PATH).read_text(encoding="utf-8"))
+    return loaded
+
+
+def resources(template: Template) -> dict[str, Any]:
+    result: dict[str, Any] = template["Resources"]
+    return result
+
+
+def statements(template: Template, function_id: str) -> list[dict[str, Any]]:
+    props = resources(template)[function_id]["Properties"]
+    return [stmt for doc in props["Policies"] for stmt in doc["Statement"]]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def resources_for(template: Template, function_id: str, action: str) -> list[Any]:
+    return [
+        resource
+        for stmt in statements(template, function_id)
+        if action in as_list(stmt["Action"])
+        for resource in as_list(stmt["Resource"])
+    ]
+
+
+def all_function_ids() -> list[str]:
+    return [f"{camel}{kind}Function" for camel in TOOLS.values() for kind in ("Webhook", "Worker")]
+
+
+def test_committed_template_is_generated() -> None:
+    assert TEMPLATE_PATH.read_text(encoding="utf-8") == render(), "run `make template`"
+
+
+def test_tools_match_the_contract(template: Template) -> None:
+    assert list(TOOLS) == CONTRACT_TOOLS
+    assert template["Metadata"]["TicketEnhancer"]["Tools"] == CONTRACT_TOOLS
+
+
+def test_runtime_and_globals(template: Template) -> None:
+    function = template["Globals"]["Function"]
+    assert function["Runtime"] == "python3.11"
+    assert function["Tracing"] == "Active"
+    assert function["Layers"] == [{"Ref": "DependenciesLayer"}, {"Ref": "SharedLayer"}]
+    env = function["Environment"]["Variables"]
+    for name, table in [
+        ("TENANTS_TABLE", "TenantsTable"),
+        ("DELIVERIES_TABLE", "DeliveriesTable"),
+        ("JOBS_TABLE", "JobsTable"),
+        ("CONTEXT_TABLE", "ContextTable"),
+    ]:
+        assert env[name] == {"Ref": table}
+    for function_id in all_function_ids():
+        assert resources(template)[function_id]["Properties"].get("Runtime", "python3.11") == "python3.11"
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_tool_has_webhook_route_and_worker(template: Template, tool: str, camel: str) -> None:
+    res = resources(template)
+    webhook = res[f"{camel}WebhookFunction"]["Properties"]
+    assert webhook["Handler"] == f"{tool}_webhook.handler"
+    assert webhook["CodeUri"] == f"functions/{tool}_webhook/"
+    assert webhook["Environment"]["Variables"]["TICKET_ENHANCER_TOOL"] == tool
+    [event] = webhook["Events"].values()
+    assert event["Type"] == "HttpApi"
+    assert event["Properties"] == {
+        "ApiId": {"Ref": "WebhookApi"},
+        "Path": f"/webhooks/{tool}/{{tenant_id}}",
+        "Method": "POST",
+    }
+    worker = res[f"{camel}WorkerFunction"]["Properties"]
+    assert worker["Handler"] == f"{tool}_worker.handler"
+    assert worker["CodeUri"] == f"functions/{tool}_worker/"
+    assert worker["Environment"]["Variables"]["TICKET_ENHANCER_TOOL"] == tool
+    assert worker["Timeout"] == WORKER_TIMEOUT
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_queue_redrive_visibility_and_batch_failures(template: Template, tool: str, camel: str) -> None:
+    res = resources(template)
+    queue = res[f"{camel}Queue"]["Properties"]
+    worker = res[f"{camel}WorkerFunction"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= 5
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [f"{camel}DeadLetterQueue", "Arn"]}
+    assert res[f"{camel}DeadLetterQueue"]["Type"] == "AWS::SQS::Queue"
+    event = worker["Events"][f"{camel}JobQueue"]
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": [f"{camel}Queue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WorkerMaxConcurrency"}}
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_secrets_limited_to_own_tool(template: Template, tool: str, camel: str) -> None:
+    for kind in ("Webhook", "Worker"):
+        granted = resources_for(template, f"{camel}{kind}Function", "secretsmanager:GetSecretValue")
+        assert granted == [{"Fn::Sub": SECRET_ARN % tool}]
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_webhook_sends_only_to_own_queue(template: Template, tool: str, camel: str) -> None:
+    granted = resources_for(template, f"{camel}WebhookFunction", "sqs:SendMessage")
+    assert granted == [{"Fn::GetAtt": [f"{camel}Queue", "Arn"]}]
+    worker_queue = resources_for(template, f"{camel}WorkerFunction", "sqs:ReceiveMessage")
+    assert worker_queue == [{"Fn::GetAtt": [f"{camel}Queue", "Arn"]}]
+    assert resources_for(template, f"{camel}WorkerFunction", "sqs:SendMessage") == []
+
+
+def test_no_wildcards_except_secret_suffix_and_bedrock_models(template: Template) -> None:
+    allowed = {SECRET_ARN % tool for tool in TOOLS} | {BEDROCK_ARN}
+    for function_id in all_function_ids():
+        for stmt in statements(template, function_id):
+            assert stmt["Effect"] == "Allow"
+            for action in as_list(stmt["Action"]):
+                assert "*" not in action, (function_id, action)
+            for resource in as_list(stmt["Resource"]):
+                text = resource if isinstance(resource, str) else resource.get("Fn::Sub", "")
+                if "*" in text:
+                    assert text in allowed, (function_id, resource)
+                if any(action.startswith(("dynamodb:", "sqs:")) for action in as_list(stmt["Action"])):
+                    assert isinstance(resource, dict), (function_id, resource)
+                    assert "Fn::GetAtt" in resource, (function_id, resource)
+
+
+def test_no_broad_sam_policy_templates(template: Template) -> None:
+    for function_id in all_function_ids():
+        for policy in resources(template)[function_id]["Properties"]["Policies"]:
+            assert set(policy) == {"Version", "Statement"}, function_id
+
+
+def test_tables(template: Template) -> None:
+    res = resources(template)
+    keys = {
+        "TenantsTable": ["tenant_id"],
+        "DeliveriesTable": ["dedupe_key"],
+        "JobsTable": ["job_key"],
+        "ContextTable": ["pk", "sk"],
+    }
+    for table_id, expected in keys.items():
+        props = res[table_id]["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+        assert [key["AttributeName"] for key in props["KeySchema"]] == expected
+    for table_id in ("DeliveriesTable", "JobsTable"):
+        assert res[table_id]["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
+
+
+def test_outputs_the_cli_reads(template: Template) -> None:
+    outputs: dict[str, Any] = template["Outputs"]
+    expected = CLI_OUTPUTS + [f"{camel}{name}" for camel in TOOLS.values() for name in TOOL_OUTPUTS]
+    assert sorted(expected) == sorted(outputs)
+    for name, output in outputs.items():
+        assert output.get("Description"), name
+    for tool, camel in TOOLS.items():
+        mapping = outputs[f"{camel}EventSourceMapping"]["Value"]
+        assert mapping == {"Ref": f"{camel}WorkerFunction{camel}JobQueue"}
+        assert outputs[f"{camel}WebhookUrl"]["Value"]["Fn::Sub"].endswith(f"/webhooks/{tool}/{{tenant_id}}")
+
+
+def test_alarms_notify_only_with_a_topic(template: Template) -> None:
+    res = resources(template)
+    for camel in TOOLS.values():
+        for suffix in ("DeadLetterAlarm", "WebhookErrorsAlarm", "WorkerErrorsAlarm"):
+            alarm = res[f"{camel}{suffix}"]
+            assert alarm["Type"] == "AWS::CloudWatch::Alarm"
+            assert alarm["Properties"]["AlarmActions"] == {
+                "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}],
+            }
