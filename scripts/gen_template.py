@@ -140,7 +140,10 @@ def globals_section() -> Doc:
 def layer(content_uri: str, description: str) -> Doc:
     return {
         "Type": "AWS::Serverless::LayerVersion",
-        "Metadata": {"BuildMethod": RUNTIME},
+        # A Makefile per layer: pip for Lambda's platform, then bytecode compiled into the
+        # artifact (Lambda cannot write .pyc files at run time: without them every cold start
+        # compiles every module from source).
+        "Metadata": {"BuildMethod": "makefile", "BuildArchitecture": "x86_64"},
         "Properties": {
             "Description": description,
             "ContentUri": content_uri,
@@ -314,6 +317,8 @@ def tool_resources(tool: str, camel: str) -> Doc:
                         [arn("JobsTable"), arn("ContextTable")],
                     ),
                     statement(["dynamodb:GetItem"], [arn("TenantsTable")]),
+                    # Marks a delivery done so late repeats send nothing.
+                    statement(["dynamodb:UpdateItem"], [arn("DeliveriesTable")]),
                     secrets,
                     # The Converse API is authorised by bedrock:InvokeModel.
                     statement(["bedrock:InvokeModel"], [BEDROCK_MODELS]),

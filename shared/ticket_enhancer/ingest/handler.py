@@ -103,6 +103,7 @@ class WebhookHandler:
         return response(status, body)
 
     def _handle(self, event: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911 (one return per status)
+        now = self.clock()  # one time source for the replay window and the job record
         body = decode_body(event)
         if body is None:
             return self._reject(400, "bad_encoding", {"error": "body is not valid base64"})
@@ -123,6 +124,7 @@ class WebhookHandler:
             body=body,
             headers=Headers(event.get("headers") or {}),
             path_parameters={"tool": self.tool, "tenant_id": tenant_id},
+            received_at=now,
         )
         if not run_sync(self.plugin.validate_webhook(request, tenant)):
             return self._reject(401, "bad_signature", UNAUTHORIZED)
@@ -143,7 +145,7 @@ class WebhookHandler:
                 table=self.deliveries_table,
                 queue_url=self.queue_url,
                 metadata=metadata,
-                now=self.clock(),
+                now=now,
             )
         except QueueUnavailableError as exc:
             self.logger.warning("queueing failed", extra={"error": str(exc), "ticket_id": metadata.ticket_id})

@@ -73,7 +73,7 @@ def decode_json(body: bytes) -> dict[str, Any]:
         raise WebhookPayloadError("body is not UTF-8") from None
     try:
         payload = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError, or an integer over Python's digit limit
         raise WebhookPayloadError("body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise WebhookPayloadError("body must be a JSON object")
@@ -136,7 +136,8 @@ class TicketingToolPlugin(ABC):
         secrets = tenant.secret.webhook_secret_values()
         if not secrets:
             return False
-        return schemes.VERIFIERS[mode](request, secrets, self._clock())
+        now = request.received_at if request.received_at is not None else self._clock()
+        return schemes.VERIFIERS[mode](request, secrets, now)
 
     def extract_metadata(self, request: WebhookRequest, tenant: TenantContext) -> TicketMetadata:
         """Normalised metadata from an authenticated delivery; ``WebhookPayloadError`` if unusable."""

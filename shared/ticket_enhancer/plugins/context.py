@@ -43,6 +43,9 @@ class WebhookRequest:
     body: bytes
     headers: Headers
     path_parameters: Mapping[str, str] = field(default_factory=dict)
+    # When the request arrived (epoch seconds): signature timestamps are checked against it.
+    # None: the plugin's own clock.
+    received_at: float | None = None
 
     @property
     def tenant_id(self) -> str:

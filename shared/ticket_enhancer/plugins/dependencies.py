@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from graphlib import CycleError, TopologicalSorter
 from typing import Protocol, TypeVar
@@ -46,9 +47,16 @@ def resolve_order(steps: Sequence[S]) -> list[S]:
         raise PluginDependencyError(
             "Steps form a dependency cycle: " + " -> ".join(reversed(cycle))
         ) from None
+    # One step at a time, always the earliest given one that is ready: an order that already
+    # satisfies every requirement comes back unchanged.
+    names = list(by_name)
+    ready = [position[name] for name in sorter.get_ready()]
+    heapq.heapify(ready)
     ordered: list[S] = []
-    while sorter.is_active():
-        ready = sorted(sorter.get_ready(), key=position.__getitem__)
-        ordered.extend(by_name[name] for name in ready)
-        sorter.done(*ready)
+    while ready:
+        name = names[heapq.heappop(ready)]
+        ordered.append(by_name[name])
+        sorter.done(name)
+        for nxt in sorter.get_ready():
+            heapq.heappush(ready, position[nxt])
     return ordered

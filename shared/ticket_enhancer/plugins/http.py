@@ -7,6 +7,7 @@ tool never writes its own retry loop.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import logging
 import random
@@ -46,6 +47,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000": a UTC time (HTTP dates are always GMT)
+        when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
@@ -97,7 +100,7 @@ async def send(
                 json=request.json,
                 data=request.form,
                 headers=merged,
-                timeout=policy.timeout,
+                timeout=httpx.Timeout(policy.timeout, connect=policy.connect_timeout),
             )
         except _NOT_SENT as exc:
             last = VendorUnavailableError(

@@ -58,6 +58,7 @@ class _Entry:
     status: PluginStatus
     loader: Callable[[], Any] | None = None
     plugin: TicketingToolPlugin | None = None
+    set_up: bool = False  # setup() succeeded (so teardown() is owed)
 
 
 def _import_target(target: str) -> Any:
@@ -213,7 +214,12 @@ class PluginManager:
     def enable_plugin(self, tool_type: str) -> None:
         entry = self._require(tool_type)
         if entry.status.state is PluginState.DISABLED:
-            entry.status.state = PluginState.LOADED if entry.plugin else PluginState.REGISTERED
+            if entry.set_up:
+                entry.status.state = PluginState.LOADED
+            elif entry.status.error is not None:
+                entry.status.state = PluginState.FAILED
+            else:  # never set up: get_plugin() will run setup() first
+                entry.status.state = PluginState.REGISTERED
 
     # -- lookup -----------------------------------------------------------------------------
     def get_plugin(self, tool_type: str) -> TicketingToolPlugin:
@@ -248,6 +254,7 @@ class PluginManager:
                 entry.plugin = validate_plugin(status.tool_type, instance)
                 status.version = type(entry.plugin).__version__
             entry.plugin.setup()
+            entry.set_up = True
         except Exception as exc:  # one plugin failing never breaks another
             entry.plugin = None
             status.state = PluginState.FAILED
@@ -261,7 +268,8 @@ class PluginManager:
 
     @staticmethod
     def _teardown(entry: _Entry) -> None:
-        if entry.plugin is not None and entry.status.state is not PluginState.REGISTERED:
+        if entry.plugin is not None and entry.set_up:
+            entry.set_up = False
             try:
                 entry.plugin.teardown()
             except Exception:  # a teardown failure must not block replacement or removal

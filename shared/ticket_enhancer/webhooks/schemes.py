@@ -98,7 +98,10 @@ def verify_standard_webhooks(request: WebhookRequest, secrets: Sequence[str], no
     signatures = _header(request, "webhook-signature")
     if msg_id is None or timestamp is None or signatures is None:
         return False
-    if not timestamp.isascii() or not timestamp.isdigit() or not _fresh(int(timestamp), now):
+    # Bounded length: a huge number would overflow the float comparison (OverflowError, HTTP 500).
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 16:
+        return False
+    if not _fresh(int(timestamp), now):
         return False
     presented = [part[3:].encode("ascii", "replace") for part in signatures.split() if part.startswith("v1,")]
     if not presented:

@@ -1,0 +1,75 @@
+# Ticket Enhancer: `make demo` runs the product locally, `make test` runs every check.
+# Every target installs what it needs first (idempotent).
+
+PYTHON ?= python3.11
+VENV   := .venv
+TOOLS  := .tools
+LAMBDA := .lambda-runtime
+PIP_FLAGS := --quiet --disable-pip-version-check
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install lint typecheck unit validate build built-test test demo bench bench-small events template clean
+
+install: $(VENV)/.installed $(TOOLS)/.installed $(LAMBDA)/.installed
+
+$(VENV)/.installed: requirements/dev.txt layers/dependencies/requirements.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) pip==25.3
+	cd requirements && ../$(VENV)/bin/pip install $(PIP_FLAGS) -r dev.txt
+	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps -e .
+	touch $@
+
+# SAM CLI and cfn-lint pin their own boto3 and pydantic: they get an environment of their own.
+$(TOOLS)/.installed: requirements/tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install $(PIP_FLAGS) pip==25.3
+	$(TOOLS)/bin/pip install $(PIP_FLAGS) -r requirements/tools.txt
+	touch $@
+
+# A Python whose site-packages hold only boto3, as Lambda's runtime does.
+$(LAMBDA)/.installed: requirements/lambda-runtime.txt
+	test -x $(LAMBDA)/bin/python || $(PYTHON) -m venv $(LAMBDA)
+	$(LAMBDA)/bin/pip install $(PIP_FLAGS) -r requirements/lambda-runtime.txt
+	touch $@
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/python scripts/gen_template.py --check
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy shared functions scripts tests benchmarks
+
+unit: $(VENV)/.installed
+	$(VENV)/bin/pytest -m "not built" -q
+
+validate: $(TOOLS)/.installed
+	$(TOOLS)/bin/sam validate --lint
+
+build: $(TOOLS)/.installed
+	$(TOOLS)/bin/sam build
+
+built-test: build $(LAMBDA)/.installed
+	$(VENV)/bin/pytest -m built -q tests/built
+
+# The README's test command: lint, types, all tests, template lint, build, built-artifact imports.
+test: install lint typecheck unit validate built-test
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/python -m ticket_enhancer local demo
+
+bench: build $(LAMBDA)/.installed $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/run_all.py
+
+bench-small: build $(LAMBDA)/.installed $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/run_all.py --small
+
+events: $(VENV)/.installed
+	$(VENV)/bin/python scripts/make_events.py
+
+template: $(VENV)/.installed
+	$(VENV)/bin/python scripts/gen_template.py
+
+clean:
+	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache .hypothesis

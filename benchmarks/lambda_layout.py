@@ -1,0 +1,92 @@
+"""Run code the way Lambda loads a built function: nothing but the build output on the path.
+
+Lambda's python3.11 runtime puts ``/var/task`` (the function's build folder) first, then the
+layers under ``/opt/python``, then its own site-packages, which hold boto3. We reproduce that
+with ``.lambda-runtime`` (a venv holding only boto3) and ``PYTHONPATH`` over ``.aws-sam/build``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / ".aws-sam" / "build"
+LAMBDA_PYTHON = ROOT / ".lambda-runtime" / "bin" / "python"
+
+
+@dataclass(frozen=True)
+class BuiltFunction:
+    logical_id: str
+    module: str  # handler module, e.g. "jira_webhook"
+    kind: str  # "webhook" or "worker"
+    environment: dict[str, str]
+    layers: tuple[str, ...]
+
+    @property
+    def task_root(self) -> Path:
+        return BUILD / self.logical_id
+
+
+def _literal_env(values: dict[str, Any], parameters: dict[str, Any]) -> dict[str, str]:
+    # Parameters take their defaults; other Refs (tables, queue URLs) become placeholders:
+    # importing must not need real resources.
+    env = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value.get("Ref") in parameters:
+            value = str(parameters[value["Ref"]].get("Default", ""))
+        env[key] = value if isinstance(value, str) else f"placeholder-{key.lower()}"
+    return env
+
+
+def built_functions() -> list[BuiltFunction]:
+    template = yaml.safe_load((BUILD / "template.yaml").read_text())
+    globals_fn = template.get("Globals", {}).get("Function", {})
+    global_env = globals_fn.get("Environment", {}).get("Variables", {})
+    global_layers = [layer["Ref"] for layer in globals_fn.get("Layers", [])]
+    functions = []
+    for logical_id, resource in sorted(template["Resources"].items()):
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        module = props["Handler"].rsplit(".", 1)[0]
+        env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+        layers = [layer["Ref"] for layer in props.get("Layers", [])] or global_layers
+        kind = "webhook" if module.endswith("_webhook") else "worker"
+        environment = _literal_env(env, template.get("Parameters", {}))
+        functions.append(BuiltFunction(logical_id, module, kind, environment, tuple(layers)))
+    return functions
+
+
+def lambda_env(function: BuiltFunction) -> dict[str, str]:
+    paths = [str(function.task_root)] + [str(BUILD / layer / "python") for layer in function.layers]
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": os.pathsep.join(paths),
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LAMBDA_TASK_ROOT": str(function.task_root),
+        "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 (dummy credentials, never used)
+        **function.environment,
+    }
+
+
+def run_in_lambda_layout(function: BuiltFunction, code: str, timeout: float = 60) -> str:
+    """Run ``code`` with the function's Lambda layout in a fresh interpreter; return stdout."""
+    result = subprocess.run(  # noqa: S603 (our own interpreter and code)
+        [str(LAMBDA_PYTHON), "-s", "-P", "-c", code],
+        env=lambda_env(function), cwd=function.task_root, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{function.logical_id}: exit {result.returncode}\n{result.stderr[-3000:]}")
+    return result.stdout

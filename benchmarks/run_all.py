@@ -1,0 +1,35 @@
+"""`make bench`: every benchmark, each as a ratio against a baseline measured in the same run.
+
+Results go to stdout and ``benchmarks/results/latest.json``. Ratios never fail the run (CI runs
+``--small``); the README states what ``make bench`` measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import cold_start  # noqa: E402 (after the path set-up)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--small", action="store_true", help="few runs (CI): checks the benchmarks run")
+    args = parser.parse_args(argv)
+    results: dict[str, object] = {}
+    cold = cold_start.run(runs=3 if args.small else 7)
+    print(cold_start.report(cold), flush=True)
+    results["cold_start"] = cold
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

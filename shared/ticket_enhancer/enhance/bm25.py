@@ -1,0 +1,71 @@
+"""A small Okapi BM25 ranker (k1=1.5, b=0.75) for a few hundred short documents.
+
+Scores use the non-negative idf ``ln(1 + (N - n + 0.5) / (n + 0.5))``, so a document scores above
+zero exactly when it shares a query term. Input sizes are capped so hostile text costs little.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+__all__ = ["B", "K1", "STOPWORDS", "rank", "tokenize"]
+
+K1 = 1.5
+B = 0.75
+MAX_TEXT_CHARS = 20_000  # of each document and of the query
+MAX_QUERY_TERMS = 256
+
+STOPWORDS = frozenset(
+    """a an and are as at be but by can do for from had has have he her his i if in into is it its
+    me my no not of on or our she so than that the their them then there these they this to too us
+    was we were what when which who will with you your""".split()
+)
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercase alphanumeric tokens, without stopwords and one-character tokens."""
+    return [t for t in _TOKEN.findall(text[:MAX_TEXT_CHARS].lower()) if len(t) > 1 and t not in STOPWORDS]
+
+
+def rank(query: str, docs: Sequence[str], top_k: int) -> list[tuple[int, float]]:
+    """``(index, score)`` of the best ``top_k`` documents with a positive score, best first.
+
+    Ties keep document order, so the result is deterministic.
+    """
+    if top_k <= 0 or not docs:
+        return []
+    terms = list(dict.fromkeys(tokenize(query)))[:MAX_QUERY_TERMS]
+    if not terms:
+        return []
+    wanted = set(terms)
+    counts: list[Counter[str]] = []
+    lengths: list[int] = []
+    doc_freq: Counter[str] = Counter()
+    for doc in docs:
+        tokens = tokenize(doc)
+        lengths.append(len(tokens))
+        tf = Counter(t for t in tokens if t in wanted)
+        counts.append(tf)
+        doc_freq.update(tf.keys())
+    n_docs = len(docs)
+    avg_len = (sum(lengths) / n_docs) or 1.0
+    idf = {t: math.log(1.0 + (n_docs - doc_freq[t] + 0.5) / (doc_freq[t] + 0.5)) for t in terms}
+    scored: list[tuple[int, float]] = []
+    for index, tf in enumerate(counts):
+        if not tf:
+            continue
+        norm = K1 * (1.0 - B + B * lengths[index] / avg_len)
+        score = 0.0
+        for term in terms:
+            freq = tf.get(term, 0)
+            if freq:
+                score += idf[term] * freq * (K1 + 1.0) / (freq + norm)
+        if score > 0.0:
+            scored.append((index, score))
+    scored.sort(key=lambda pair: (-pair[1], pair[0]))
+    return scored[:top_k]

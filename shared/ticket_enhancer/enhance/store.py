@@ -1,0 +1,172 @@
+"""A tenant's knowledge articles, asset inventory and processed-ticket index (the ContextTable).
+
+Layout (``pk`` / ``sk``, both strings):
+
+* ``<tenant_id>#kb`` / article id: ``title``, ``body``, ``url``
+* ``<tenant_id>#asset`` / CIDR, IP or host name: ``name``, ``notes``
+* ``<tenant_id>#ticket`` / ticket id: ``display_key``, ``subject``, ``text``, ``url``, ``created``
+
+Tenant isolation: every read is a ``Query`` on one tenant's partition key, never a ``Scan``, and
+the tenant id is validated, so no id can address another tenant's partition. The calls are
+synchronous boto3; async callers wrap them with ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ticket_enhancer.enhance.records import Article, Asset, IndexedTicket
+from ticket_enhancer.tenants import valid_tenant_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from ticket_enhancer.models import Ticket
+
+__all__ = ["MAX_ARTICLE_BODY_CHARS", "MAX_INDEXED_TEXT_BYTES", "ContextStore", "ContextStoreError"]
+
+MAX_INDEXED_TEXT_BYTES = 4096
+MAX_ARTICLE_BODY_CHARS = 50_000  # stays well under DynamoDB's 400 KB item limit
+_MAX_FIELD_CHARS = 1024
+_PAGE_SIZE = 500
+
+
+class ContextStoreError(ValueError):
+    """A write the store refuses (bad tenant id, a ticket of another tenant, an empty key)."""
+
+
+def _utf8_prefix(text: str, limit: int) -> str:
+    """At most ``limit`` UTF-8 bytes of ``text``, cut on a character boundary."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", errors="ignore")
+
+
+def _s(item: Mapping[str, Any], key: str) -> str:
+    value = item.get(key)
+    if isinstance(value, Mapping):
+        text = value.get("S")
+        if isinstance(text, str):
+            return text
+    return ""
+
+
+def article_id(title: str, url: str) -> str:
+    """A short stable id: the sha256 of the URL (or of the title when there is no URL)."""
+    basis = url.strip() or title.strip()
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
+
+
+class ContextStore:
+    """Reads and writes one tenant's context items; sync boto3 (wrap with ``asyncio.to_thread``)."""
+
+    def __init__(self, dynamodb_client: DynamoDBClient, table: str) -> None:
+        self._client = dynamodb_client
+        self._table = table
+
+    @staticmethod
+    def _pk(tenant_id: str, kind: str) -> str:
+        if not valid_tenant_id(tenant_id):
+            raise ContextStoreError(f"invalid tenant id {tenant_id!r}")
+        return f"{tenant_id}#{kind}"
+
+    def _put(self, tenant_id: str, kind: str, sk: str, attributes: Mapping[str, str]) -> None:
+        if not sk:
+            raise ContextStoreError(f"empty {kind} key")
+        item: dict[str, Any] = {"pk": {"S": self._pk(tenant_id, kind)}, "sk": {"S": sk}}
+        item.update({name: {"S": value} for name, value in attributes.items()})
+        self._client.put_item(TableName=self._table, Item=item)
+
+    def _query(self, tenant_id: str, kind: str, limit: int, *, newest_first: bool = False) -> list[dict[str, Any]]:
+        """Up to ``limit`` items of one tenant partition, following ``LastEvaluatedKey``."""
+        pk = self._pk(tenant_id, kind)
+        items: list[dict[str, Any]] = []
+        start_key: Mapping[str, Any] | None = None
+        while len(items) < limit:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
+                "Limit": min(_PAGE_SIZE, limit - len(items)),
+                "ScanIndexForward": not newest_first,
+            }
+            if start_key:
+                request["ExclusiveStartKey"] = start_key
+            page = self._client.query(**request)
+            items.extend(dict(item) for item in page.get("Items", []))
+            start_key = page.get("LastEvaluatedKey")
+            if not start_key:
+                break
+        return items[:limit]
+
+    # Knowledge articles -------------------------------------------------------------------------
+
+    def put_article(self, tenant_id: str, title: str, body: str, url: str) -> str:
+        """Store (or replace) an article; returns its id."""
+        if not (title.strip() or url.strip()):
+            raise ContextStoreError("an article needs a title or a URL")
+        key = article_id(title, url)
+        self._put(
+            tenant_id,
+            "kb",
+            key,
+            {"title": title[:_MAX_FIELD_CHARS], "body": body[:MAX_ARTICLE_BODY_CHARS], "url": url.strip()},
+        )
+        return key
+
+    def list_articles(self, tenant_id: str, limit: int = 500) -> list[Article]:
+        return [
+            Article(article_id=_s(i, "sk"), title=_s(i, "title"), body=_s(i, "body"), url=_s(i, "url"))
+            for i in self._query(tenant_id, "kb", limit)
+        ]
+
+    # Assets ---------------------------------------------------------------------------------------
+
+    def put_asset(self, tenant_id: str, cidr_or_host: str, name: str, notes: str) -> None:
+        key = cidr_or_host.strip().lower()
+        self._put(tenant_id, "asset", key, {"name": name[:_MAX_FIELD_CHARS], "notes": notes[:_MAX_FIELD_CHARS]})
+
+    def list_assets(self, tenant_id: str, limit: int = 2000) -> list[Asset]:
+        return [
+            Asset(cidr_or_host=_s(i, "sk"), name=_s(i, "name"), notes=_s(i, "notes"))
+            for i in self._query(tenant_id, "asset", limit)
+        ]
+
+    # Processed-ticket index -----------------------------------------------------------------------
+
+    def index_ticket(self, tenant_id: str, ticket: Ticket) -> None:
+        """Remember a processed ticket for similarity search (idempotent: one item per ticket id)."""
+        if ticket.tenant_id != tenant_id:
+            raise ContextStoreError("the ticket belongs to another tenant")
+        text = f"{ticket.subject}\n{ticket.description}".strip()
+        created = ticket.created_at or datetime.now(UTC)
+        self._put(
+            tenant_id,
+            "ticket",
+            ticket.ticket_id,
+            {
+                "display_key": ticket.display_key[:_MAX_FIELD_CHARS],
+                "subject": _utf8_prefix(ticket.subject, _MAX_FIELD_CHARS),
+                "text": _utf8_prefix(text, MAX_INDEXED_TEXT_BYTES),
+                "url": ticket.url or "",
+                "created": created.isoformat(),
+            },
+        )
+
+    def list_indexed_tickets(self, tenant_id: str, limit: int = 500) -> list[IndexedTicket]:
+        """Up to ``limit`` indexed tickets, highest ticket id first (usually the newest)."""
+        return [
+            IndexedTicket(
+                ticket_id=_s(i, "sk"),
+                display_key=_s(i, "display_key"),
+                subject=_s(i, "subject"),
+                text=_s(i, "text"),
+                url=_s(i, "url"),
+                created=_s(i, "created"),
+            )
+            for i in self._query(tenant_id, "ticket", limit, newest_first=True)
+        ]

@@ -1,0 +1,137 @@
+"""Job records and enhancement history (JobsTable), keyed by the ticket event.
+
+One record per ``tool#tenant#ticket#event``: deliveries that raced each other into the queue
+share it, so the worker posts one note per ticket event. States:
+``processing`` -> ``posting`` (a note may be on its way) -> ``done`` | ``failed``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from ticket_enhancer.models import EnhancementJob
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+HISTORY_TTL_SECONDS = 90 * 24 * 3600
+FINAL_STATES = ("done", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    job_key: str
+    job_id: str  # the job id the note's footer carries (the first claimer's)
+    state: str  # the state before this attempt: "processing" or "posting"
+    attempts: int
+
+
+class JobStore:
+    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+        self._dynamodb = dynamodb
+        self._table = table
+
+    def claim(self, job: EnhancementJob, now: float | None = None) -> Claim | None:
+        """Start an attempt; ``None`` when the event's job already ended (done or failed)."""
+        stamp = time.time() if now is None else now
+        meta = job.metadata
+        try:
+            result = self._dynamodb.update_item(
+                TableName=self._table,
+                Key={"job_key": {"S": meta.event_key}},
+                UpdateExpression=(
+                    "SET job_id = if_not_exists(job_id, :job), tenant_id = :tenant, tool_type = :tool, "
+                    "ticket_id = :ticket, event_type = :event, #state = if_not_exists(#state, :processing), "
+                    "attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, "
+                    "created_at = if_not_exists(created_at, :now), expires_at = :expires"
+                ),
+                ConditionExpression="attribute_not_exists(job_key) OR NOT #state IN (:done, :failed)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":job": {"S": job.job_id},
+                    ":tenant": {"S": meta.tenant_id},
+                    ":tool": {"S": meta.tool_type},
+                    ":ticket": {"S": meta.ticket_id},
+                    ":event": {"S": meta.event_type},
+                    ":processing": {"S": "processing"},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                    ":now": {"N": str(int(stamp))},
+                    ":expires": {"N": str(int(stamp) + HISTORY_TTL_SECONDS)},
+                    ":done": {"S": "done"},
+                    ":failed": {"S": "failed"},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise
+        item = result["Attributes"]
+        return Claim(
+            job_key=meta.event_key,
+            job_id=item["job_id"]["S"],
+            state=item["state"]["S"],
+            attempts=int(item["attempts"]["N"]),
+        )
+
+    def mark_posting(self, claim: Claim) -> None:
+        self._set(claim, {"state": {"S": "posting"}})
+
+    def record_error(self, claim: Claim, error: str) -> None:
+        self._set(claim, {"last_error": {"S": error[:1000]}})
+
+    def finish(
+        self,
+        claim: Claim,
+        *,
+        state: str,
+        stage_ms: dict[str, float] | None = None,
+        error: str | None = None,
+        unavailable: list[str] | None = None,
+        provider: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"state": {"S": state}, "completed_at": {"N": str(int(time.time()))}}
+        if stage_ms:
+            values["stage_ms"] = {"M": {k: {"N": f"{v:.1f}"} for k, v in stage_ms.items()}}
+        if error:
+            values["last_error"] = {"S": error[:1000]}
+        if unavailable:
+            values["unavailable"] = {"L": [{"S": u} for u in unavailable]}
+        if provider:
+            values["provider"] = {"S": provider}
+        self._set(claim, values)
+
+    def get(self, job_key: str) -> dict[str, Any] | None:
+        item = self._dynamodb.get_item(TableName=self._table, Key={"job_key": {"S": job_key}}).get("Item")
+        if not item:
+            return None
+        from ticket_enhancer.tenants import deserialize_item
+
+        return deserialize_item(dict(item))
+
+    def _set(self, claim: Claim, values: dict[str, Any]) -> None:
+        names = {f"#a{i}": name for i, name in enumerate(values)}
+        self._dynamodb.update_item(
+            TableName=self._table,
+            Key={"job_key": {"S": claim.job_key}},
+            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":v{i}": value for i, value in enumerate(values.values())},
+        )
+
+
+def mark_delivery_done(dynamodb: DynamoDBClient, table: str, dedupe_key: str) -> None:
+    """Let later repeats of this delivery answer ``duplicate`` without sending anything."""
+    dynamodb.update_item(
+        TableName=table,
+        Key={"dedupe_key": {"S": dedupe_key}},
+        UpdateExpression="SET #state = :done",
+        ConditionExpression="attribute_exists(dedupe_key)",
+        ExpressionAttributeNames={"#state": "state"},
+        ExpressionAttributeValues={":done": {"S": "done"}},
+    )

@@ -1,0 +1,317 @@
+"""Render the composer's markdown into the note format each ticketing tool accepts.
+
+Threat model
+------------
+The markdown given to :func:`render_note` is written by our own note composer, but it embeds text
+we do not control: ticket subjects and bodies (anyone who can e-mail the service desk writes those)
+and model output (which a requester can steer by prompt injection). So ALL of it is treated as
+hostile. The note is posted as an internal note and read by agents inside the ticketing tool, so the
+risks are stored XSS in the tool's UI, links to ``javascript:``/``data:`` or look-alike targets, and
+markup smuggled past a tool's own format (ServiceNow renders raw HTML inside ``[code]...[/code]`` in
+work notes).
+
+Defences:
+
+* Input markup is never passed through. A tiny parser recognises a fixed markdown subset (headings,
+  paragraphs, ``-``/``1.`` lists, fenced code, ``**bold**``, ```code```, ``[label](url)``) and
+  produces blocks of plain-text spans; everything else stays literal text.
+* The emitters build output only from our own constructs. HTML: a fixed tag allow-list, every text
+  run through ``html.escape(quote=True)``, no attribute but ``href``/``rel``. ADF: a dict of known
+  node types that the caller serialises as JSON. Text: ``[code]`` tags are neutralised.
+* Only absolute http(s) URLs without whitespace, control or quote characters become links;
+  anything else renders as the label's plain text.
+* The input is truncated to :data:`MAX_INPUT_CHARS`, and the inline patterns are bounded so that
+  hostile input cannot make the regexes backtrack for long.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Literal, overload
+from urllib.parse import urlsplit
+
+NoteFormat = Literal["html", "adf", "text"]
+BlockKind = Literal["heading", "paragraph", "bullet", "ordered", "code"]
+
+MAX_INPUT_CHARS = 60_000
+TRUNCATION_MARKER = "…(truncated)"
+LINK_REL = "noopener noreferrer nofollow"
+MAX_URL_CHARS = 2048
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FENCE_OPEN = re.compile(r"^\s*```")
+_FENCE_CLOSE = re.compile(r"^\s*```\s*$")
+_HEADING = re.compile(r"^(#{1,3})[ \t]+(\S.*)$")
+_BULLET = re.compile(r"^\s*-[ \t]+(\S.*)$")
+_ORDERED = re.compile(r"^\s*\d{1,9}\.[ \t]+(\S.*)$")
+# Leftmost match wins; at one position code beats link beats bold. Character classes exclude the
+# delimiters and lengths are bounded, so each failed attempt stops early (no quadratic blow-up).
+# A URL may hold one level of balanced parentheses ("javascript:alert(1)", Wikipedia links).
+_INLINE = re.compile(
+    r"`(?P<code>[^`\n]+)`"
+    r"|\[(?P<label>[^\[\]\n]{1,500})\]\((?P<url>(?:[^()\n]|\([^()\n]{0,2048}\)){0,2048})\)"
+    r"|\*\*(?P<strong>.+?)\*\*"
+)
+_SCRIPT_SCHEME = re.compile(r"(?:java|vb)script:", re.IGNORECASE)
+_BRACKETED = re.compile(r"\[([^\[\]]*)\]")
+_URL_FORBIDDEN = frozenset("<>\"'\\`")
+_FULLWIDTH_OPEN, _FULLWIDTH_CLOSE = "\uff3b", "\uff3d"  # what neutralised [code] tags are shown with
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of plain text with the formatting our emitters may apply to it."""
+
+    text: str
+    strong: bool = False
+    code: bool = False
+    href: str | None = None  # set only for vetted http(s) URLs
+
+
+@dataclass
+class Block:
+    """One block. ``lines`` holds raw inline text: the heading text, the paragraph's lines, one
+    entry per list item, or the verbatim lines of a code block."""
+
+    kind: BlockKind
+    lines: list[str] = field(default_factory=list)
+    level: int = 0
+
+
+def safe_url(url: str) -> str | None:
+    """Return ``url`` (scheme lower-cased) if it is a plain absolute http(s) URL, else None."""
+    if len(url) > MAX_URL_CHARS or not url.lower().startswith(("http://", "https://")):
+        return None
+    if any(ch in _URL_FORBIDDEN or unicodedata.category(ch)[0] in "CZ" for ch in url):
+        return None  # whitespace, control, format (zero-width, bidi) and quote characters
+    if _SCRIPT_SCHEME.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if not parts.hostname or parts.username is not None:
+        return None  # no host, or "https://trusted.example@evil.example/" look-alikes
+    return parts.scheme + url[len(parts.scheme) :]
+
+
+def parse_inline(text: str, *, strong: bool = False) -> list[Span]:
+    """Split one line of text into spans; anything that is not our syntax stays literal."""
+    spans: list[Span] = []
+    pos = 0
+    for m in _INLINE.finditer(text):
+        if m.start() > pos:
+            spans.append(Span(text[pos : m.start()], strong=strong))
+        if m["code"] is not None:
+            spans.append(Span(m["code"], strong=strong, code=True))
+        elif m["label"] is not None:
+            spans.append(Span(m["label"], strong=strong, href=safe_url(m["url"])))
+        else:
+            spans.extend(parse_inline(m["strong"], strong=True))
+        pos = m.end()
+    if pos < len(text):
+        spans.append(Span(text[pos:], strong=strong))
+    return [span for span in spans if span.text]
+
+
+def parse_blocks(markdown: str) -> list[Block]:
+    """Parse the markdown subset into blocks (a single pass over the lines)."""
+    blocks: list[Block] = []
+    open_block: Block | None = None  # a paragraph or list that the next line may extend
+    lines = iter(markdown.split("\n"))
+    for raw in lines:
+        line = raw.rstrip()
+        if not line.strip():
+            open_block = None
+        elif _FENCE_OPEN.match(line):
+            code = Block("code")
+            for code_line in lines:
+                if _FENCE_CLOSE.match(code_line):
+                    break
+                code.lines.append(code_line)
+            blocks.append(code)
+            open_block = None
+        elif heading := _HEADING.match(line):
+            blocks.append(Block("heading", [heading[2].strip()], len(heading[1])))
+            open_block = None
+        elif item := _BULLET.match(line) or _ORDERED.match(line):
+            kind: BlockKind = "bullet" if item.re is _BULLET else "ordered"
+            if open_block is None or open_block.kind != kind:
+                open_block = Block(kind)
+                blocks.append(open_block)
+            open_block.lines.append(item[1].strip())
+        elif open_block is not None and open_block.kind != "paragraph" and line[0].isspace():
+            open_block.lines[-1] += " " + line.strip()  # indented continuation of a list item
+        elif open_block is not None and open_block.kind == "paragraph":
+            open_block.lines.append(line.strip())
+        else:
+            open_block = Block("paragraph", [line.strip()])
+            blocks.append(open_block)
+    return blocks
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+
+def _escape_html(text: str) -> str:
+    # Writing the colon of "javascript:" as a character reference renders identically but keeps
+    # the scheme out of the raw markup, for any downstream filter that greps for it.
+    return _SCRIPT_SCHEME.sub(lambda m: m[0][:-1] + "&#58;", html.escape(text, quote=True))
+
+
+def _html_inline(text: str) -> str:
+    out: list[str] = []
+    for span in parse_inline(text):
+        piece = _escape_html(span.text)
+        if span.code:
+            piece = f"<code>{piece}</code>"
+        if span.strong:
+            piece = f"<strong>{piece}</strong>"
+        if span.href is not None:
+            piece = f'<a href="{html.escape(span.href, quote=True)}" rel="{LINK_REL}">{piece}</a>'
+        out.append(piece)
+    return "".join(out)
+
+
+def _to_html(blocks: list[Block], footer: str) -> str:
+    parts: list[str] = []
+    for block in blocks:
+        if block.kind == "code":
+            parts.append(f"<pre><code>{_escape_html(chr(10).join(block.lines))}</code></pre>")
+        elif block.kind == "heading":
+            parts.append(f"<h{block.level}>{_html_inline(block.lines[0])}</h{block.level}>")
+        elif block.kind == "paragraph":
+            parts.append("<p>" + "<br>".join(_html_inline(line) for line in block.lines) + "</p>")
+        else:
+            tag = "ul" if block.kind == "bullet" else "ol"
+            items = "".join(f"<li>{_html_inline(item)}</li>" for item in block.lines)
+            parts.append(f"<{tag}>{items}</{tag}>")
+    parts.append(f"<hr><p>{_escape_html(footer)}</p>")
+    return "\n".join(parts)
+
+
+# --- ADF (Atlassian Document Format v1) ---------------------------------------------------------
+
+
+def _adf_text(text: str, marks: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    if not text:
+        return []  # ADF forbids empty text nodes
+    node: dict[str, Any] = {"type": "text", "text": text}
+    if marks:
+        node["marks"] = marks
+    return [node]
+
+
+def _adf_inline(lines: list[str]) -> list[dict[str, Any]]:
+    """Inline nodes for the given lines, joined by hard breaks."""
+    content: list[dict[str, Any]] = []
+    for index, line in enumerate(lines):
+        if index:
+            content.append({"type": "hardBreak"})
+        for span in parse_inline(line):
+            marks: list[dict[str, Any]] = []
+            if span.code:
+                marks.append({"type": "code"})  # ADF does not allow code together with strong
+            elif span.strong:
+                marks.append({"type": "strong"})
+            if span.href is not None:
+                marks.append({"type": "link", "attrs": {"href": span.href}})
+            content.extend(_adf_text(span.text, marks))
+    return content
+
+
+def _to_adf(blocks: list[Block], footer: str) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    for block in blocks:
+        if block.kind == "code":
+            content.append({"type": "codeBlock", "content": _adf_text("\n".join(block.lines))})
+        elif block.kind == "heading":
+            content.append(
+                {"type": "heading", "attrs": {"level": block.level}, "content": _adf_inline(block.lines)}
+            )
+        elif block.kind == "paragraph":
+            content.append({"type": "paragraph", "content": _adf_inline(block.lines)})
+        else:
+            kind = "bulletList" if block.kind == "bullet" else "orderedList"
+            items = [
+                {"type": "listItem", "content": [{"type": "paragraph", "content": _adf_inline([item])}]}
+                for item in block.lines
+            ]
+            content.append({"type": kind, "content": items})
+    content.append({"type": "rule"})
+    content.append({"type": "paragraph", "content": _adf_text(footer)})
+    return {"type": "doc", "version": 1, "content": content}
+
+
+# --- Plain text (ServiceNow work notes) ----------------------------------------------------------
+
+
+def _text_inline(text: str) -> str:
+    out: list[str] = []
+    for span in parse_inline(text):
+        piece = f"`{span.text}`" if span.code else span.text
+        if span.href is not None and span.href != span.text:
+            piece = f"{piece} ({span.href})"
+        out.append(piece)
+    return "".join(out)
+
+
+def neutralise_code_tags(text: str) -> str:
+    """Swap the brackets of any ``[code]``/``[/code]`` tag (any case, spacing, zero-width or
+    fullwidth letters) for fullwidth ones, so ServiceNow shows it as text instead of raw HTML."""
+
+    def fix(m: re.Match[str]) -> str:
+        inner = unicodedata.normalize("NFKC", m[1])
+        inner = "".join(ch for ch in inner if not ch.isspace() and unicodedata.category(ch) != "Cf")
+        return f"{_FULLWIDTH_OPEN}{m[1]}{_FULLWIDTH_CLOSE}" if inner.casefold() in ("code", "/code") else m[0]
+
+    return _BRACKETED.sub(fix, text)
+
+
+def _to_text(blocks: list[Block], footer: str) -> str:
+    parts: list[str] = []
+    for block in blocks:
+        if block.kind == "code":
+            parts.append("\n".join(f"    {line}".rstrip() for line in block.lines))
+        elif block.kind in ("heading", "paragraph"):
+            parts.append("\n".join(_text_inline(line) for line in block.lines))
+        else:
+            items = [_text_inline(item) for item in block.lines]
+            if block.kind == "bullet":
+                parts.append("\n".join(f"- {item}" for item in items))
+            else:
+                parts.append("\n".join(f"{n}. {item}" for n, item in enumerate(items, start=1)))
+    parts.append(f"--\n{footer}")
+    return neutralise_code_tags("\n\n".join(parts))
+
+
+# --- Entry point --------------------------------------------------------------------------------
+
+
+@overload
+def render_note(markdown: str, fmt: Literal["html", "text"], *, footer: str) -> str: ...
+@overload
+def render_note(markdown: str, fmt: Literal["adf"], *, footer: str) -> dict[str, Any]: ...
+@overload
+def render_note(markdown: str, fmt: NoteFormat, *, footer: str) -> str | dict[str, Any]: ...
+def render_note(markdown: str, fmt: NoteFormat, *, footer: str) -> str | dict[str, Any]:
+    """Render untrusted composer ``markdown`` as a note in ``fmt``, ending with ``footer``.
+
+    ``footer`` is ours (it carries the job id that is later searched for) and appears verbatim as
+    the last element: HTML ``<hr><p>footer</p>``, ADF rule + paragraph, text ``--`` + footer line.
+    """
+    truncated = len(markdown) > MAX_INPUT_CHARS
+    text = markdown[:MAX_INPUT_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    blocks = parse_blocks(_CONTROL_CHARS.sub("", text))
+    if truncated:
+        blocks.append(Block("paragraph", [TRUNCATION_MARKER]))
+    if fmt == "html":
+        return _to_html(blocks, footer)
+    if fmt == "adf":
+        return _to_adf(blocks, footer)
+    if fmt == "text":
+        return _to_text(blocks, footer)
+    raise ValueError(f"unknown note format: {fmt!r}")

@@ -1,0 +1,1 @@
+"""The worker side: turn queued jobs into one internal note each."""

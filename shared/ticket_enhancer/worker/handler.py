@@ -1,0 +1,236 @@
+"""The worker function of every tool: ``handler = make_worker_handler("jira")``.
+
+Records of a batch are processed concurrently (Powertools ``AsyncBatchProcessor``) and failures
+are reported per record (``ReportBatchItemFailures``): only retryable failures go back to the
+queue (and after ``maxReceiveCount`` receives to the DLQ); final vendor errors (4xx other than
+429) end the job as ``failed`` without DLQ churn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import certifi
+import httpx
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import Metrics, MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    async_process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from ticket_enhancer import aws
+from ticket_enhancer.jobs import Claim, JobStore, mark_delivery_done
+from ticket_enhancer.models import EnhancementJob, Note
+from ticket_enhancer.plugins.errors import VendorError
+from ticket_enhancer.plugins.registry import PluginManager
+from ticket_enhancer.tenants import TenantStore
+from ticket_enhancer.urls import BaseUrlError, check_base_url
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from ticket_enhancer.enhance.pipeline import Pipeline
+    from ticket_enhancer.enhance.store import ContextStore
+    from ticket_enhancer.plugins.base import TicketingToolPlugin
+    from ticket_enhancer.plugins.context import TenantContext
+
+
+class JobFailedError(Exception):
+    """The job cannot succeed (final); recorded as failed and acknowledged."""
+
+
+@dataclass
+class WorkerHandler:
+    tool: str
+    plugin: TicketingToolPlugin
+    tenants: TenantStore
+    jobs: JobStore
+    store: ContextStore
+    pipeline: Pipeline
+    dynamodb: DynamoDBClient
+    deliveries_table: str
+    logger: Logger
+    metrics: Metrics
+    local: bool = False
+    transport: httpx.AsyncBaseTransport | None = None
+    ssl_context: ssl.SSLContext = field(
+        default_factory=lambda: ssl.create_default_context(cafile=certifi.where())
+    )
+    _client: httpx.AsyncClient | None = None
+    _client_loop: asyncio.AbstractEventLoop | None = None
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        processor = AsyncBatchProcessor(event_type=EventType.SQS)
+        try:
+            result = async_process_partial_response(
+                event=event, record_handler=self.process_record, processor=processor, context=context
+            )
+            return dict(result)
+        finally:
+            self.metrics.flush_metrics()
+
+    def http(self) -> httpx.AsyncClient:
+        """One client per event loop: in Lambda the loop (and its connections) survive invocations."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = httpx.AsyncClient(
+                verify=self.ssl_context,
+                transport=self.transport,
+                timeout=httpx.Timeout(10.0, connect=3.0),
+                follow_redirects=False,
+            )
+            self._client_loop = loop
+        return self._client
+
+    async def process_record(self, record: SQSRecord) -> None:
+        job = EnhancementJob.model_validate_json(record.body)  # a poison message fails -> DLQ
+        log = {
+            "job_id": job.job_id,
+            "tenant_id": job.tenant_id,
+            "ticket_id": job.metadata.ticket_id,
+            "receive_count": record.attributes.approximate_receive_count,
+        }
+        if job.tool_type != self.tool:
+            self.logger.error("job for another tool ignored", extra={**log, "job_tool": job.tool_type})
+            return
+        claim = await asyncio.to_thread(self.jobs.claim, job)
+        if claim is None:
+            self.logger.info("job already finished: redelivery ignored", extra=log)
+            self.metrics.add_metric(name="JobsRedelivered", unit=MetricUnit.Count, value=1)
+            return
+        started = time.perf_counter()
+        try:
+            outcome = await self._run(job, claim)
+        except (JobFailedError, VendorError) as exc:
+            retryable = isinstance(exc, VendorError) and exc.retryable
+            if retryable:
+                await asyncio.to_thread(self.jobs.record_error, claim, str(exc))
+                self.logger.warning("job will be retried", extra={**log, "error": str(exc)})
+                self.metrics.add_metric(name="JobsRetried", unit=MetricUnit.Count, value=1)
+                raise
+            await asyncio.to_thread(self.jobs.finish, claim, state="failed", error=str(exc))
+            self.logger.error("job failed", extra={**log, "error": str(exc)})
+            self.metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+            return
+        self.metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)
+        self.metrics.add_metric(
+            name="JobLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000
+        )
+        self.logger.info("note posted" if outcome == "posted" else "note already present", extra=log)
+
+    async def _tenant(self, tenant_id: str) -> TenantContext:
+        tenant = await asyncio.to_thread(self.tenants.get, tenant_id)
+        if tenant is None:
+            raise JobFailedError("tenant is unknown, disabled or of another tool")
+        try:
+            check_base_url(
+                self.tool,
+                tenant.config.base_url,
+                local=self.local,
+                allow_custom_host=tenant.config.options.get("allow_custom_host") == "true",
+            )
+        except BaseUrlError as exc:
+            raise JobFailedError(f"base URL refused: {exc}") from None
+        return dataclasses.replace(tenant, http=self.http())
+
+    async def _run(self, job: EnhancementJob, claim: Claim) -> str:
+        tenant = await self._tenant(job.tenant_id)
+        ticket_id = job.metadata.ticket_id
+        if claim.state == "posting" and await self.plugin.has_note(tenant, ticket_id, claim.job_id):
+            # An earlier attempt posted the note but did not live to record it.
+            await self._finish(job, claim, {}, [], None)
+            return "found"
+        stage_ms: dict[str, float] = {}
+        started = time.perf_counter()
+        ticket = await self.plugin.get_ticket(tenant, ticket_id)
+        stage_ms["fetch"] = (time.perf_counter() - started) * 1000
+        enhancement = await self.pipeline.enhance(tenant, ticket, claim.job_id)
+        stage_ms.update(enhancement.stage_ms)
+        await asyncio.to_thread(self.jobs.mark_posting, claim)
+        started = time.perf_counter()
+        await self.plugin.update_ticket(
+            tenant, ticket_id, Note(markdown=enhancement.markdown, job_id=claim.job_id)
+        )
+        stage_ms["post"] = (time.perf_counter() - started) * 1000
+        await self._finish(job, claim, stage_ms, enhancement.unavailable, enhancement.provider)
+        try:
+            await asyncio.to_thread(self.store.index_ticket, job.tenant_id, ticket)
+        except Exception:  # the index only improves later notes: never fail a posted job for it
+            self.logger.exception("indexing the ticket failed", extra={"job_id": claim.job_id})
+        return "posted"
+
+    async def _finish(
+        self,
+        job: EnhancementJob,
+        claim: Claim,
+        stage_ms: dict[str, float],
+        unavailable: list[str],
+        provider: str | None,
+    ) -> None:
+        await asyncio.to_thread(
+            self.jobs.finish,
+            claim,
+            state="done",
+            stage_ms=stage_ms,
+            unavailable=unavailable,
+            provider=provider,
+        )
+        try:
+            await asyncio.to_thread(
+                mark_delivery_done, self.dynamodb, self.deliveries_table, job.metadata.dedupe_key
+            )
+        except Exception:  # an optimisation for late repeats only
+            self.logger.info("delivery record not updated", extra={"job_id": claim.job_id})
+
+
+def make_worker_handler(
+    tool: str,
+    *,
+    dynamodb: DynamoDBClient | None = None,
+    secrets: Any = None,
+    plugin: TicketingToolPlugin | None = None,
+    pipeline: Pipeline | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    env: Mapping[str, str] | None = None,
+    bedrock_client_factory: Callable[[], Any] | None = None,
+) -> WorkerHandler:
+    """Build the worker at import time (Lambda init): clients, plugin and pipeline are ready."""
+    from ticket_enhancer.enhance.pipeline import build_default_pipeline
+    from ticket_enhancer.enhance.store import ContextStore
+
+    settings = os.environ if env is None else env
+    dynamodb = dynamodb or aws.dynamodb(aws.WORKER_CONFIG)
+    store = ContextStore(dynamodb, settings.get("CONTEXT_TABLE", "context"))
+    metrics = Metrics(namespace=settings.get("POWERTOOLS_METRICS_NAMESPACE", "TicketEnhancer"))
+    metrics.set_default_dimensions(tool=tool)
+    factory = bedrock_client_factory or (lambda: aws.client("bedrock-runtime", aws.WORKER_CONFIG))
+    return WorkerHandler(
+        tool=tool,
+        plugin=plugin or PluginManager().get_plugin(tool),
+        tenants=TenantStore(
+            dynamodb=dynamodb,
+            secrets=secrets or aws.secretsmanager(aws.WORKER_CONFIG),
+            table=settings.get("TENANTS_TABLE", "tenants"),
+            tool=tool,
+            ttl=float(settings.get("TENANT_CACHE_SECONDS", "300")),
+        ),
+        jobs=JobStore(dynamodb, settings.get("JOBS_TABLE", "jobs")),
+        store=store,
+        pipeline=pipeline or build_default_pipeline(store, bedrock_client_factory=factory),
+        dynamodb=dynamodb,
+        deliveries_table=settings.get("DELIVERIES_TABLE", "deliveries"),
+        logger=Logger(service=settings.get("POWERTOOLS_SERVICE_NAME", "ticket-enhancer")),
+        metrics=metrics,
+        local=settings.get("TICKET_ENHANCER_LOCAL") == "1",
+        transport=transport,
+    )

@@ -1,0 +1,80 @@
+"""The `sam build` output imports with exactly Lambda's layout (run by `make test` after the build)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.lambda_layout import BUILD, LAMBDA_PYTHON, ROOT, BuiltFunction, built_functions, run_in_lambda_layout
+
+pytestmark = pytest.mark.built
+
+PROBE = """
+import json, sys, importlib.metadata as md
+import {module}
+dists = sorted(d.metadata["Name"].lower() for d in md.distributions() if d.metadata["Name"])
+print(json.dumps({{
+    "handler": callable({module}.handler),
+    "package": sys.modules["ticket_enhancer"].__file__,
+    "sys_path": sys.path,
+    "modules": sorted(sys.modules),
+    "dists": dists,
+}}))
+"""
+
+TOOLS = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
+
+
+def _functions() -> list[BuiltFunction]:
+    if not (BUILD / "template.yaml").exists() or not LAMBDA_PYTHON.exists():
+        pytest.fail("run `make build` and `make install` first (make built-test does both)")
+    return built_functions()
+
+
+@pytest.fixture(scope="module")
+def probes() -> dict[str, dict[str, object]]:
+    return {
+        fn.logical_id: json.loads(run_in_lambda_layout(fn, PROBE.format(module=fn.module)).splitlines()[-1])
+        for fn in _functions()
+    }
+
+
+def test_every_function_is_built() -> None:
+    kinds = sorted((fn.module for fn in _functions()))
+    assert kinds == sorted([f"{t}_webhook" for t in TOOLS] + [f"{t}_worker" for t in TOOLS])
+
+
+def test_every_handler_imports_from_the_build_only(probes: dict[str, dict[str, object]]) -> None:
+    for logical_id, probe in probes.items():
+        assert probe["handler"] is True, logical_id
+        assert str(BUILD / "SharedLayer" / "python") in str(probe["package"]), logical_id
+        paths = [str(p) for p in probe["sys_path"]]  # type: ignore[attr-defined]
+        assert not any(p.startswith(str(ROOT / "shared")) for p in paths), logical_id
+        assert not any(p.startswith(str(ROOT / ".venv")) for p in paths), logical_id
+
+
+def test_runtime_site_packages_hold_only_boto3_and_its_dependencies(probes: dict[str, dict[str, object]]) -> None:
+    runtime = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3", "pip"}
+    layer = {"aws-lambda-powertools", "httpx", "httpcore", "h11", "anyio", "idna", "certifi", "sniffio",
+             "pydantic", "pydantic-core", "annotated-types", "typing-extensions", "typing-inspection",
+             "packaging", "jmespath"}
+    for logical_id, probe in probes.items():
+        extra = set(probe["dists"]) - runtime - layer  # type: ignore[arg-type]
+        assert not extra, f"{logical_id} sees unexpected distributions: {sorted(extra)}"
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_webhook_imports_no_other_tool_and_no_dev_dependency(tool: str, probes: dict[str, dict[str, object]]) -> None:
+    modules = set(probes[f"{_camel(tool)}WebhookFunction"]["modules"])  # type: ignore[arg-type]
+    others = [t for t in TOOLS if t != tool]
+    assert f"ticket_enhancer.plugins.{tool}.plugin" in modules
+    for other in others:
+        assert not any(m.startswith(f"ticket_enhancer.plugins.{other}") for m in modules), other
+    for heavy in ("moto", "httpx", "ticket_enhancer.cli", "ticket_enhancer.enhance", "aws_xray_sdk"):
+        assert heavy not in modules
+
+
+def _camel(tool: str) -> str:
+    return {"jira": "Jira", "zendesk": "Zendesk", "servicenow": "ServiceNow", "freshservice": "Freshservice",
+            "servicedesk_plus": "ServiceDeskPlus"}[tool]

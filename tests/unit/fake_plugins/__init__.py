@@ -1,0 +1,1 @@
+"""Plugin modules the registry tests import lazily (by ``module:Class`` target or entry point)."""
