@@ -13,8 +13,10 @@ import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
 
-from ticket_enhancer.plugins.context import WebhookRequest
+if TYPE_CHECKING:  # a type only: importing the plugins package here would be circular
+    from ticket_enhancer.plugins.context import WebhookRequest
 
 TOLERANCE_SECONDS = 300
 MAX_HEADER_LENGTH = 4096
@@ -24,7 +26,7 @@ ZENDESK_HMAC = "zendesk-hmac"
 STANDARD_WEBHOOKS = "standard-webhooks"
 SHARED_TOKEN = "shared-token"  # noqa: S105 (a mode name, not a secret)
 
-Verifier = Callable[[WebhookRequest, Sequence[str], float], bool]
+Verifier: TypeAlias = "Callable[[WebhookRequest, Sequence[str], float], bool]"
 
 
 def _header(request: WebhookRequest, name: str) -> str | None:

@@ -1,0 +1,1 @@
+"""The `ticket-enhancer` ops CLI. Dev-only dependencies are imported lazily, per command."""

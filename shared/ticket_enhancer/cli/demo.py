@@ -1,0 +1,172 @@
+"""`ticket-enhancer local demo`: the product end to end on this machine, in one command.
+
+Uses the running local stack or starts one; onboards one tenant per tool on the vendor sandbox;
+sends each tool a realistic, correctly signed webhook; waits for the five internal notes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ticket_enhancer.cli import tenants
+from ticket_enhancer.cli.errors import CliError
+from ticket_enhancer.cli.target import LOCAL_STATE, Target, load_local
+from ticket_enhancer.models import TOOL_TYPES
+from ticket_enhancer.plugins.fields import adf_text
+from ticket_enhancer.sandbox.tickets import seed_ticket_id, webhook_body
+from ticket_enhancer.webhooks.signing import sign
+
+STARTUP_TIMEOUT = 90.0
+NOTE_TIMEOUT = 90.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _running(root: Path) -> Target | None:
+    if not (root / LOCAL_STATE).exists():
+        return None
+    target = load_local(root)
+    try:
+        httpx.get(f"{target.control_url}/status", timeout=2).raise_for_status()
+    except httpx.HTTPError:
+        return None
+    return target
+
+
+def _start_stack(root: Path) -> subprocess.Popen[str]:
+    port = _free_port()
+    print(f"starting the local stack on port {port} ...", flush=True)
+    process = subprocess.Popen(  # noqa: S603 (our own CLI)
+        [sys.executable, "-m", "ticket_enhancer", "local", "up", "--port", str(port)],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("ready: "):
+            print(line.rstrip(), flush=True)
+            return process
+        if time.monotonic() > deadline:
+            break
+    process.terminate()
+    raise CliError("the local stack did not become ready; run `ticket-enhancer local up` to see why")
+
+
+def _onboard(target: Target, tool: str) -> tuple[str, str, str]:
+    tenant_id = "demo-" + tool.replace("_", "-")
+    mode, _ = tenants.auth_modes(tool)
+    secret = tenants.new_webhook_secret(mode)
+    quiet = io.StringIO()
+    with contextlib.redirect_stdout(quiet):
+        with contextlib.suppress(CliError):
+            tenants.remove(target, Namespace(tenant_id=tenant_id))
+        tenants.add(
+            target,
+            Namespace(
+                tenant_id=tenant_id,
+                tool=tool,
+                base_url=f"{target.sandbox_url}/{tool}",
+                webhook_secret=secret,
+                webhook_auth=None,
+                api_user="demo@example.com",
+                api_token="demo-token",  # noqa: S106 (sandbox)
+                option=["synthesis_provider=offline"],
+                allow_custom_host=False,
+            ),
+        )
+    return tenant_id, mode, secret
+
+
+def _note_text(tool: str, note: dict[str, Any]) -> str:
+    if tool == "jira":
+        return adf_text(note.get("body"))
+    raw = str(note.get("html_body") or note.get("body") or note.get("value") or note.get("description") or "")
+    if tool == "servicenow":
+        return raw
+    return re.sub(r"\n{3,}", "\n\n", re.sub(r"<[^>]+>", "\n", raw)).strip()
+
+
+def run(root: Path) -> int:
+    started_process = None
+    target = _running(root)
+    if target is None:
+        started_process = _start_stack(root)
+        target = load_local(root)
+    try:
+        return _demo(target)
+    finally:
+        if started_process is not None:
+            started_process.send_signal(2)  # Ctrl-C: the stack stops everything it started
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                started_process.wait(timeout=20)
+            if started_process.poll() is None:
+                started_process.kill()
+
+
+def _demo(target: Target) -> int:
+    with httpx.Client(timeout=10) as http:
+        http.post(f"{target.sandbox_url}/_reset").raise_for_status()
+        sent: dict[str, float] = {}
+        answers: dict[str, str] = {}
+        for tool in TOOL_TYPES:
+            tenant_id, mode, secret = _onboard(target, tool)
+            body = json.dumps(webhook_body(tool, tenant_id)).encode()
+            headers = {"Content-Type": "application/json", **sign(mode, body, secret)}
+            url = target.tool(tool).webhook_url.replace("{tenant_id}", tenant_id)
+            sent[tool] = time.monotonic()
+            answer = http.post(url, content=body, headers=headers)
+            answers[tool] = f"{answer.status_code} {answer.json().get('status', answer.json().get('error'))}"
+            print(f"{tool:17} webhook -> {answers[tool]}", flush=True)
+        done: dict[str, float] = {}
+        notes: dict[str, str] = {}
+        deadline = time.monotonic() + NOTE_TIMEOUT
+        while len(done) < len(TOOL_TYPES) and time.monotonic() < deadline:
+            for tool in TOOL_TYPES:
+                if tool in done:
+                    continue
+                state = http.get(f"{target.sandbox_url}/{tool}/").json()
+                found = state.get("notes", {}).get(seed_ticket_id(tool), [])
+                if found:
+                    done[tool] = time.monotonic() - sent[tool]
+                    notes[tool] = _note_text(tool, found[-1])
+            marks = " ".join(f"{t} {'done' if t in done else '...'}" for t in TOOL_TYPES)
+            print(f"\rwaiting for notes {len(done)}/{len(TOOL_TYPES)}: {marks}   ", end="", flush=True)
+            if len(done) < len(TOOL_TYPES):
+                time.sleep(0.5)
+        print()
+    for tool, text in notes.items():
+        print(f"\n===== {tool}: internal note on ticket {seed_ticket_id(tool)} =====\n{text}")
+    print(f"\n{'TOOL':17} {'TICKET':34} {'WEBHOOK':16} {'NOTE':8} SECONDS")
+    for tool in TOOL_TYPES:
+        seconds = f"{done[tool]:.1f}" if tool in done else "-"
+        print(
+            f"{tool:17} {seed_ticket_id(tool):34} {answers.get(tool, '-'):16} "
+            f"{'posted' if tool in done else 'MISSING':8} {seconds}"
+        )
+    if len(done) == len(TOOL_TYPES):
+        print("\nall five notes posted")
+        return 0
+    print(
+        f"\n{len(TOOL_TYPES) - len(done)} note(s) missing; see `ticket-enhancer dlq list --local`",
+        file=sys.stderr,
+    )
+    return 1

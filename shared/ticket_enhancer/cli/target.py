@@ -1,0 +1,155 @@
+"""Where a command acts: the running local stack (`--local`) or a deployed stack (`--stack NAME`).
+
+Resource names come from `.ticket-enhancer/local.json` or from the stack's CloudFormation outputs
+(the names `template.yaml` declares), never from configuration kept twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ticket_enhancer.cli.errors import CliError
+from ticket_enhancer.models import TOOL_TYPES
+
+LOCAL_STATE = Path(".ticket-enhancer") / "local.json"
+CAMEL = {
+    "jira": "Jira",
+    "zendesk": "Zendesk",
+    "servicenow": "ServiceNow",
+    "freshservice": "Freshservice",
+    "servicedesk_plus": "ServiceDeskPlus",
+}
+TABLES = ("TenantsTable", "DeliveriesTable", "JobsTable", "ContextTable")
+
+
+@dataclass(frozen=True)
+class ToolResources:
+    webhook_url: str
+    queue_url: str
+    dlq_url: str
+    webhook_function: str
+    worker_function: str
+    event_source_mapping: str | None = None
+
+
+@dataclass
+class Target:
+    kind: str  # "local" or "stack"
+    region: str
+    tables: dict[str, str]
+    tools: dict[str, ToolResources]
+    endpoint_url: str | None = None
+    control_url: str | None = None
+    sandbox_url: str | None = None
+    api_url: str | None = None
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def local(self) -> bool:
+        return self.kind == "local"
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            import boto3
+
+            kwargs: dict[str, Any] = {"region_name": self.region}
+            if self.endpoint_url:
+                dummy = "testing"  # the emulator's keys; never real credentials
+                kwargs.update(
+                    endpoint_url=self.endpoint_url, aws_access_key_id=dummy, aws_secret_access_key=dummy
+                )
+            self._clients[service] = boto3.session.Session().client(service, **kwargs)  # type: ignore[call-overload]
+        return self._clients[service]
+
+    def tool(self, tool: str) -> ToolResources:
+        if tool not in self.tools:
+            raise CliError(f"unknown tool {tool!r}; known: {', '.join(TOOL_TYPES)}")
+        return self.tools[tool]
+
+
+def load_local(root: Path | None = None) -> Target:
+    path = (root or Path.cwd()) / LOCAL_STATE
+    try:
+        state = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CliError(
+            f"no local stack is running ({path} not found): start one with `ticket-enhancer local up`"
+        ) from None
+    except json.JSONDecodeError:
+        raise CliError(f"{path} is not valid JSON: restart `ticket-enhancer local up`") from None
+    tools = {
+        name: ToolResources(
+            t["webhook_url"], t["queue_url"], t["dlq_url"], t["webhook_function"], t["worker_function"]
+        )
+        for name, t in state["tools"].items()
+    }
+    return Target(
+        "local",
+        state["region"],
+        dict(state["tables"]),
+        tools,
+        endpoint_url=state["endpoint_url"],
+        control_url=state.get("control_url"),
+        sandbox_url=state.get("sandbox_url"),
+        api_url=state.get("api_url"),
+    )
+
+
+def outputs_to_target(outputs: dict[str, str], region: str, endpoint_url: str | None = None) -> Target:
+    def need(key: str) -> str:
+        if key not in outputs:
+            raise CliError(f"stack output {key!r} is missing: is this a Ticket Enhancer stack?")
+        return outputs[key]
+
+    tables = {name: need(f"{name}Name") for name in TABLES}
+    tools = {}
+    for tool, camel in CAMEL.items():
+        tools[tool] = ToolResources(
+            webhook_url=need(f"{camel}WebhookUrl"),
+            queue_url=need(f"{camel}QueueUrl"),
+            dlq_url=need(f"{camel}DeadLetterQueueUrl"),
+            webhook_function=need(f"{camel}WebhookFunctionName"),
+            worker_function=need(f"{camel}WorkerFunctionName"),
+            event_source_mapping=outputs.get(f"{camel}EventSourceMapping"),
+        )
+    return Target(
+        "stack", region, tables, tools, endpoint_url=endpoint_url, api_url=outputs.get("WebhookApiUrl")
+    )
+
+
+def load_stack(name: str, region: str | None) -> Target:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    resolved = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not resolved:
+        raise CliError("no region: pass --region or set AWS_REGION")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    try:
+        stacks = (
+            boto3.session.Session()
+            .client("cloudformation", region_name=resolved)
+            .describe_stacks(StackName=name)["Stacks"]
+        )
+    except ClientError as exc:
+        raise CliError(
+            f"stack {name!r} not found in {resolved}: {exc.response['Error'].get('Message')}"
+        ) from None
+    except BotoCoreError as exc:
+        raise CliError(f"cannot reach CloudFormation in {resolved}: {exc}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    return outputs_to_target(outputs, resolved, endpoint)
+
+
+def resolve(args: Any) -> Target:
+    if getattr(args, "local", False) and getattr(args, "stack", None):
+        raise CliError("choose one target: --local or --stack NAME")
+    if getattr(args, "local", False):
+        return load_local()
+    if getattr(args, "stack", None):
+        return load_stack(args.stack, getattr(args, "region", None))
+    raise CliError("choose a target: --local (the running `local up` stack) or --stack NAME")

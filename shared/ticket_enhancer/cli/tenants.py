@@ -1,0 +1,313 @@
+"""`ticket-enhancer tenants ...`: onboard and run tenants (config to DynamoDB, secrets to Secrets Manager)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import ipaddress
+import json
+import re
+import secrets
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ticket_enhancer.cli.errors import CliError
+from ticket_enhancer.cli.setup_guides import setup_text
+from ticket_enhancer.cli.target import Target
+from ticket_enhancer.models import TOOL_TYPES
+from ticket_enhancer.tenants import deserialize_item, secret_name, valid_tenant_id
+from ticket_enhancer.urls import BaseUrlError, check_base_url
+from ticket_enhancer.webhooks import schemes
+
+PROVIDERS = ("offline", "bedrock", "openai")
+HOST_RE = re.compile(r"(?=.{1,253}$)(\*\.)?([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _error_code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def new_webhook_secret(mode: str) -> str:
+    if mode == schemes.STANDARD_WEBHOOKS:
+        return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_urlsafe(32)
+
+
+def check_webhook_secret(mode: str, secret: str) -> None:
+    if len(secret) < 16:
+        raise CliError("--webhook-secret must be at least 16 characters")
+    if mode == schemes.STANDARD_WEBHOOKS and schemes.standard_webhooks_key(secret) is None:
+        raise CliError("standard-webhooks secrets look like whsec_<base64>")
+
+
+def auth_modes(tool: str) -> tuple[str, frozenset[str]]:
+    from ticket_enhancer.plugins.registry import PluginManager
+
+    plugin = PluginManager().get_plugin(tool)
+    return plugin.default_auth_mode, plugin.auth_modes
+
+
+def parse_options(pairs: list[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--option takes KEY=VALUE, got {pair!r}")
+        options[key.strip()] = value.strip()
+    provider = options.get("synthesis_provider")
+    if provider is not None and provider not in PROVIDERS:
+        raise CliError(f"synthesis_provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
+    return options
+
+
+def _validate_id(tenant_id: str) -> None:
+    if not valid_tenant_id(tenant_id):
+        raise CliError(f"tenant id {tenant_id!r} must match [A-Za-z0-9][A-Za-z0-9_-]{{0,63}}")
+
+
+def get_row(target: Target, tenant_id: str) -> dict[str, Any]:
+    _validate_id(tenant_id)
+    item = (
+        target.client("dynamodb")
+        .get_item(TableName=target.tables["TenantsTable"], Key={"tenant_id": {"S": tenant_id}})
+        .get("Item")
+    )
+    if not item:
+        raise CliError(f"unknown tenant {tenant_id!r}")
+    return deserialize_item(item)
+
+
+def add(target: Target, args: Any) -> int:
+    tool, tenant_id = args.tool, args.tenant_id
+    _validate_id(tenant_id)
+    if tool not in TOOL_TYPES:
+        raise CliError(f"unknown tool {tool!r}; known: {', '.join(TOOL_TYPES)}")
+    try:
+        base_url = check_base_url(
+            tool, args.base_url, allow_custom_host=args.allow_custom_host, local=target.local
+        )
+    except BaseUrlError as exc:
+        raise CliError(str(exc)) from None
+    default_mode, modes = auth_modes(tool)
+    mode = args.webhook_auth or default_mode
+    if mode not in modes:
+        raise CliError(
+            f"--webhook-auth {mode!r} is not supported by {tool}; supported: {', '.join(sorted(modes))}"
+        )
+    if mode == schemes.ZENDESK_HMAC and not args.webhook_secret:
+        raise CliError("zendesk creates its own signing secret: pass it with --webhook-secret")
+    options = parse_options(args.option or [])
+    if args.allow_custom_host:
+        options["allow_custom_host"] = "true"
+    generated = args.webhook_secret is None
+    webhook_secret = args.webhook_secret or new_webhook_secret(mode)
+    check_webhook_secret(mode, webhook_secret)
+
+    ddb, sm = target.client("dynamodb"), target.client("secretsmanager")
+    table = target.tables["TenantsTable"]
+    if ddb.get_item(TableName=table, Key={"tenant_id": {"S": tenant_id}}).get("Item"):
+        raise CliError(f"tenant {tenant_id!r} already exists (use `tenants remove` first)")
+    name = secret_name(tool, tenant_id)
+    document = {
+        "webhook_secrets": [webhook_secret],
+        "api_user": args.api_user or "",
+        "api_token": args.api_token or "",
+    }
+    try:
+        sm.create_secret(Name=name, SecretString=json.dumps(document))
+    except Exception as exc:
+        if _error_code(exc) == "ResourceExistsException":
+            raise CliError(f"secret {name!r} already exists: remove it or the tenant first") from None
+        raise
+    now = _now()
+    try:
+        ddb.put_item(
+            TableName=table,
+            ConditionExpression="attribute_not_exists(tenant_id)",
+            Item={
+                "tenant_id": {"S": tenant_id},
+                "tool_type": {"S": tool},
+                "base_url": {"S": base_url},
+                "enabled": {"BOOL": True},
+                "webhook_auth": {"S": mode},
+                "secret_id": {"S": name},
+                "options": {"M": {k: {"S": v} for k, v in options.items()}},
+                "created_at": {"S": now},
+                "updated_at": {"S": now},
+            },
+        )
+    except Exception:
+        sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)  # change nothing
+        raise
+    url = target.tool(tool).webhook_url.replace("{tenant_id}", tenant_id)
+    print(f"tenant {tenant_id} added ({tool}, auth {mode})")
+    if generated:
+        print(f"webhook secret (shown once): {webhook_secret}")
+    for line in setup_text(tool, mode, url):
+        print(line)
+    return 0
+
+
+def list_(target: Target, args: Any) -> int:
+    paginator = target.client("dynamodb").get_paginator("scan")
+    rows = [
+        deserialize_item(i)
+        for page in paginator.paginate(TableName=target.tables["TenantsTable"])
+        for i in page.get("Items", [])
+    ]
+    if not rows:
+        print("no tenants")
+        return 0
+    print(f"{'TENANT':24} {'TOOL':17} {'ENABLED':8} {'AUTH':18} BASE URL")
+    for row in sorted(rows, key=lambda r: str(r["tenant_id"])):
+        print(
+            f"{row['tenant_id']:24} {row['tool_type']:17} {'yes' if row.get('enabled') else 'no':8} "
+            f"{row.get('webhook_auth', ''):18} {row.get('base_url', '')}"
+        )
+    return 0
+
+
+def show(target: Target, args: Any) -> int:
+    row = get_row(target, args.tenant_id)
+    secret = json.loads(
+        target.client("secretsmanager").get_secret_value(SecretId=row["secret_id"])["SecretString"]
+    )
+    row["webhook_secrets"] = f"{len(secret.get('webhook_secrets', []))} current (values not shown)"
+    row["api_credentials"] = "set" if secret.get("api_token") else "missing"
+    print(json.dumps(row, indent=2, default=str))
+    return 0
+
+
+def set_enabled(target: Target, tenant_id: str, enabled: bool) -> int:
+    get_row(target, tenant_id)
+    target.client("dynamodb").update_item(
+        TableName=target.tables["TenantsTable"],
+        Key={"tenant_id": {"S": tenant_id}},
+        UpdateExpression="SET enabled = :e, updated_at = :u",
+        ExpressionAttributeValues={":e": {"BOOL": enabled}, ":u": {"S": _now()}},
+    )
+    print(
+        f"tenant {tenant_id} {'enabled' if enabled else 'disabled'} (webhooks follow within the cache time)"
+    )
+    return 0
+
+
+def enable(target: Target, args: Any) -> int:
+    return set_enabled(target, args.tenant_id, True)
+
+
+def disable(target: Target, args: Any) -> int:
+    return set_enabled(target, args.tenant_id, False)
+
+
+def remove(target: Target, args: Any) -> int:
+    row = get_row(target, args.tenant_id)
+    ddb = target.client("dynamodb")
+    for kind in ("kb", "asset", "ticket"):
+        pk = f"{args.tenant_id}#{kind}"
+        for page in ddb.get_paginator("query").paginate(
+            TableName=target.tables["ContextTable"],
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ProjectionExpression="pk, sk",
+        ):
+            for item in page.get("Items", []):
+                ddb.delete_item(
+                    TableName=target.tables["ContextTable"], Key={"pk": item["pk"], "sk": item["sk"]}
+                )
+    ddb.delete_item(TableName=target.tables["TenantsTable"], Key={"tenant_id": {"S": args.tenant_id}})
+    try:
+        target.client("secretsmanager").delete_secret(
+            SecretId=row["secret_id"], ForceDeleteWithoutRecovery=True
+        )
+    except Exception as exc:
+        if _error_code(exc) != "ResourceNotFoundException":
+            raise
+    print(f"tenant {args.tenant_id} removed (config, secret, knowledge, assets, ticket index)")
+    return 0
+
+
+def rotate_secret(target: Target, args: Any) -> int:
+    row = get_row(target, args.tenant_id)
+    mode = str(row.get("webhook_auth") or auth_modes(str(row["tool_type"]))[0])
+    if mode == schemes.ZENDESK_HMAC and not args.webhook_secret:
+        raise CliError("zendesk creates its own signing secret: pass the new one with --webhook-secret")
+    new = args.webhook_secret or new_webhook_secret(mode)
+    check_webhook_secret(mode, new)
+    sm = target.client("secretsmanager")
+    document = json.loads(sm.get_secret_value(SecretId=row["secret_id"])["SecretString"])
+    current = document.get("webhook_secrets") or []
+    document["webhook_secrets"] = [new, *current[:1]]  # the previous one stays valid until the next rotation
+    sm.put_secret_value(SecretId=row["secret_id"], SecretString=json.dumps(document))
+    print(f"tenant {args.tenant_id}: new webhook secret (shown once): {new}")
+    print(
+        "the previous secret stays valid until the next rotation (webhooks pick it up within the cache time)"
+    )
+    return 0
+
+
+def _store(target: Target) -> Any:
+    from ticket_enhancer.enhance.store import ContextStore
+
+    return ContextStore(target.client("dynamodb"), target.tables["ContextTable"])
+
+
+def knowledge(target: Target, args: Any) -> int:
+    get_row(target, args.tenant_id)
+    articles = []
+    for number, line in enumerate(_read(args.file).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            article = json.loads(line)
+        except json.JSONDecodeError:
+            raise CliError(f"{args.file}:{number}: not valid JSON") from None
+        if not isinstance(article, dict) or not all(
+            isinstance(article.get(k), str) and article[k].strip() for k in ("title", "body", "url")
+        ):
+            raise CliError(f"{args.file}:{number}: needs string fields title, body and url")
+        if not str(article["url"]).startswith(("https://", "http://")):
+            raise CliError(f"{args.file}:{number}: url must be http(s)")
+        articles.append(article)
+    store = _store(target)
+    for article in articles:
+        store.put_article(args.tenant_id, article["title"], article["body"], article["url"])
+    print(f"tenant {args.tenant_id}: {len(articles)} knowledge article(s) loaded")
+    return 0
+
+
+def assets(target: Target, args: Any) -> int:
+    get_row(target, args.tenant_id)
+    rows = []
+    for number, record in enumerate(csv.reader(_read(args.file).splitlines()), start=1):
+        if not record or (number == 1 and record[0].strip().lower() == "cidr_or_host"):
+            continue
+        if len(record) < 2:
+            raise CliError(f"{args.file}:{number}: expected cidr_or_host,name,notes")
+        key, name, notes = record[0].strip(), record[1].strip(), ",".join(record[2:]).strip()
+        try:
+            ipaddress.ip_network(key, strict=False)
+        except ValueError:
+            if not HOST_RE.fullmatch(key):
+                raise CliError(
+                    f"{args.file}:{number}: {key!r} is neither a CIDR, an IP nor a host name"
+                ) from None
+        rows.append((key, name, notes))
+    store = _store(target)
+    for key, name, notes in rows:
+        store.put_asset(args.tenant_id, key, name, notes)
+    print(f"tenant {args.tenant_id}: {len(rows)} network/asset row(s) loaded")
+    return 0
+
+
+def _read(file: str) -> str:
+    try:
+        return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {file}: {exc}") from None
