@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-__all__ = ["B", "K1", "STOPWORDS", "rank", "tokenize"]
+__all__ = ["K1", "STOPWORDS", "B", "rank", "tokenize"]
 
 K1 = 1.5
 B = 0.75
@@ -19,9 +19,68 @@ MAX_TEXT_CHARS = 20_000  # of each document and of the query
 MAX_QUERY_TERMS = 256
 
 STOPWORDS = frozenset(
-    """a an and are as at be but by can do for from had has have he her his i if in into is it its
-    me my no not of on or our she so than that the their them then there these they this to too us
-    was we were what when which who will with you your""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "do",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "too",
+        "us",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "which",
+        "who",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
 )
 
 _TOKEN = re.compile(r"[^\W_]+")

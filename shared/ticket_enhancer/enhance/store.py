@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ticket_enhancer.enhance.errors import ContextStoreError
 from ticket_enhancer.enhance.records import Article, Asset, IndexedTicket
 from ticket_enhancer.tenants import valid_tenant_id
 
@@ -26,16 +27,18 @@ if TYPE_CHECKING:
 
     from ticket_enhancer.models import Ticket
 
-__all__ = ["MAX_ARTICLE_BODY_CHARS", "MAX_INDEXED_TEXT_BYTES", "ContextStore", "ContextStoreError"]
+__all__ = [
+    "MAX_ARTICLE_BODY_CHARS",
+    "MAX_INDEXED_TEXT_BYTES",
+    "ContextStore",
+    "ContextStoreError",
+    "article_id",
+]
 
 MAX_INDEXED_TEXT_BYTES = 4096
 MAX_ARTICLE_BODY_CHARS = 50_000  # stays well under DynamoDB's 400 KB item limit
 _MAX_FIELD_CHARS = 1024
 _PAGE_SIZE = 500
-
-
-class ContextStoreError(ValueError):
-    """A write the store refuses (bad tenant id, a ticket of another tenant, an empty key)."""
 
 
 def _utf8_prefix(text: str, limit: int) -> str:
@@ -81,7 +84,9 @@ class ContextStore:
         item.update({name: {"S": value} for name, value in attributes.items()})
         self._client.put_item(TableName=self._table, Item=item)
 
-    def _query(self, tenant_id: str, kind: str, limit: int, *, newest_first: bool = False) -> list[dict[str, Any]]:
+    def _query(
+        self, tenant_id: str, kind: str, limit: int, *, newest_first: bool = False
+    ) -> list[dict[str, Any]]:
         """Up to ``limit`` items of one tenant partition, following ``LastEvaluatedKey``."""
         pk = self._pk(tenant_id, kind)
         items: list[dict[str, Any]] = []
@@ -128,7 +133,9 @@ class ContextStore:
 
     def put_asset(self, tenant_id: str, cidr_or_host: str, name: str, notes: str) -> None:
         key = cidr_or_host.strip().lower()
-        self._put(tenant_id, "asset", key, {"name": name[:_MAX_FIELD_CHARS], "notes": notes[:_MAX_FIELD_CHARS]})
+        self._put(
+            tenant_id, "asset", key, {"name": name[:_MAX_FIELD_CHARS], "notes": notes[:_MAX_FIELD_CHARS]}
+        )
 
     def list_assets(self, tenant_id: str, limit: int = 2000) -> list[Asset]:
         return [

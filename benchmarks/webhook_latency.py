@@ -1,0 +1,97 @@
+"""Warm webhook latency against one PutItem + one SendMessage on the same emulator, same run.
+
+The handler is built exactly as in Lambda (``make_webhook_handler``) with its clients pointed
+at the embedded AWS emulator (moto server on loopback). Each sample is a new delivery, so every
+request does the full work: cached tenant, signature check, metadata, conditional write, send.
+The baseline is the two AWS calls alone, made by the same clients, interleaved with the samples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-webhook-secret-0123456789"  # noqa: S105 (a benchmark's own throwaway secret)
+BUDGET = 1.3
+
+
+def _event(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    return {"version": "2.0", "routeKey": "POST /webhooks/jira/{tenant_id}", "rawPath": "/webhooks/jira/bench",
+            "headers": {k.lower(): v for k, v in headers.items()}, "body": body.decode(), "isBase64Encoded": False,
+            "pathParameters": {"tenant_id": "bench"}, "requestContext": {"requestId": "bench", "http": {}}}
+
+
+def run(samples: int = 200) -> dict[str, object]:
+    from ticket_enhancer.local import template as template_module
+    from ticket_enhancer.local.emulator import DUMMY_CREDENTIALS, Emulator, create_resources
+    from ticket_enhancer.webhooks.signing import sign
+
+    emulator = Emulator()
+    endpoint = emulator.start()
+    saved = dict(os.environ)
+    os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1", **DUMMY_CREDENTIALS})
+    try:
+        resources = create_resources(emulator, template_module.load(ROOT), time_scale=60)
+        tenants, deliveries = resources.tables["TenantsTable"], resources.tables["DeliveriesTable"]
+        queue_url = resources.queues["JiraQueue"].url
+        emulator.client("dynamodb").put_item(TableName=tenants, Item={
+            "tenant_id": {"S": "bench"}, "tool_type": {"S": "jira"}, "base_url": {"S": "https://bench.atlassian.net"},
+            "enabled": {"BOOL": True}, "webhook_auth": {"S": "jira-hmac"},
+            "secret_id": {"S": "ticket-enhancer/jira/bench"}})
+        emulator.client("secretsmanager").create_secret(
+            Name="ticket-enhancer/jira/bench", SecretString=json.dumps({"webhook_secrets": [SECRET]}))
+
+        from ticket_enhancer.ingest.handler import make_webhook_handler
+
+        quiet = io.StringIO()
+        with contextlib.redirect_stdout(quiet):  # the handler logs to the stdout it sees when built
+            handler = make_webhook_handler("jira", env={"TENANTS_TABLE": tenants, "DELIVERIES_TABLE": deliveries,
+                                                        "QUEUE_URL": queue_url})
+        ddb, sqs = handler.dynamodb, handler.sqs
+
+        def request(i: int) -> float:
+            body = json.dumps({"webhookEvent": "jira:issue_created", "issue": {
+                "id": str(10_000 + i), "key": f"IT-{i}", "fields": {"summary": "VPN down", "description": "x" * 400,
+                                                                  "priority": {"name": "High"}}}}).encode()
+            event = _event(body, sign("jira-hmac", body, SECRET, delivery_id=f"bench-{i}"))
+            started = time.perf_counter()
+            answer = handler(event, None)
+            elapsed = time.perf_counter() - started
+            assert answer["statusCode"] == 202, answer
+            return elapsed
+
+        def baseline(i: int) -> float:
+            started = time.perf_counter()
+            ddb.put_item(TableName=deliveries, Item={"dedupe_key": {"S": f"baseline-{i}"}, "job_id": {"S": "x"}},
+                         ConditionExpression="attribute_not_exists(dedupe_key)")
+            sqs.send_message(QueueUrl=queue_url, MessageBody="{}", MessageGroupId=f"g{i}",
+                             MessageDeduplicationId=f"baseline-{i}")
+            return time.perf_counter() - started
+
+        with contextlib.redirect_stdout(quiet):  # the handler's log and metric lines
+            for i in range(20):  # warm up both paths (tenant cache, connections)
+                request(-1 - i)
+                baseline(-1 - i)
+            handler_s, baseline_s = [], []
+            for i in range(samples):
+                handler_s.append(request(i))
+                baseline_s.append(baseline(i))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        emulator.stop()
+    h, b = statistics.median(handler_s), statistics.median(baseline_s)
+    return {"samples": samples, "handler_ms": round(h * 1000, 2), "baseline_ms": round(b * 1000, 2),
+            "ratio": round(h / b, 2), "budget": BUDGET}
+
+
+def report(result: dict[str, object]) -> str:
+    return (f"webhook warm latency ({result['samples']} samples, medians): handler {result['handler_ms']} ms, "
+            f"PutItem+SendMessage {result['baseline_ms']} ms, ratio {result['ratio']}x (budget {BUDGET}x)")

@@ -1,0 +1,64 @@
+"""What the pipeline steps share for one ticket: inputs, results, what was unavailable, timings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
+
+from ticket_enhancer.enhance.records import Article, AssetMatch, GatheredContext, IndexedTicket
+
+if TYPE_CHECKING:
+    from ticket_enhancer.models import Ticket
+    from ticket_enhancer.plugins.context import TenantContext
+
+__all__ = ["MAX_QUERY_CHARS", "EnhancementContext", "TicketText"]
+
+MAX_QUERY_CHARS = 16_000
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class TicketText:
+    """The ticket's searchable text (subject weighted twice), bounded."""
+
+    text: str
+
+    @classmethod
+    def from_ticket(cls, ticket: Ticket) -> TicketText:
+        return cls(f"{ticket.subject}\n{ticket.subject}\n{ticket.description}"[:MAX_QUERY_CHARS])
+
+
+@dataclass
+class EnhancementContext:
+    """One ticket's run: each step reads earlier results and writes ``results[step.name]``."""
+
+    tenant: TenantContext
+    ticket: Ticket
+    job_id: str
+    results: dict[str, object] = field(default_factory=dict)
+    unavailable: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # step name -> "timeout", "error", ...
+    stage_ms: dict[str, float] = field(default_factory=dict)
+
+    def mark_unavailable(self, step: str, reason: str) -> None:
+        if step not in self.reasons:
+            self.unavailable.append(step)
+        self.reasons[step] = reason
+
+    def items(self, name: str, kind: type[T]) -> tuple[T, ...]:
+        """The ``kind`` items a step stored as a tuple (``()`` when it did not run or failed)."""
+        value = self.results.get(name)
+        return tuple(v for v in value if isinstance(v, kind)) if isinstance(value, tuple) else ()
+
+    @property
+    def ticket_text(self) -> str:
+        value = self.results.get("ticket_context")
+        return value.text if isinstance(value, TicketText) else TicketText.from_ticket(self.ticket).text
+
+    def gathered(self) -> GatheredContext:
+        return GatheredContext(
+            ticket=self.ticket,
+            similar=self.items("similar_tickets", IndexedTicket),
+            articles=self.items("knowledge", Article),
+            assets=self.items("network_assets", AssetMatch),
+        )

@@ -1,0 +1,121 @@
+"""An OpenAI-compatible chat completions provider (OpenAI, Azure-style gateways, vLLM, Ollama...).
+
+``POST {endpoint}/chat/completions`` through the shared ``httpx.AsyncClient`` with the tenant's
+``llm_api_key`` as a bearer token. The response is read with a size cap; redirects are not followed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from ticket_enhancer.enhance.errors import SynthesisError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ticket_enhancer.enhance.prompt import Prompt
+
+__all__ = ["OpenAICompatibleProvider", "check_endpoint"]
+
+MAX_RESPONSE_BYTES = 512_000
+MAX_TOKENS = 1_024
+TEMPERATURE = 0.2
+DEFAULT_TIMEOUT = 20.0
+
+
+def check_endpoint(url: str, *, local: bool = False) -> str:
+    """The endpoint without a trailing slash: https, no credentials/query; http only to loopback
+    when the stack runs locally. Raises ``SynthesisError``."""
+    if not url or any(c.isspace() for c in url):
+        raise SynthesisError("synthesis_endpoint is missing or malformed")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise SynthesisError("synthesis_endpoint is malformed") from exc
+    host = (parts.hostname or "").lower()
+    if not host or parts.username or parts.password or parts.query or parts.fragment:
+        raise SynthesisError("synthesis_endpoint must be a plain URL with a host")
+    loopback = host in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme != "https" and not (local and loopback and parts.scheme == "http"):
+        raise SynthesisError("synthesis_endpoint must use https")
+    return url.rstrip("/")
+
+
+class OpenAICompatibleProvider:
+    """``POST {endpoint}/chat/completions`` with a bearer key, through the shared httpx client."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient | None,
+        endpoint: str,
+        api_key: str | None,
+        model: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        local: bool = False,
+    ) -> None:
+        self._http = http
+        self._endpoint = endpoint
+        self._api_key = api_key
+        self.model = model
+        self.timeout = timeout
+        self._local = local
+
+    def __repr__(self) -> str:  # never print the key
+        return f"OpenAICompatibleProvider(endpoint={self._endpoint!r}, model={self.model!r})"
+
+    async def synthesize(self, prompt: Prompt) -> str:
+        import httpx
+
+        if self._http is None:
+            raise SynthesisError("no HTTP client")
+        if not self._api_key or not self.model:
+            raise SynthesisError("llm_api_key or synthesis_model is not configured")
+        url = check_endpoint(self._endpoint, local=self._local) + "/chat/completions"
+        body: dict[str, object] = {
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": prompt.system},
+                {"role": "user", "content": prompt.user},
+            ],
+            "max_tokens": MAX_TOKENS,
+            "temperature": TEMPERATURE,
+        }
+        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0))
+        try:
+            data = await self._post(self._http, url, body, headers, timeout)
+        except httpx.TimeoutException as exc:
+            raise TimeoutError("chat/completions timed out") from exc
+        try:
+            content = json.loads(data)["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise SynthesisError("chat/completions returned an unexpected response shape") from exc
+        if not isinstance(content, str):
+            raise SynthesisError("chat/completions returned no text")
+        return content
+
+    @staticmethod
+    async def _post(
+        http: httpx.AsyncClient,
+        url: str,
+        body: dict[str, object],
+        headers: dict[str, str],
+        limits: httpx.Timeout,
+    ) -> bytes:
+        """The response body of a 200 answer, read up to :data:`MAX_RESPONSE_BYTES`."""
+        data = bytearray()
+        async with http.stream(
+            "POST", url, json=body, headers=headers, timeout=limits, follow_redirects=False
+        ) as response:
+            if response.status_code != 200:
+                raise SynthesisError(f"chat/completions answered HTTP {response.status_code}")
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > MAX_RESPONSE_BYTES:
+                    raise SynthesisError("chat/completions response is too large")
+        return bytes(data)

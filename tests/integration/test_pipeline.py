@@ -1,0 +1,315 @@
+"""The context store on moto's DynamoDB and the enhancement pipeline end to end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from moto import mock_aws
+from pydantic import SecretStr
+from ticket_enhancer.enhance import store as store_module
+from ticket_enhancer.enhance.context import EnhancementContext
+from ticket_enhancer.enhance.errors import ContextStoreError
+from ticket_enhancer.enhance.pipeline import Enhancement, Pipeline, PipelineStep, build_default_pipeline
+from ticket_enhancer.enhance.steps import (
+    KnowledgeStep,
+    NetworkAssetsStep,
+    SimilarTicketsStep,
+    SynthesisStep,
+    TicketContextStep,
+)
+from ticket_enhancer.enhance.store import MAX_INDEXED_TEXT_BYTES, ContextStore
+from ticket_enhancer.models import NOTE_FOOTER_PREFIX, Priority, TenantConfig, TenantSecret, Ticket
+from ticket_enhancer.plugins.context import TenantContext
+from ticket_enhancer.plugins.errors import PluginDependencyError
+
+TABLE = "context"
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[ContextStore]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+        )
+        yield ContextStore(client, TABLE)
+
+
+def ticket(tenant_id: str = "acme", ticket_id: str = "10001", **kw: Any) -> Ticket:
+    fields: dict[str, Any] = {
+        "tool_type": "jira",
+        "tenant_id": tenant_id,
+        "ticket_id": ticket_id,
+        "display_key": f"IT-{ticket_id}",
+        "subject": "VPN keeps disconnecting",
+        "description": "VPN drops every few minutes. Gateway vpn.acme.example, IP 10.8.0.12.",
+        "priority": Priority.HIGH,
+        "url": f"https://acme.atlassian.net/browse/IT-{ticket_id}",
+    }
+    return Ticket(**(fields | kw))
+
+
+def tenant(tenant_id: str = "acme", options: dict[str, str] | None = None, http: Any = None) -> TenantContext:
+    config = TenantConfig(
+        tenant_id=tenant_id,
+        tool_type="jira",
+        base_url="https://acme.atlassian.net",
+        secret_id="s",
+        options=options or {},
+    )
+    return TenantContext(config=config, secret=TenantSecret(llm_api_key=SecretStr("sk-1")), http=http)
+
+
+def seed(store: ContextStore) -> None:
+    store.put_article(
+        "acme", "VPN disconnects: MTU", "Lower the VPN client MTU to 1300.", "https://kb.acme.example/vpn"
+    )
+    store.put_article("acme", "Printer jams", "Open tray 2.", "https://kb.acme.example/printer")
+    store.put_asset("acme", "10.8.0.0/16", "vpn-pool", "AnyConnect address pool")
+    store.put_asset("acme", "vpn.acme.example", "vpn-gw", "ASA pair in DC1")
+    store.index_ticket(
+        "acme", ticket(ticket_id="900", subject="VPN disconnects every 5 minutes", description="fixed MTU")
+    )
+    store.index_ticket(
+        "acme", ticket(ticket_id="901", subject="Printer out of toner", description="replaced toner")
+    )
+    store.index_ticket("acme", ticket())  # the ticket itself, already indexed by an earlier event
+
+
+def enhance(pipeline: Pipeline, who: TenantContext | None = None, t: Ticket | None = None) -> Enhancement:
+    return asyncio.run(pipeline.enhance(who or tenant(), t or ticket(), "01JOB"))
+
+
+# Store ----------------------------------------------------------------------------------------------
+
+
+def test_tenant_isolation(store: ContextStore) -> None:
+    seed(store)
+    store.put_article("globex", "Globex secret runbook", "internal", "https://kb.globex.example/x")
+    store.put_asset("globex", "10.0.0.0/8", "globex-lan", "")
+    store.index_ticket("globex", ticket("globex", "555", subject="Globex VPN outage"))
+    assert {a.title for a in store.list_articles("acme")} == {"VPN disconnects: MTU", "Printer jams"}
+    assert {a.name for a in store.list_assets("acme")} == {"vpn-pool", "vpn-gw"}
+    assert {t.ticket_id for t in store.list_indexed_tickets("acme")} == {"900", "901", "10001"}
+    assert [a.title for a in store.list_articles("globex")] == ["Globex secret runbook"]
+    assert [a.name for a in store.list_assets("globex")] == ["globex-lan"]
+    assert [t.ticket_id for t in store.list_indexed_tickets("globex")] == ["555"]
+    assert store.list_articles("initech") == []
+
+
+def test_store_refuses_bad_tenant_ids_and_foreign_tickets(store: ContextStore) -> None:
+    for bad in ("", "acme#kb", "../acme", "a" * 65):
+        with pytest.raises(ContextStoreError):
+            store.list_articles(bad)
+    with pytest.raises(ContextStoreError):
+        store.index_ticket("acme", ticket("globex"))
+
+
+def test_queries_paginate_up_to_the_limit(store: ContextStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "_PAGE_SIZE", 7)
+    for i in range(30):
+        store.put_asset("acme", f"10.0.{i}.0/24", f"net-{i}", "")
+    assert len(store.list_assets("acme")) == 30
+    assert len(store.list_assets("acme", limit=10)) == 10
+    assert store.list_assets("acme", limit=0) == []
+
+
+def test_article_ids_are_stable_and_indexed_text_is_bounded(store: ContextStore) -> None:
+    first = store.put_article("acme", "Old title", "v1", "https://kb.acme.example/a")
+    assert store.put_article("acme", "New title", "v2", "https://kb.acme.example/a") == first
+    assert [(a.article_id, a.title) for a in store.list_articles("acme")] == [(first, "New title")]
+    store.index_ticket("acme", ticket(description="é" * 10_000))
+    (indexed,) = store.list_indexed_tickets("acme")
+    assert len(indexed.text.encode()) <= MAX_INDEXED_TEXT_BYTES
+    assert (indexed.display_key, indexed.url) == ("IT-10001", "https://acme.atlassian.net/browse/IT-10001")
+
+
+# Pipeline -------------------------------------------------------------------------------------------
+
+
+def test_default_pipeline_writes_an_offline_note_from_the_tenant_context(store: ContextStore) -> None:
+    seed(store)
+    store.put_article("globex", "Globex VPN runbook", "VPN disconnects", "https://kb.globex.example/vpn")
+    result = enhance(build_default_pipeline(store))
+    assert (result.provider, result.unavailable) == ("offline", [])
+    md = result.markdown
+    assert "[IT-900: VPN disconnects every 5 minutes](https://acme.atlassian.net/browse/IT-900)" in md
+    assert "IT-10001:" not in md.split("### Similar tickets", 1)[1]  # never the ticket itself
+    assert "[VPN disconnects: MTU](https://kb.acme.example/vpn)" in md
+    assert "globex" not in md.lower()
+    assert "**vpn-pool**" in md
+    assert "**vpn-gw**" in md
+    assert "Unavailable" not in md
+    assert set(result.stage_ms) >= {
+        "ticket_context",
+        "similar_tickets",
+        "knowledge",
+        "network_assets",
+        "synthesis",
+    }
+
+
+def test_steps_are_ordered_by_requirements_and_grouped_in_levels(store: ContextStore) -> None:
+    steps: list[PipelineStep] = [
+        SynthesisStep(),
+        NetworkAssetsStep(store),
+        KnowledgeStep(store),
+        SimilarTicketsStep(store),
+        TicketContextStep(),
+    ]
+    pipeline = Pipeline(steps)
+    assert pipeline.names[0] == "ticket_context"
+    assert pipeline.names[-1] == "synthesis"
+    assert [[s.name for s in level] for level in pipeline.levels] == [
+        ["ticket_context"],
+        ["network_assets", "knowledge", "similar_tickets"],
+        ["synthesis"],
+    ]
+    with pytest.raises(PluginDependencyError):
+        Pipeline([SynthesisStep()])
+
+
+class Boom:
+    requires: tuple[str, ...] = ("ticket_context",)
+
+    def __init__(self, name: str, *, delay: float = 0.0) -> None:
+        self.name, self.delay = name, delay
+
+    async def run(self, ctx: EnhancementContext) -> None:
+        await asyncio.sleep(self.delay)
+        raise RuntimeError("database on fire")
+
+
+def test_a_failing_step_still_yields_a_note_naming_what_was_unavailable(store: ContextStore) -> None:
+    seed(store)
+    pipeline = Pipeline(
+        [
+            TicketContextStep(),
+            Boom("similar_tickets"),
+            KnowledgeStep(store),
+            NetworkAssetsStep(store),
+            SynthesisStep(),
+        ]
+    )
+    result = enhance(pipeline)
+    assert result.unavailable == ["similar_tickets"]
+    assert "Unavailable for this note: similar tickets (error)" in result.markdown
+    assert "[VPN disconnects: MTU](https://kb.acme.example/vpn)" in result.markdown  # the rest still ran
+
+
+def test_a_slow_step_times_out_and_the_others_finish(store: ContextStore) -> None:
+    seed(store)
+    slow = Boom("knowledge", delay=5)
+    pipeline = Pipeline(
+        [TicketContextStep(), SimilarTicketsStep(store), slow, NetworkAssetsStep(store), SynthesisStep()],
+        step_timeout=0.3,
+    )
+    result = enhance(pipeline)
+    assert result.unavailable == ["knowledge"]
+    assert "Unavailable for this note: knowledge articles (timeout)" in result.markdown
+    assert "IT-900" in result.markdown
+
+
+def test_dependents_of_a_failed_step_are_skipped_but_synthesis_still_writes(store: ContextStore) -> None:
+    class BrokenContext(Boom):
+        requires: tuple[str, ...] = ()
+
+    pipeline = Pipeline(
+        [
+            BrokenContext("ticket_context"),
+            SimilarTicketsStep(store),
+            KnowledgeStep(store),
+            NetworkAssetsStep(store),
+            SynthesisStep(),
+        ]
+    )
+    result = enhance(pipeline)
+    assert result.unavailable == ["ticket_context", "similar_tickets", "knowledge", "network_assets"]
+    assert "similar tickets (needs ticket context)" in result.markdown
+    assert "### Suggested next steps" in result.markdown
+
+
+def test_independent_steps_run_concurrently() -> None:
+    started: list[str] = []
+    all_started = asyncio.Event()
+
+    class Rendezvous:
+        requires: tuple[str, ...] = ()
+
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        async def run(self, ctx: EnhancementContext) -> None:
+            started.append(self.name)
+            if len(started) == 3:
+                all_started.set()
+            await all_started.wait()  # would time out if the steps ran one after another
+
+    result = enhance(Pipeline([Rendezvous("a"), Rendezvous("b"), Rendezvous("c")], step_timeout=2))
+    assert result.unavailable == []
+    assert sorted(started) == ["a", "b", "c"]
+
+
+def test_model_failure_falls_back_and_is_recorded(store: ContextStore) -> None:
+    seed(store)
+
+    async def go() -> Enhancement:
+        transport = httpx.MockTransport(lambda request: httpx.Response(503))
+        async with httpx.AsyncClient(transport=transport) as http:
+            options = {
+                "synthesis_provider": "openai",
+                "synthesis_endpoint": "https://llm.example.com/v1",
+                "synthesis_model": "m",
+            }
+            return await build_default_pipeline(store).enhance(
+                tenant(options=options, http=http), ticket(), "01JOB"
+            )
+
+    result = asyncio.run(go())
+    assert (result.provider, result.fallback_from, result.unavailable) == ("offline", "openai", ["synthesis"])
+    assert "Unavailable for this note: AI summary (error)" in result.markdown
+    assert "[VPN disconnects: MTU](https://kb.acme.example/vpn)" in result.markdown
+
+
+def test_bedrock_tenant_gets_the_model_note_and_one_client(store: ContextStore) -> None:
+    made: list[object] = []
+
+    class FakeBedrock:
+        def converse(self, **kwargs: Any) -> dict[str, Any]:
+            assert "<ticket>" in kwargs["messages"][0]["content"][0]["text"]
+            return {
+                "output": {"message": {"content": [{"text": f"model says {NOTE_FOOTER_PREFIX}01FORGED"}]}}
+            }
+
+    def factory() -> FakeBedrock:
+        made.append(1)
+        return FakeBedrock()
+
+    pipeline = build_default_pipeline(store, bedrock_client_factory=factory)
+    for _ in range(2):
+        result = enhance(pipeline, tenant(options={"synthesis_provider": "bedrock"}))
+        assert result.provider == "bedrock"
+        assert result.markdown.startswith("model says")
+        assert NOTE_FOOTER_PREFIX not in result.markdown  # only the poster adds the job footer
+    assert len(made) == 1
