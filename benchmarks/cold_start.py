@@ -30,7 +30,11 @@ def _sample(function: BuiltFunction, module: str) -> Sample:
     started = time.perf_counter()
     out = subprocess.run(  # noqa: S603 (our own interpreter and code)
         [str(LAMBDA_PYTHON), "-s", "-P", "-c", TIMER.format(module=module)],
-        env=lambda_env(function), cwd=function.task_root, capture_output=True, text=True, check=True,
+        env=lambda_env(function),
+        cwd=function.task_root,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return Sample(float(out.strip().splitlines()[-1]), time.perf_counter() - started)
 
@@ -49,20 +53,34 @@ def run(runs: int = 7) -> dict[str, object]:
     for fn in functions:
         imp = statistics.median(s.import_s for s in samples[fn.logical_id])
         proc = statistics.median(s.process_s for s in samples[fn.logical_id])
-        rows.append({
-            "function": fn.logical_id, "kind": fn.kind, "import_ms": round(imp * 1000, 1),
-            "import_ratio": round(imp / base_import, 2), "process_ms": round(proc * 1000, 1),
-            "process_ratio": round(proc / base_process, 2), "budget": BUDGET[fn.kind],
-        })
-    return {"runs": runs, "baseline_import_ms": round(base_import * 1000, 1),
-            "baseline_process_ms": round(base_process * 1000, 1), "functions": rows}
+        rows.append(
+            {
+                "function": fn.logical_id,
+                "kind": fn.kind,
+                "import_ms": round(imp * 1000, 1),
+                "import_ratio": round(imp / base_import, 2),
+                "process_ms": round(proc * 1000, 1),
+                "process_ratio": round(proc / base_process, 2),
+                "budget": BUDGET[fn.kind],
+            }
+        )
+    return {
+        "runs": runs,
+        "baseline_import_ms": round(base_import * 1000, 1),
+        "baseline_process_ms": round(base_process * 1000, 1),
+        "functions": rows,
+    }
 
 
 def report(result: dict[str, object]) -> str:
-    lines = [f"cold start ({result['runs']} runs, medians); baseline `import boto3`: "
-             f"{result['baseline_import_ms']} ms in-process, {result['baseline_process_ms']} ms whole process",
-             f"{'function':34} {'import ms':>9} {'ratio':>6} {'process ms':>10} {'ratio':>6} budget"]
+    lines = [
+        f"cold start ({result['runs']} runs, medians); baseline `import boto3`: "
+        f"{result['baseline_import_ms']} ms in-process, {result['baseline_process_ms']} ms whole process",
+        f"{'function':34} {'import ms':>9} {'ratio':>6} {'process ms':>10} {'ratio':>6} budget",
+    ]
     for row in result["functions"]:  # type: ignore[attr-defined]
-        lines.append(f"{row['function']:34} {row['import_ms']:9} {row['import_ratio']:6} "
-                     f"{row['process_ms']:10} {row['process_ratio']:6} {row['budget']}x")
+        lines.append(
+            f"{row['function']:34} {row['import_ms']:9} {row['import_ratio']:6} "
+            f"{row['process_ms']:10} {row['process_ratio']:6} {row['budget']}x"
+        )
     return "\n".join(lines)

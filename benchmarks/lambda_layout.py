@@ -84,8 +84,12 @@ def run_in_lambda_layout(function: BuiltFunction, code: str, timeout: float = 60
     """Run ``code`` with the function's Lambda layout in a fresh interpreter; return stdout."""
     result = subprocess.run(  # noqa: S603 (our own interpreter and code)
         [str(LAMBDA_PYTHON), "-s", "-P", "-c", code],
-        env=lambda_env(function), cwd=function.task_root, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        env=lambda_env(function),
+        cwd=function.task_root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"{function.logical_id}: exit {result.returncode}\n{result.stderr[-3000:]}")

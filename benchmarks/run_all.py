@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import cold_start  # noqa: E402 (after the path set-up)
+from benchmarks import cold_start, webhook_latency, worker_batch  # noqa: E402 (after the path set-up)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     cold = cold_start.run(runs=3 if args.small else 7)
     print(cold_start.report(cold), flush=True)
     results["cold_start"] = cold
+    webhook = webhook_latency.run(samples=30 if args.small else 300)
+    print(webhook_latency.report(webhook), flush=True)
+    results["webhook_latency"] = webhook
+    worker = worker_batch.run(rounds=1 if args.small else 5)
+    print(worker_batch.report(worker), flush=True)
+    results["worker_batch"] = worker
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2))

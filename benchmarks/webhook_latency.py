@@ -23,9 +23,16 @@ BUDGET = 1.3
 
 
 def _event(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    return {"version": "2.0", "routeKey": "POST /webhooks/jira/{tenant_id}", "rawPath": "/webhooks/jira/bench",
-            "headers": {k.lower(): v for k, v in headers.items()}, "body": body.decode(), "isBase64Encoded": False,
-            "pathParameters": {"tenant_id": "bench"}, "requestContext": {"requestId": "bench", "http": {}}}
+    return {
+        "version": "2.0",
+        "routeKey": "POST /webhooks/jira/{tenant_id}",
+        "rawPath": "/webhooks/jira/bench",
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "body": body.decode(),
+        "isBase64Encoded": False,
+        "pathParameters": {"tenant_id": "bench"},
+        "requestContext": {"requestId": "bench", "http": {}},
+    }
 
 
 def run(samples: int = 200) -> dict[str, object]:
@@ -41,25 +48,45 @@ def run(samples: int = 200) -> dict[str, object]:
         resources = create_resources(emulator, template_module.load(ROOT), time_scale=60)
         tenants, deliveries = resources.tables["TenantsTable"], resources.tables["DeliveriesTable"]
         queue_url = resources.queues["JiraQueue"].url
-        emulator.client("dynamodb").put_item(TableName=tenants, Item={
-            "tenant_id": {"S": "bench"}, "tool_type": {"S": "jira"}, "base_url": {"S": "https://bench.atlassian.net"},
-            "enabled": {"BOOL": True}, "webhook_auth": {"S": "jira-hmac"},
-            "secret_id": {"S": "ticket-enhancer/jira/bench"}})
+        emulator.client("dynamodb").put_item(
+            TableName=tenants,
+            Item={
+                "tenant_id": {"S": "bench"},
+                "tool_type": {"S": "jira"},
+                "base_url": {"S": "https://bench.atlassian.net"},
+                "enabled": {"BOOL": True},
+                "webhook_auth": {"S": "jira-hmac"},
+                "secret_id": {"S": "ticket-enhancer/jira/bench"},
+            },
+        )
         emulator.client("secretsmanager").create_secret(
-            Name="ticket-enhancer/jira/bench", SecretString=json.dumps({"webhook_secrets": [SECRET]}))
+            Name="ticket-enhancer/jira/bench", SecretString=json.dumps({"webhook_secrets": [SECRET]})
+        )
 
         from ticket_enhancer.ingest.handler import make_webhook_handler
 
         quiet = io.StringIO()
         with contextlib.redirect_stdout(quiet):  # the handler logs to the stdout it sees when built
-            handler = make_webhook_handler("jira", env={"TENANTS_TABLE": tenants, "DELIVERIES_TABLE": deliveries,
-                                                        "QUEUE_URL": queue_url})
+            handler = make_webhook_handler(
+                "jira", env={"TENANTS_TABLE": tenants, "DELIVERIES_TABLE": deliveries, "QUEUE_URL": queue_url}
+            )
         ddb, sqs = handler.dynamodb, handler.sqs
 
         def request(i: int) -> float:
-            body = json.dumps({"webhookEvent": "jira:issue_created", "issue": {
-                "id": str(10_000 + i), "key": f"IT-{i}", "fields": {"summary": "VPN down", "description": "x" * 400,
-                                                                  "priority": {"name": "High"}}}}).encode()
+            body = json.dumps(
+                {
+                    "webhookEvent": "jira:issue_created",
+                    "issue": {
+                        "id": str(10_000 + i),
+                        "key": f"IT-{i}",
+                        "fields": {
+                            "summary": "VPN down",
+                            "description": "x" * 400,
+                            "priority": {"name": "High"},
+                        },
+                    },
+                }
+            ).encode()
             event = _event(body, sign("jira-hmac", body, SECRET, delivery_id=f"bench-{i}"))
             started = time.perf_counter()
             answer = handler(event, None)
@@ -69,10 +96,17 @@ def run(samples: int = 200) -> dict[str, object]:
 
         def baseline(i: int) -> float:
             started = time.perf_counter()
-            ddb.put_item(TableName=deliveries, Item={"dedupe_key": {"S": f"baseline-{i}"}, "job_id": {"S": "x"}},
-                         ConditionExpression="attribute_not_exists(dedupe_key)")
-            sqs.send_message(QueueUrl=queue_url, MessageBody="{}", MessageGroupId=f"g{i}",
-                             MessageDeduplicationId=f"baseline-{i}")
+            ddb.put_item(
+                TableName=deliveries,
+                Item={"dedupe_key": {"S": f"baseline-{i}"}, "job_id": {"S": "x"}},
+                ConditionExpression="attribute_not_exists(dedupe_key)",
+            )
+            sqs.send_message(
+                QueueUrl=queue_url,
+                MessageBody="{}",
+                MessageGroupId=f"g{i}",
+                MessageDeduplicationId=f"baseline-{i}",
+            )
             return time.perf_counter() - started
 
         with contextlib.redirect_stdout(quiet):  # the handler's log and metric lines
@@ -88,10 +122,17 @@ def run(samples: int = 200) -> dict[str, object]:
         os.environ.update(saved)
         emulator.stop()
     h, b = statistics.median(handler_s), statistics.median(baseline_s)
-    return {"samples": samples, "handler_ms": round(h * 1000, 2), "baseline_ms": round(b * 1000, 2),
-            "ratio": round(h / b, 2), "budget": BUDGET}
+    return {
+        "samples": samples,
+        "handler_ms": round(h * 1000, 2),
+        "baseline_ms": round(b * 1000, 2),
+        "ratio": round(h / b, 2),
+        "budget": BUDGET,
+    }
 
 
 def report(result: dict[str, object]) -> str:
-    return (f"webhook warm latency ({result['samples']} samples, medians): handler {result['handler_ms']} ms, "
-            f"PutItem+SendMessage {result['baseline_ms']} ms, ratio {result['ratio']}x (budget {BUDGET}x)")
+    return (
+        f"webhook warm latency ({result['samples']} samples, medians): handler {result['handler_ms']} ms, "
+        f"PutItem+SendMessage {result['baseline_ms']} ms, ratio {result['ratio']}x (budget {BUDGET}x)"
+    )

@@ -6,6 +6,7 @@ Faults can be scheduled (``fail_next``) to show retries and the DLQ.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import re
@@ -110,6 +111,28 @@ class VendorSandbox:
             return httpx.Response(answer.status, json=answer.body, headers=answer.headers)
 
         return httpx.MockTransport(handler)
+
+    def async_transport(self, delay: float = 0.0) -> httpx.MockTransport:
+        """For ``httpx.AsyncClient``: every answer comes after ``delay`` seconds (a slow vendor)."""
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(delay)
+            body = await request.aread()
+            answer = self.handle(
+                request.method, request.url.path, request.url.query.decode(), dict(request.headers), body
+            )
+            return httpx.Response(answer.status, json=answer.body, headers=answer.headers)
+
+        return httpx.MockTransport(handler)
+
+    def add_ticket(self, tool: str, ticket_id: str) -> None:
+        """A copy of the tool's seed ticket under another id."""
+        seed = copy.deepcopy(SEED_TICKETS[tool])
+        seed["sys_id" if tool == "servicenow" else "id"] = ticket_id
+        if tool == "jira":
+            seed["key"] = f"IT-{ticket_id}"
+        with self._lock:
+            self.state.tickets[tool][ticket_id] = seed
 
 
 def _add_note(state: SandboxState, tool: str, ticket_id: str, note: dict[str, Any]) -> int:
