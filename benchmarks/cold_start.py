@@ -28,7 +28,7 @@ class Sample:
 
 def _sample(function: BuiltFunction, module: str) -> Sample:
     started = time.perf_counter()
-    out = subprocess.run(  # noqa: S603 (our own interpreter and code)
+    out = subprocess.run(
         [str(LAMBDA_PYTHON), "-s", "-P", "-c", TIMER.format(module=module)],
         env=lambda_env(function),
         cwd=function.task_root,

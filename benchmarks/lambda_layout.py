@@ -37,9 +37,10 @@ def _literal_env(values: dict[str, Any], parameters: dict[str, Any]) -> dict[str
     # Parameters take their defaults; other Refs (tables, queue URLs) become placeholders:
     # importing must not need real resources.
     env = {}
-    for key, value in values.items():
-        if isinstance(value, dict) and value.get("Ref") in parameters:
-            value = str(parameters[value["Ref"]].get("Default", ""))
+    for key, raw in values.items():
+        value = raw
+        if isinstance(raw, dict) and raw.get("Ref") in parameters:
+            value = str(parameters[raw["Ref"]].get("Default", ""))
         env[key] = value if isinstance(value, str) else f"placeholder-{key.lower()}"
     return env
 
@@ -75,14 +76,14 @@ def lambda_env(function: BuiltFunction) -> dict[str, str]:
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 (dummy credentials, never used)
+        "AWS_SECRET_ACCESS_KEY": "testing",
         **function.environment,
     }
 
 
 def run_in_lambda_layout(function: BuiltFunction, code: str, timeout: float = 60) -> str:
     """Run ``code`` with the function's Lambda layout in a fresh interpreter; return stdout."""
-    result = subprocess.run(  # noqa: S603 (our own interpreter and code)
+    result = subprocess.run(
         [str(LAMBDA_PYTHON), "-s", "-P", "-c", code],
         env=lambda_env(function),
         cwd=function.task_root,

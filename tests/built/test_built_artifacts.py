@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from benchmarks.lambda_layout import BUILD, LAMBDA_PYTHON, ROOT, BuiltFunction, built_functions, run_in_lambda_layout
+from benchmarks.lambda_layout import (
+    BUILD,
+    LAMBDA_PYTHON,
+    ROOT,
+    BuiltFunction,
+    built_functions,
+    run_in_lambda_layout,
+)
 
 pytestmark = pytest.mark.built
 
@@ -54,18 +61,36 @@ def test_every_handler_imports_from_the_build_only(probes: dict[str, dict[str, o
         assert not any(p.startswith(str(ROOT / ".venv")) for p in paths), logical_id
 
 
-def test_runtime_site_packages_hold_only_boto3_and_its_dependencies(probes: dict[str, dict[str, object]]) -> None:
+def test_runtime_site_packages_hold_only_boto3_and_its_dependencies(
+    probes: dict[str, dict[str, object]],
+) -> None:
     runtime = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3", "pip"}
-    layer = {"aws-lambda-powertools", "httpx", "httpcore", "h11", "anyio", "idna", "certifi", "sniffio",
-             "pydantic", "pydantic-core", "annotated-types", "typing-extensions", "typing-inspection",
-             "packaging", "jmespath"}
+    layer = {
+        "aws-lambda-powertools",
+        "httpx",
+        "httpcore",
+        "h11",
+        "anyio",
+        "idna",
+        "certifi",
+        "sniffio",
+        "pydantic",
+        "pydantic-core",
+        "annotated-types",
+        "typing-extensions",
+        "typing-inspection",
+        "packaging",
+        "jmespath",
+    }
     for logical_id, probe in probes.items():
         extra = set(probe["dists"]) - runtime - layer  # type: ignore[arg-type]
         assert not extra, f"{logical_id} sees unexpected distributions: {sorted(extra)}"
 
 
 @pytest.mark.parametrize("tool", TOOLS)
-def test_webhook_imports_no_other_tool_and_no_dev_dependency(tool: str, probes: dict[str, dict[str, object]]) -> None:
+def test_webhook_imports_no_other_tool_and_no_dev_dependency(
+    tool: str, probes: dict[str, dict[str, object]]
+) -> None:
     modules = set(probes[f"{_camel(tool)}WebhookFunction"]["modules"])  # type: ignore[arg-type]
     others = [t for t in TOOLS if t != tool]
     assert f"ticket_enhancer.plugins.{tool}.plugin" in modules
@@ -76,5 +101,10 @@ def test_webhook_imports_no_other_tool_and_no_dev_dependency(tool: str, probes: 
 
 
 def _camel(tool: str) -> str:
-    return {"jira": "Jira", "zendesk": "Zendesk", "servicenow": "ServiceNow", "freshservice": "Freshservice",
-            "servicedesk_plus": "ServiceDeskPlus"}[tool]
+    return {
+        "jira": "Jira",
+        "zendesk": "Zendesk",
+        "servicenow": "ServiceNow",
+        "freshservice": "Freshservice",
+        "servicedesk_plus": "ServiceDeskPlus",
+    }[tool]
