@@ -20,7 +20,7 @@ pytestmark = pytest.mark.built
 PROBE = """
 import json, sys, importlib.metadata as md
 import {module}
-dists = sorted(d.metadata["Name"].lower() for d in md.distributions() if d.metadata["Name"])
+dists = sorted(d.metadata["Name"].lower().replace("_", "-") for d in md.distributions() if d.metadata["Name"])
 print(json.dumps({{
     "handler": callable({module}.handler),
     "package": sys.modules["ticket_enhancer"].__file__,
@@ -64,7 +64,17 @@ def test_every_handler_imports_from_the_build_only(probes: dict[str, dict[str, o
 def test_runtime_site_packages_hold_only_boto3_and_its_dependencies(
     probes: dict[str, dict[str, object]],
 ) -> None:
-    runtime = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3", "pip"}
+    runtime = {
+        "boto3",
+        "botocore",
+        "s3transfer",
+        "jmespath",
+        "python-dateutil",
+        "six",
+        "urllib3",
+        "pip",
+        "setuptools",
+    }
     layer = {
         "aws-lambda-powertools",
         "httpx",
