@@ -1,9 +1,10 @@
 """The worker function of every tool: ``handler = make_worker_handler("jira")``.
 
-Records of a batch are processed concurrently (Powertools ``AsyncBatchProcessor``) and failures
-are reported per record (``ReportBatchItemFailures``): only retryable failures go back to the
-queue (and after ``maxReceiveCount`` receives to the DLQ); final vendor errors (4xx other than
-429) end the job as ``failed`` without DLQ churn.
+Records of a batch are processed concurrently (``worker.batch``) and failures are reported per
+record (``ReportBatchItemFailures``): only retryable failures go back to the queue (and after
+``maxReceiveCount`` receives to the DLQ); final vendor errors (4xx other than 429) end the job as
+``failed`` without DLQ churn. One event loop and one HTTP client per container, built at init,
+so connections to a vendor are reused across invocations.
 """
 
 from __future__ import annotations
@@ -14,19 +15,13 @@ import os
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import certifi
 import httpx
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    AsyncBatchProcessor,
-    EventType,
-    async_process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from ticket_enhancer import aws
 from ticket_enhancer.jobs import Claim, JobStore, mark_delivery_done
@@ -35,6 +30,7 @@ from ticket_enhancer.plugins.errors import VendorError
 from ticket_enhancer.plugins.registry import PluginManager
 from ticket_enhancer.tenants import TenantStore
 from ticket_enhancer.urls import BaseUrlError, check_base_url
+from ticket_enhancer.worker.batch import SqsRecord, process_batch
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -61,44 +57,41 @@ class WorkerHandler:
     deliveries_table: str
     logger: Logger
     metrics: Metrics
+    http_client: httpx.AsyncClient
+    loop: asyncio.AbstractEventLoop
     local: bool = False
-    transport: httpx.AsyncBaseTransport | None = None
-    ssl_context: ssl.SSLContext = field(
-        default_factory=lambda: ssl.create_default_context(cafile=certifi.where())
-    )
-    _client: httpx.AsyncClient | None = None
-    _client_loop: asyncio.AbstractEventLoop | None = None
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        processor = AsyncBatchProcessor(event_type=EventType.SQS)
         try:
-            result = async_process_partial_response(
-                event=event, record_handler=self.process_record, processor=processor, context=context
-            )
-            return dict(result)
+            return self.loop.run_until_complete(process_batch(event, self.process_record, self._failed))
         finally:
             self.metrics.flush_metrics()
 
-    def http(self) -> httpx.AsyncClient:
-        """One client per event loop: in Lambda the loop (and its connections) survive invocations."""
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            self._client = httpx.AsyncClient(
-                verify=self.ssl_context,
-                transport=self.transport,
-                timeout=httpx.Timeout(10.0, connect=3.0),
-                follow_redirects=False,
-            )
-            self._client_loop = loop
-        return self._client
+    def close(self) -> None:
+        """Release the HTTP client and the event loop (tests; Lambda just freezes the container)."""
+        self.loop.run_until_complete(self.http_client.aclose())
+        self.loop.close()
 
-    async def process_record(self, record: SQSRecord) -> None:
+    def _failed(self, record: SqsRecord, error: BaseException) -> None:
+        self.logger.warning(
+            "record failed: it will be redelivered",
+            extra={
+                "message_id": record.message_id,
+                "receive_count": record.receive_count,
+                "error": f"{type(error).__name__}: {error}"[:500],
+            },
+        )
+
+    def http(self) -> httpx.AsyncClient:
+        return self.http_client
+
+    async def process_record(self, record: SqsRecord) -> None:
         job = EnhancementJob.model_validate_json(record.body)  # a poison message fails -> DLQ
         log = {
             "job_id": job.job_id,
             "tenant_id": job.tenant_id,
             "ticket_id": job.metadata.ticket_id,
-            "receive_count": record.attributes.approximate_receive_count,
+            "receive_count": record.receive_count,
         }
         if job.tool_type != self.tool:
             self.logger.error("job for another tool ignored", extra={**log, "job_tool": job.tool_type})
@@ -232,5 +225,11 @@ def make_worker_handler(
         logger=Logger(service=settings.get("POWERTOOLS_SERVICE_NAME", "ticket-enhancer")),
         metrics=metrics,
         local=settings.get("TICKET_ENHANCER_LOCAL") == "1",
-        transport=transport,
+        http_client=httpx.AsyncClient(
+            verify=ssl.create_default_context(cafile=certifi.where()),
+            transport=transport,
+            timeout=httpx.Timeout(10.0, connect=3.0),
+            follow_redirects=False,
+        ),
+        loop=asyncio.new_event_loop(),
     )
