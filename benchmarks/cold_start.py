@@ -4,7 +4,8 @@ Each sample is a fresh interpreter with Lambda's layout (see ``lambda_layout``);
 module creates its clients, plugin and configuration at import, as Lambda guidance recommends.
 Samples of the baseline and of every function are interleaved so machine noise hits all alike.
 Two figures per function: in-process import time (the init work we own) and whole-process
-wall time (interpreter start included, closer to what Lambda's init phase bills).
+wall time (interpreter start included). For context, each kind also gets a "floor": `import
+boto3` plus creating the AWS clients that kind of function cannot do without.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 
 from benchmarks.lambda_layout import LAMBDA_PYTHON, BuiltFunction, built_functions, lambda_env
 
-TIMER = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 BUDGET = {"webhook": 1.6, "worker": 2.5}
+CLIENTS = {"webhook": ("dynamodb", "sqs", "secretsmanager"), "worker": ("dynamodb", "secretsmanager")}
+TIMER = "import time\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
 
 
 @dataclass
@@ -26,10 +28,10 @@ class Sample:
     process_s: float
 
 
-def _sample(function: BuiltFunction, module: str) -> Sample:
+def _sample(function: BuiltFunction, code: str) -> Sample:
     started = time.perf_counter()
     out = subprocess.run(
-        [str(LAMBDA_PYTHON), "-s", "-P", "-c", TIMER.format(module=module)],
+        [str(LAMBDA_PYTHON), "-s", "-P", "-c", TIMER.format(code=code)],
         env=lambda_env(function),
         cwd=function.task_root,
         capture_output=True,
@@ -39,20 +41,31 @@ def _sample(function: BuiltFunction, module: str) -> Sample:
     return Sample(float(out.strip().splitlines()[-1]), time.perf_counter() - started)
 
 
+def _floor_code(kind: str) -> str:
+    names = CLIENTS[kind]
+    return f"import boto3\ns = boto3.session.Session()\nclients = [s.client(n) for n in {names!r}]"
+
+
+def _median(samples: list[Sample]) -> tuple[float, float]:
+    return statistics.median(s.import_s for s in samples), statistics.median(s.process_s for s in samples)
+
+
 def run(runs: int = 7) -> dict[str, object]:
     functions = built_functions()
+    first = {kind: next(fn for fn in functions if fn.kind == kind) for kind in BUDGET}
     baseline: list[Sample] = []
+    floors: dict[str, list[Sample]] = {kind: [] for kind in BUDGET}
     samples: dict[str, list[Sample]] = {fn.logical_id: [] for fn in functions}
     for _ in range(runs):
-        baseline.append(_sample(functions[0], "boto3"))
+        baseline.append(_sample(functions[0], "import boto3"))
+        for kind, fn in first.items():
+            floors[kind].append(_sample(fn, _floor_code(kind)))
         for fn in functions:
-            samples[fn.logical_id].append(_sample(fn, fn.module))
-    base_import = statistics.median(s.import_s for s in baseline)
-    base_process = statistics.median(s.process_s for s in baseline)
+            samples[fn.logical_id].append(_sample(fn, f"import {fn.module}"))
+    base_import, base_process = _median(baseline)
     rows = []
     for fn in functions:
-        imp = statistics.median(s.import_s for s in samples[fn.logical_id])
-        proc = statistics.median(s.process_s for s in samples[fn.logical_id])
+        imp, proc = _median(samples[fn.logical_id])
         rows.append(
             {
                 "function": fn.logical_id,
@@ -64,18 +77,22 @@ def run(runs: int = 7) -> dict[str, object]:
                 "budget": BUDGET[fn.kind],
             }
         )
+    floor = {kind: round(_median(values)[0] / base_import, 2) for kind, values in floors.items()}
     return {
         "runs": runs,
         "baseline_import_ms": round(base_import * 1000, 1),
         "baseline_process_ms": round(base_process * 1000, 1),
+        "floor_import_ratio": floor,
         "functions": rows,
     }
 
 
 def report(result: dict[str, object]) -> str:
+    floor = result["floor_import_ratio"]
     lines = [
         f"cold start ({result['runs']} runs, medians); baseline `import boto3`: "
         f"{result['baseline_import_ms']} ms in-process, {result['baseline_process_ms']} ms whole process",
+        f"floor (import boto3 + the clients the kind needs): {floor}",
         f"{'function':34} {'import ms':>9} {'ratio':>6} {'process ms':>10} {'ratio':>6} budget",
     ]
     for row in result["functions"]:  # type: ignore[attr-defined]
