@@ -84,6 +84,32 @@ def policy(*statements: Doc) -> list[Node]:
     return [{"Version": "2012-10-17", "Statement": list(statements)}]
 
 
+def role(description: str, *statements: Doc) -> Doc:
+    """An explicit execution role. Used for workers: with an SQS event and no `Role`, SAM attaches
+    AWSLambdaSQSQueueExecutionRole, which allows receiving from and deleting on every queue."""
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "Description": description,
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            },
+            "ManagedPolicyArns": [
+                sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
+                sub("arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"),
+            ],
+            "Policies": [{"PolicyName": "worker", "PolicyDocument": policy(*statements)[0]}],
+        },
+    }
+
+
 # -- sections -----------------------------------------------------------------------------------
 def parameters() -> Doc:
     return {
@@ -302,27 +328,7 @@ def tool_resources(tool: str, camel: str) -> Doc:
                 "Timeout": WORKER_TIMEOUT,
                 "MemorySize": WORKER_MEMORY,
                 "Environment": {"Variables": {**tool_env, "DLQ_URL": ref(dlq)}},
-                "Policies": policy(
-                    statement(
-                        [
-                            "sqs:ChangeMessageVisibility",
-                            "sqs:DeleteMessage",
-                            "sqs:GetQueueAttributes",
-                            "sqs:ReceiveMessage",
-                        ],
-                        [arn(queue)],
-                    ),
-                    statement(
-                        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
-                        [arn("JobsTable"), arn("ContextTable")],
-                    ),
-                    statement(["dynamodb:GetItem"], [arn("TenantsTable")]),
-                    # Marks a delivery done so late repeats send nothing.
-                    statement(["dynamodb:UpdateItem"], [arn("DeliveriesTable")]),
-                    secrets,
-                    # The Converse API is authorised by bedrock:InvokeModel.
-                    statement(["bedrock:InvokeModel"], [BEDROCK_MODELS]),
-                ),
+                "Role": {"Fn::GetAtt": [f"{camel}WorkerRole", "Arn"]},
                 "Events": {
                     # Stable name: SAM names the mapping <Camel>WorkerFunction<Camel>JobQueue.
                     f"{camel}JobQueue": {
@@ -337,6 +343,28 @@ def tool_resources(tool: str, camel: str) -> Doc:
                 },
             },
         },
+        f"{camel}WorkerRole": role(
+            f"{tool} worker: its own queue, the job and context tables, its tenants' secrets.",
+            statement(
+                [
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:ReceiveMessage",
+                ],
+                [arn(queue)],
+            ),
+            statement(
+                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+                [arn("JobsTable"), arn("ContextTable")],
+            ),
+            statement(["dynamodb:GetItem"], [arn("TenantsTable")]),
+            # Marks a delivery done so late repeats send nothing.
+            statement(["dynamodb:UpdateItem"], [arn("DeliveriesTable")]),
+            secrets,
+            # The Converse API is authorised by bedrock:InvokeModel.
+            statement(["bedrock:InvokeModel"], [BEDROCK_MODELS]),
+        ),
         f"{camel}DeadLetterAlarm": alarm(
             f"Jobs of {tool} reached its dead-letter queue.",
             dlq_metric,

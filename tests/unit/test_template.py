@@ -46,9 +46,18 @@ def resources(template: Template) -> dict[str, Any]:
     return result
 
 
-def statements(template: Template, function_id: str) -> list[dict[str, Any]]:
+def policy_documents(template: Template, function_id: str) -> list[dict[str, Any]]:
+    """The function's inline policies, whether SAM `Policies` or those of its explicit `Role`."""
     props = resources(template)[function_id]["Properties"]
-    return [stmt for doc in props["Policies"] for stmt in doc["Statement"]]
+    if "Role" in props:
+        role = resources(template)[props["Role"]["Fn::GetAtt"][0]]["Properties"]
+        return [p["PolicyDocument"] for p in role["Policies"]]
+    docs: list[dict[str, Any]] = props["Policies"]
+    return docs
+
+
+def statements(template: Template, function_id: str) -> list[dict[str, Any]]:
+    return [stmt for doc in policy_documents(template, function_id) for stmt in doc["Statement"]]
 
 
 def as_list(value: Any) -> list[Any]:
@@ -165,8 +174,22 @@ def test_no_wildcards_except_secret_suffix_and_bedrock_models(template: Template
 
 def test_no_broad_sam_policy_templates(template: Template) -> None:
     for function_id in all_function_ids():
-        for policy in resources(template)[function_id]["Properties"]["Policies"]:
+        for policy in policy_documents(template, function_id):
             assert set(policy) == {"Version", "Statement"}, function_id
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_workers_have_an_explicit_role(template: Template, tool: str, camel: str) -> None:
+    # With an SQS event and no Role, SAM would attach AWSLambdaSQSQueueExecutionRole (every queue).
+    props = resources(template)[f"{camel}WorkerFunction"]["Properties"]
+    assert "Policies" not in props
+    role = resources(template)[props["Role"]["Fn::GetAtt"][0]]["Properties"]
+    managed = [arn["Fn::Sub"].rsplit("/", 1)[-1] for arn in role["ManagedPolicyArns"]]
+    assert sorted(managed) == ["AWSLambdaBasicExecutionRole", "AWSXRayDaemonWriteAccess"]
+    queue_actions = [
+        s for s in statements(template, f"{camel}WorkerFunction") if "sqs:ReceiveMessage" in s["Action"]
+    ]
+    assert [s["Resource"] for s in queue_actions] == [[{"Fn::GetAtt": [f"{camel}Queue", "Arn"]}]]
 
 
 def test_tables(template: Template) -> None:
