@@ -13,18 +13,18 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 install: $(VENV)/.installed $(TOOLS)/.installed $(LAMBDA)/.installed
 
-$(VENV)/.installed: requirements/dev.txt layers/dependencies/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt requirements/dev.lock layers/dependencies/requirements.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP_FLAGS) pip==25.3
-	cd requirements && ../$(VENV)/bin/pip install $(PIP_FLAGS) -r dev.txt
+	cd requirements && ../$(VENV)/bin/pip install $(PIP_FLAGS) -r dev.txt -c dev.lock
 	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps -e .
 	touch $@
 
 # SAM CLI and cfn-lint pin their own boto3 and pydantic: they get an environment of their own.
-$(TOOLS)/.installed: requirements/tools.txt
+$(TOOLS)/.installed: requirements/tools.txt requirements/tools.lock
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install $(PIP_FLAGS) pip==25.3
-	$(TOOLS)/bin/pip install $(PIP_FLAGS) -r requirements/tools.txt
+	$(TOOLS)/bin/pip install $(PIP_FLAGS) -r requirements/tools.txt -c requirements/tools.lock
 	touch $@
 
 # A Python whose site-packages hold only boto3, as Lambda's runtime does.
