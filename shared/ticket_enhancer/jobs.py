@@ -3,6 +3,11 @@
 One record per ``tool#tenant#ticket#event``: deliveries that raced each other into the queue
 share it, so the worker posts one note per ticket event. States:
 ``processing`` -> ``posting`` (a note may be on its way) -> ``done`` | ``failed``.
+
+An attempt holds a lease (``lease_until``) while it runs, so two deliveries of one event processed
+at the same time (one batch, or two containers) cannot both post: the second gets
+``JobInProgressError`` and is retried through the queue. A retryable failure releases the lease; a
+crashed attempt's lease expires before SQS makes its message visible again.
 """
 
 from __future__ import annotations
@@ -20,6 +25,12 @@ if TYPE_CHECKING:
 
 HISTORY_TTL_SECONDS = 90 * 24 * 3600
 FINAL_STATES = ("done", "failed")
+# Longer than the worker's timeout (60 s), shorter than the queue's visibility timeout (360 s).
+LEASE_SECONDS = 120
+
+
+class JobInProgressError(Exception):
+    """Another attempt at the same ticket event is running now; retry later (through the queue)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +42,16 @@ class Claim:
 
 
 class JobStore:
-    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table: str, *, lease_seconds: int = LEASE_SECONDS) -> None:
         self._dynamodb = dynamodb
         self._table = table
+        self._lease_seconds = lease_seconds
 
     def claim(self, job: EnhancementJob, now: float | None = None) -> Claim | None:
-        """Start an attempt; ``None`` when the event's job already ended (done or failed)."""
+        """Start an attempt; ``None`` when the event's job already ended (done or failed).
+
+        Raises ``JobInProgressError`` while another attempt holds the event's lease.
+        """
         stamp = time.time() if now is None else now
         meta = job.metadata
         try:
@@ -47,9 +62,13 @@ class JobStore:
                     "SET job_id = if_not_exists(job_id, :job), tenant_id = :tenant, tool_type = :tool, "
                     "ticket_id = :ticket, event_type = :event, #state = if_not_exists(#state, :processing), "
                     "attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, "
-                    "created_at = if_not_exists(created_at, :now), expires_at = :expires"
+                    "created_at = if_not_exists(created_at, :now), expires_at = :expires, "
+                    "lease_until = :lease"
                 ),
-                ConditionExpression="attribute_not_exists(job_key) OR NOT #state IN (:done, :failed)",
+                ConditionExpression=(
+                    "attribute_not_exists(job_key) OR (NOT #state IN (:done, :failed) "
+                    "AND (attribute_not_exists(lease_until) OR lease_until < :now))"
+                ),
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues={
                     ":job": {"S": job.job_id},
@@ -62,14 +81,20 @@ class JobStore:
                     ":one": {"N": "1"},
                     ":now": {"N": str(int(stamp))},
                     ":expires": {"N": str(int(stamp) + HISTORY_TTL_SECONDS)},
+                    ":lease": {"N": str(int(stamp) + self._lease_seconds)},
                     ":done": {"S": "done"},
                     ":failed": {"S": "failed"},
                 },
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return None
+                old: dict[str, Any] = getattr(exc, "response", {}).get("Item") or {}
+                state = old.get("state", {}).get("S")
+                if state is None or state in FINAL_STATES:
+                    return None
+                raise JobInProgressError(f"job {meta.event_key} is held by another attempt") from exc
             raise
         item = result["Attributes"]
         return Claim(
@@ -83,7 +108,8 @@ class JobStore:
         self._set(claim, {"state": {"S": "posting"}})
 
     def record_error(self, claim: Claim, error: str) -> None:
-        self._set(claim, {"last_error": {"S": error[:1000]}})
+        """Note a retryable failure and release the lease, so the redelivery can claim the job."""
+        self._set(claim, {"last_error": {"S": error[:1000]}, "lease_until": {"N": "0"}})
 
     def finish(
         self,

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from urllib.parse import quote
 
 from ticket_enhancer.models import Note, Priority, Ticket, TicketMetadata
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 
 NoteFormat = Literal["html", "adf", "text"]
 MAX_JSON_DEPTH = 64
+# Ticket ids become REST path segments: letters, digits and - _ . : only, never a path of their own.
+TICKET_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
 
 class MetricsSink(Protocol):
@@ -79,6 +83,11 @@ def decode_json(body: bytes) -> dict[str, Any]:
         raise WebhookPayloadError("body must be a JSON object")
     _check_depth(payload)
     return payload
+
+
+def _segment(ticket_id: str) -> str:
+    """A ticket id made safe as one URL path segment (defence in depth behind TICKET_ID_RE)."""
+    return quote(ticket_id, safe="")
 
 
 def text_field(value: Any, limit: int = 65_536) -> str:
@@ -146,8 +155,10 @@ class TicketingToolPlugin(ABC):
         ticket_id = event.ticket_id.strip()
         if not ticket_id:
             raise WebhookPayloadError("no ticket id in the body")
-        if len(ticket_id) > 256:
+        if len(ticket_id) > 128:
             raise WebhookPayloadError("ticket id is too long")
+        if not TICKET_ID_RE.fullmatch(ticket_id):
+            raise WebhookPayloadError("ticket id has unexpected characters")
         delivery_id = self._delivery_id(request, tenant, event, ticket_id)
         priority_raw = event.priority_raw
         return TicketMetadata(
@@ -190,12 +201,12 @@ class TicketingToolPlugin(ABC):
     # -- REST side ---------------------------------------------------------------------------
     async def get_ticket(self, tenant: TenantContext, ticket_id: str) -> Ticket:
         """Fetch the full ticket from the tool."""
-        response = await self._call(tenant, self.ticket_request(ticket_id), "get_ticket")
+        response = await self._call(tenant, self.ticket_request(_segment(ticket_id)), "get_ticket")
         return self.parse_ticket(response.json(), tenant, ticket_id)
 
     async def update_ticket(self, tenant: TenantContext, ticket_id: str, note: Note) -> bool:
         """Post ``note`` as an internal note. Safe to call again after an unknown outcome."""
-        request = self.note_request(ticket_id, self.render_note(note))
+        request = self.note_request(_segment(ticket_id), self.render_note(note))
         try:
             await self._call(tenant, request, "update_ticket")
         except VendorOutcomeUnknownError:
@@ -206,7 +217,7 @@ class TicketingToolPlugin(ABC):
 
     async def has_note(self, tenant: TenantContext, ticket_id: str, job_id: str) -> bool:
         """Whether a note carrying ``job_id``'s footer is already on the ticket."""
-        response = await self._call(tenant, self.notes_request(ticket_id), "list_notes")
+        response = await self._call(tenant, self.notes_request(_segment(ticket_id)), "list_notes")
         return any(job_id in body for body in self.parse_notes(response.json()))
 
     def render_note(self, note: Note) -> Any:
