@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TypedDict
 
 import pytest
 
@@ -16,6 +17,15 @@ from benchmarks.lambda_layout import (
 )
 
 pytestmark = pytest.mark.built
+
+
+class Probe(TypedDict):
+    handler: bool
+    package: str
+    sys_path: list[str]
+    modules: list[str]
+    dists: list[str]
+
 
 PROBE = """
 import json, sys, importlib.metadata as md
@@ -40,7 +50,7 @@ def _functions() -> list[BuiltFunction]:
 
 
 @pytest.fixture(scope="module")
-def probes() -> dict[str, dict[str, object]]:
+def probes() -> dict[str, Probe]:
     return {
         fn.logical_id: json.loads(run_in_lambda_layout(fn, PROBE.format(module=fn.module)).splitlines()[-1])
         for fn in _functions()
@@ -48,21 +58,21 @@ def probes() -> dict[str, dict[str, object]]:
 
 
 def test_every_function_is_built() -> None:
-    kinds = sorted((fn.module for fn in _functions()))
+    kinds = sorted(fn.module for fn in _functions())
     assert kinds == sorted([f"{t}_webhook" for t in TOOLS] + [f"{t}_worker" for t in TOOLS])
 
 
-def test_every_handler_imports_from_the_build_only(probes: dict[str, dict[str, object]]) -> None:
+def test_every_handler_imports_from_the_build_only(probes: dict[str, Probe]) -> None:
     for logical_id, probe in probes.items():
         assert probe["handler"] is True, logical_id
         assert str(BUILD / "SharedLayer" / "python") in str(probe["package"]), logical_id
-        paths = [str(p) for p in probe["sys_path"]]  # type: ignore[attr-defined]
+        paths = [str(p) for p in probe["sys_path"]]
         assert not any(p.startswith(str(ROOT / "shared")) for p in paths), logical_id
         assert not any(p.startswith(str(ROOT / ".venv")) for p in paths), logical_id
 
 
 def test_runtime_site_packages_hold_only_boto3_and_its_dependencies(
-    probes: dict[str, dict[str, object]],
+    probes: dict[str, Probe],
 ) -> None:
     runtime = {
         "boto3",
@@ -93,15 +103,13 @@ def test_runtime_site_packages_hold_only_boto3_and_its_dependencies(
         "jmespath",
     }
     for logical_id, probe in probes.items():
-        extra = set(probe["dists"]) - runtime - layer  # type: ignore[arg-type]
+        extra = set(probe["dists"]) - runtime - layer
         assert not extra, f"{logical_id} sees unexpected distributions: {sorted(extra)}"
 
 
 @pytest.mark.parametrize("tool", TOOLS)
-def test_webhook_imports_no_other_tool_and_no_dev_dependency(
-    tool: str, probes: dict[str, dict[str, object]]
-) -> None:
-    modules = set(probes[f"{_camel(tool)}WebhookFunction"]["modules"])  # type: ignore[arg-type]
+def test_webhook_imports_no_other_tool_and_no_dev_dependency(tool: str, probes: dict[str, Probe]) -> None:
+    modules = set(probes[f"{_camel(tool)}WebhookFunction"]["modules"])
     others = [t for t in TOOLS if t != tool]
     assert f"ticket_enhancer.plugins.{tool}.plugin" in modules
     for other in others:
