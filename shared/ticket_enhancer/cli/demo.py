@@ -25,7 +25,13 @@ from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.target import LOCAL_STATE, Target, load_local
 from ticket_enhancer.models import TOOL_TYPES
 from ticket_enhancer.plugins.fields import adf_text
-from ticket_enhancer.sandbox.tickets import seed_ticket_id, webhook_body
+from ticket_enhancer.sandbox.tickets import (
+    DEMO_ARTICLES,
+    DEMO_ASSETS,
+    DEMO_PAST_TICKET,
+    seed_ticket_id,
+    webhook_body,
+)
 from ticket_enhancer.webhooks.signing import sign
 
 STARTUP_TIMEOUT = 90.0
@@ -93,7 +99,22 @@ def _onboard(target: Target, tool: str) -> tuple[str, str, str]:
                 allow_custom_host=False,
             ),
         )
+    _seed_context(target, tool, tenant_id)
     return tenant_id, mode, secret
+
+
+def _seed_context(target: Target, tool: str, tenant_id: str) -> None:
+    """Knowledge, inventory and one past ticket, so the note shows what the product does."""
+    from ticket_enhancer.enhance.store import ContextStore
+    from ticket_enhancer.models import Ticket
+
+    store = ContextStore(target.client("dynamodb"), target.tables["ContextTable"])
+    for article in DEMO_ARTICLES:
+        store.put_article(tenant_id, article["title"], article["body"], article["url"])
+    for cidr_or_host, name, notes in DEMO_ASSETS:
+        store.put_asset(tenant_id, cidr_or_host, name, notes)
+    past = Ticket.model_validate({"tool_type": tool, "tenant_id": tenant_id, **DEMO_PAST_TICKET})
+    store.index_ticket(tenant_id, past)
 
 
 def _note_text(tool: str, note: dict[str, Any]) -> str:

@@ -115,7 +115,9 @@ def compose_offline_note(context: GatheredContext) -> str:
         "- No matching knowledge articles."
     ]
     lines += ["", "### Network and asset matches", ""]
-    lines += [f"- {_asset_line(m)}" for m in context.assets] or ["- No known addresses or hosts mentioned."]
+    lines += [f"- {_asset_line(m)}" for m in context.assets] or [
+        "- No address or host in the ticket is in the inventory."
+    ]
     lines += ["", "### Suggested next steps", ""]
     lines += [f"{n}. {step}" for n, step in enumerate(_next_steps(context), 1)]
     return "\n".join(lines)

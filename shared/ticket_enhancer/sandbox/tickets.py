@@ -123,3 +123,35 @@ def webhook_body(tool: str, tenant_id: str) -> dict[str, Any]:
             "priority": ticket["priority"],
         }
     }
+
+
+# What the demo loads for each tenant, as `tenants knowledge` / `tenants assets` would.
+DEMO_ARTICLES: tuple[dict[str, str], ...] = (
+    {
+        "title": "VPN disconnects: check the gateway's IKE rekey and MTU",
+        "body": "If VPN sessions drop every few minutes, check IKE/IPsec rekey timers on the VPN gateway, "
+        "the MTU on the tunnel interface and the gateway's CPU. Finance uses split tunnelling.",
+        "url": "https://kb.example.com/articles/vpn-disconnects",
+    },
+    {
+        "title": "Payroll server maintenance windows",
+        "body": "The payroll server is patched on the first Sunday of the month.",
+        "url": "https://kb.example.com/articles/payroll-maintenance",
+    },
+    {
+        "title": "Printer queue stuck",
+        "body": "Restart the print spooler service.",
+        "url": "https://kb.example.com/articles/printer-queue",
+    },
+)
+DEMO_ASSETS: tuple[tuple[str, str, str], ...] = (
+    ("10.20.0.0/16", "Finance network", "VLAN 120, behind fw-finance"),
+    ("vpn-gw01.corp.example.com", "VPN gateway 01", "FortiGate 200F; firmware upgraded last Friday"),
+    ("10.20.4.17", "Payroll server", "Business-critical during month-end close"),
+)
+DEMO_PAST_TICKET = {
+    "ticket_id": "past-1",
+    "display_key": "PAST-1",
+    "subject": "VPN keeps disconnecting for the sales team",
+    "description": "VPN sessions dropped every 10 minutes; fixed by raising the IKE rekey timer on vpn-gw01.",
+}
