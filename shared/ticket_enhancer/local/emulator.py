@@ -1,0 +1,129 @@
+"""The embedded AWS emulator (moto server) and the template's tables and queues inside it.
+
+Lambda event source mappings are not created in the emulator: ``poller`` plays that part.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from ticket_enhancer.local.template import Queue, Table, Template
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+REGION = "us-east-1"
+STACK_NAME = "ticket-enhancer-local"
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+SCALED_QUEUE_TIMINGS = ("VisibilityTimeout", "DelaySeconds")
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    name: str
+    url: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class Resources:
+    tables: dict[str, str]  # logical id -> table name
+    queues: dict[str, QueueInfo]  # logical id -> queue
+
+
+class Emulator:
+    """moto's threaded server on an ephemeral loopback port."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per long poll
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.endpoint_url = ""
+
+    def start(self) -> str:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        return self.endpoint_url
+
+    def stop(self) -> None:
+        if self.endpoint_url:
+            self._server.stop()
+            self.endpoint_url = ""
+
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+        )
+
+
+def local_name(logical_id: str) -> str:
+    return f"{STACK_NAME}-{logical_id}"
+
+
+def create_resources(emulator: Emulator, template: Template, time_scale: float) -> Resources:
+    dynamodb: DynamoDBClient = emulator.client("dynamodb")
+    sqs: SQSClient = emulator.client("sqs")
+    tables = {logical_id: _create_table(dynamodb, table) for logical_id, table in template.tables.items()}
+    queues: dict[str, QueueInfo] = {}
+    # Dead-letter queues first: a queue's redrive policy names its DLQ's ARN.
+    for queue in sorted(template.queues.values(), key=lambda q: q.dlq is not None):
+        queues[queue.logical_id] = _create_queue(sqs, queue, queues, time_scale)
+    return Resources(tables, queues)
+
+
+def scaled(seconds: str, time_scale: float) -> str:
+    value = int(seconds)
+    return str(max(1, round(value / time_scale)) if value else 0)
+
+
+def _create_table(dynamodb: DynamoDBClient, table: Table) -> str:
+    name = local_name(table.logical_id)
+    extra: dict[str, Any] = {}
+    if table.global_indexes:
+        extra["GlobalSecondaryIndexes"] = table.global_indexes
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=table.key_schema,  # type: ignore[arg-type]
+        AttributeDefinitions=table.attribute_definitions,  # type: ignore[arg-type]
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+    if table.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"AttributeName": table.ttl_attribute, "Enabled": True},
+        )
+    return name
+
+
+def _create_queue(
+    sqs: SQSClient, queue: Queue, created: dict[str, QueueInfo], time_scale: float
+) -> QueueInfo:
+    name = local_name(queue.logical_id) + (".fifo" if queue.fifo else "")
+    attributes = dict(queue.attributes)
+    for key in SCALED_QUEUE_TIMINGS:
+        if key in attributes:
+            attributes[key] = scaled(attributes[key], time_scale)
+    if queue.dlq is not None:
+        policy = {"deadLetterTargetArn": created[queue.dlq].arn, "maxReceiveCount": queue.max_receive_count}
+        attributes["RedrivePolicy"] = json.dumps(policy)
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # type: ignore[arg-type]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return QueueInfo(name, url, arn)

@@ -1,0 +1,190 @@
+"""The local stack's HTTP server on 127.0.0.1:P (a ``ThreadingHTTPServer``).
+
+- the template's HTTP API routes, each invoking its function's process with a payload 2.0 event;
+- ``/_sandbox/{tool}/...``: the vendor sandbox (``GET /_sandbox/{tool}/`` shows tickets and notes),
+  ``POST /_sandbox/{tool}/_fail`` ``{"status": 500, "count": 3, "retry_after": null}``,
+  ``POST /_sandbox/_reset``;
+- ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from ticket_enhancer.local.functions import FunctionProcess
+from ticket_enhancer.local.http_api import Reply, http_api_event, http_api_reply, json_reply, route_pattern
+from ticket_enhancer.local.poller import Poller
+from ticket_enhancer.sandbox.vendor import VendorSandbox
+
+FAIL_PATH = re.compile(r"/_sandbox/(?P<tool>[a-z_]+)/_fail")
+CONTROL_PATH = re.compile(r"/_local/(?P<action>pause|resume)/(?P<tool>[a-z_]+)")
+QUIET_PATH = re.compile(r"/_local/status|/_sandbox/[a-z_]+/")
+NOT_FOUND = {"message": "Not Found"}
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: FunctionProcess
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        found = route_pattern(self.path).fullmatch(path)
+        if found is None or self.method not in (method, "ANY"):
+            return None
+        return found.groupdict()
+
+
+@dataclass
+class LocalApp:
+    routes: list[Route]
+    sandbox: VendorSandbox
+    pollers: dict[str, Poller]
+    status: Callable[[], dict[str, Any]]
+
+    def handle(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str
+    ) -> Reply:
+        parts = urlsplit(target)
+        if parts.path.startswith("/_sandbox/"):
+            return self.sandbox_request(method, parts.path, parts.query, headers, body)
+        if parts.path.startswith("/_local/"):
+            return self.control(method, parts.path)
+        for route in self.routes:
+            params = route.match(method, parts.path)
+            if params is not None:
+                event = http_api_event(
+                    route_key=route.key,
+                    method=method,
+                    raw_path=parts.path,
+                    raw_query=parts.query,
+                    headers=headers,
+                    body=body,
+                    path_parameters=params,
+                    source_ip=client_ip,
+                )
+                outcome = route.function.invoke(event)
+                return http_api_reply(outcome, event["requestContext"]["requestId"])
+        return json_reply(404, NOT_FOUND)
+
+    def sandbox_request(
+        self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes
+    ) -> Reply:
+        if path == "/_sandbox/_reset" and method == "POST":
+            self.sandbox.reset()
+            return json_reply(200, {"status": "reset"})
+        fail = FAIL_PATH.fullmatch(path)
+        if fail and method == "POST":
+            return self._schedule_fault(fail["tool"], body)
+        answer = self.sandbox.handle(method, path, query, dict(headers), body)
+        return json_reply(answer.status, answer.body, answer.headers)
+
+    def _schedule_fault(self, tool: str, body: bytes) -> Reply:
+        if tool not in self.sandbox.state.faults:
+            return json_reply(404, {"error": f"unknown tool {tool!r}"})
+        try:
+            spec = json.loads(body or b"{}")
+            status, count, retry_after = (
+                spec.get("status", 500),
+                spec.get("count", 1),
+                spec.get("retry_after"),
+            )
+            valid = all(isinstance(v, int) for v in (status, count)) and 100 <= status <= 599 and count >= 1
+            if not valid or not (retry_after is None or isinstance(retry_after, int)):
+                raise ValueError
+        except (ValueError, AttributeError):
+            return json_reply(
+                400, {"error": 'expected {"status": 100-599, "count": >=1, "retry_after": int|null}'}
+            )
+        self.sandbox.fail_next(tool, status, count, retry_after)
+        return json_reply(200, {"tool": tool, "status": status, "count": count, "retry_after": retry_after})
+
+    def control(self, method: str, path: str) -> Reply:
+        if path == "/_local/status" and method == "GET":
+            return json_reply(200, self.status())
+        action = CONTROL_PATH.fullmatch(path)
+        if action is None or method != "POST":
+            return json_reply(404, NOT_FOUND)
+        poller = self.pollers.get(action["tool"])
+        if poller is None:
+            known = ", ".join(sorted(self.pollers))
+            return json_reply(404, {"error": f"unknown tool {action['tool']!r}; known: {known}"})
+        if action["action"] == "pause":
+            poller.pause()
+        else:
+            poller.resume()
+        return json_reply(200, {"tool": poller.tool, "paused": poller.paused})
+
+
+class LocalServer(ThreadingHTTPServer):
+    daemon_threads = True
+    app: LocalApp | None = None
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: LocalServer
+    protocol_version = "HTTP/1.1"
+
+    def _body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise OverflowError
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _dispatch(self) -> None:
+        try:
+            body = self._body()
+        except (ValueError, OverflowError) as exc:
+            self.close_connection = True  # the rest of the body is still unread
+            too_large = isinstance(exc, OverflowError)
+            message = "Request Entity Too Large" if too_large else "Bad Request"
+            self._send(json_reply(413 if too_large else 400, {"message": message}))
+            return
+        app = self.server.app
+        if app is None:
+            reply = json_reply(503, {"message": "Service Unavailable"})
+        else:
+            reply = app.handle(
+                self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+            )
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            if name.lower() not in ("content-length", "connection", "date", "server"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.command == "GET" and QUIET_PATH.fullmatch(self.path):
+            return  # inspection polls would drown the log
+        sys.stderr.write(f"[http] {self.command} {self.path} -> {code}\n")
+
+    def log_error(self, format: str, *args: Any) -> None:
+        sys.stderr.write(f"[http] {format % args}\n")

@@ -1,0 +1,374 @@
+"""`local up` end to end: a real subprocess, real HTTP, the emulator, the sandbox, the pollers.
+
+One stack serves the whole module (startup is the slow part); tests run in file order and the
+last one stops it with SIGINT. The project root is a temporary directory linking to the repo's
+template, functions and shared code, so `.ticket-enhancer/local.json` never touches the checkout.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from ticket_enhancer.sandbox.tickets import webhook_body
+from ticket_enhancer.webhooks import schemes
+from ticket_enhancer.webhooks.signing import sign
+
+REPO = Path(__file__).resolve().parents[2]
+TIME_SCALE = 180  # visibility timeout 360 s -> 2 s
+READY_TIMEOUT = 60.0
+TOOLS = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
+DEFAULT_MODES = {
+    "jira": schemes.JIRA_HMAC,
+    "zendesk": schemes.ZENDESK_HMAC,
+    "servicenow": schemes.STANDARD_WEBHOOKS,
+    "freshservice": schemes.SHARED_TOKEN,
+    "servicedesk_plus": schemes.SHARED_TOKEN,
+}
+LOCAL_JSON_KEYS = {
+    "endpoint_url",
+    "region",
+    "api_url",
+    "port",
+    "pid",
+    "time_scale",
+    "tables",
+    "tools",
+    "sandbox_url",
+    "control_url",
+}
+TOOL_KEYS = {"webhook_url", "queue_url", "dlq_url", "webhook_function", "worker_function"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def command(port: int) -> list[str]:
+    """`ticket-enhancer local up`, run in the project root (its current directory)."""
+    return [
+        sys.executable,
+        "-m",
+        "ticket_enhancer",
+        "local",
+        "up",
+        "--port",
+        str(port),
+        "--time-scale",
+        str(TIME_SCALE),
+    ]
+
+
+def subprocess_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO / "shared")}
+
+
+def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+@dataclass
+class LocalStack:
+    proc: subprocess.Popen[str]
+    root: Path
+    port: int
+    lines: list[str]
+    config: dict[str, Any]
+    http: httpx.Client
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / ".ticket-enhancer" / "local.json"
+
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.config["endpoint_url"],
+            region_name=self.config["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def add_tenant(self, tool: str, tenant_id: str) -> str:
+        """The tenant row and its secret, pointing at the sandbox; returns the webhook secret."""
+        mode = DEFAULT_MODES[tool]
+        raw = f"secret-{tenant_id}-{os.urandom(6).hex()}"
+        secret = (
+            "whsec_" + base64.b64encode(raw.encode()).decode() if mode == schemes.STANDARD_WEBHOOKS else raw
+        )
+        secret_id = f"ticket-enhancer/{tool}/{tenant_id}"
+        self.client("dynamodb").put_item(
+            TableName=self.config["tables"]["TenantsTable"],
+            Item={
+                "tenant_id": {"S": tenant_id},
+                "tool_type": {"S": tool},
+                "base_url": {"S": f"{self.config['sandbox_url']}/{tool}"},
+                "enabled": {"BOOL": True},
+                "secret_id": {"S": secret_id},
+                "options": {"M": {}},
+            },
+        )
+        document = {"webhook_secrets": [secret], "api_user": "agent@example.com", "api_token": "token-1"}
+        self.client("secretsmanager").create_secret(Name=secret_id, SecretString=json.dumps(document))
+        return secret
+
+    def signed_webhook(self, tool: str, tenant_id: str, secret: str) -> tuple[str, bytes, dict[str, str]]:
+        body = json.dumps(webhook_body(tool, tenant_id)).encode()
+        headers = {"Content-Type": "application/json", **sign(DEFAULT_MODES[tool], body, secret)}
+        url = self.config["tools"][tool]["webhook_url"].replace("{tenant_id}", tenant_id)
+        return url, body, headers
+
+    def notes(self, tool: str) -> list[dict[str, Any]]:
+        shown = self.http.get(f"{self.config['sandbox_url']}/{tool}/").json()
+        return [note for notes in shown["notes"].values() for note in notes]
+
+    def status(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.get(f"{self.config['control_url']}/status").json()
+        return result
+
+    def queue_depth(self, tool: str, which: str = "queue") -> int:
+        depth = self.status()["queues"][tool][which]
+        return int(depth["visible"]) + int(depth["in_flight"])
+
+
+def start_stack(root: Path) -> LocalStack:
+    for name in ("template.yaml", "functions", "shared"):
+        (root / name).symlink_to(REPO / name)
+    port = free_port()
+    log = (root / "stack.log").open("w", encoding="utf-8")
+    proc = subprocess.Popen(  # noqa: S603
+        command(port),
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env=subprocess_env(),
+        cwd=root,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    seen: queue.Queue[str] = queue.Queue()
+
+    def read(stream: Any) -> None:
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+            seen.put(line)
+
+    threading.Thread(target=read, args=(proc.stdout,), daemon=True).start()
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            line = seen.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            proc.kill()
+            log_text = (root / "stack.log").read_text(encoding="utf-8")[-3000:]
+            raise AssertionError(f"`local up` not ready after {READY_TIMEOUT:g} s:\n{log_text}") from None
+        if line.startswith("ready: "):
+            break
+    config = json.loads((root / ".ticket-enhancer" / "local.json").read_text(encoding="utf-8"))
+    return LocalStack(proc, root, port, lines, config, httpx.Client(timeout=15.0))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    started = start_stack(tmp_path_factory.mktemp("local-stack"))
+    yield started
+    started.http.close()
+    if started.proc.poll() is None:
+        started.proc.send_signal(signal.SIGINT)
+        try:
+            started.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            started.proc.kill()
+
+
+@pytest.fixture
+def fresh_sandbox(stack: LocalStack) -> LocalStack:
+    assert stack.http.post(f"{stack.config['sandbox_url']}/_reset").status_code == 200
+    return stack
+
+
+def test_ready_prints_urls_and_writes_local_json(stack: LocalStack) -> None:
+    config = stack.config
+    api = f"http://127.0.0.1:{stack.port}"
+    assert set(config) == LOCAL_JSON_KEYS
+    assert config["api_url"] == api
+    assert config["port"] == stack.port
+    assert config["pid"] == stack.proc.pid
+    assert config["time_scale"] == TIME_SCALE
+    assert set(config["tables"]) == {"TenantsTable", "DeliveriesTable", "JobsTable", "ContextTable"}
+    assert set(config["tools"]) == set(TOOLS)
+    assert config["sandbox_url"] == f"{api}/_sandbox"
+    assert config["control_url"] == f"{api}/_local"
+    for tool, info in config["tools"].items():
+        assert set(info) == TOOL_KEYS
+        assert info["webhook_url"] == f"{api}/webhooks/{tool}/{{tenant_id}}"
+        assert info["webhook_url"] in "\n".join(stack.lines)
+        assert info["queue_url"].startswith(config["endpoint_url"])
+        assert info["dlq_url"].startswith(config["endpoint_url"])
+    assert any(config["endpoint_url"] in line for line in stack.lines)
+    assert stack.lines[-1] == f"ready: {api}"
+    # the emulator holds the template's queues as declared, with the timings scaled
+    sqs = stack.client("sqs")
+    attrs = sqs.get_queue_attributes(QueueUrl=config["tools"]["jira"]["queue_url"], AttributeNames=["All"])
+    assert attrs["Attributes"]["VisibilityTimeout"] == "2"
+    assert attrs["Attributes"]["FifoQueue"] == "true"
+    assert json.loads(attrs["Attributes"]["RedrivePolicy"])["maxReceiveCount"] == 5
+
+
+def test_api_answers_like_the_http_api(stack: LocalStack) -> None:
+    url = stack.config["tools"]["jira"]["webhook_url"].replace("{tenant_id}", "nobody")
+    answer = stack.http.post(url, content=b"{}", headers={"Content-Type": "application/json"})
+    assert (answer.status_code, answer.json()) == (401, {"error": "unauthorized"})
+    chunked = stack.http.post(url, content=iter([b"{", b"}"]), headers={"Content-Type": "application/json"})
+    assert chunked.status_code == 401
+    assert stack.http.get(url).status_code == 404
+    assert stack.http.post(f"http://127.0.0.1:{stack.port}/webhooks/nope/t1").status_code == 404
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_one_note_per_delivery(fresh_sandbox: LocalStack, tool: str) -> None:
+    stack = fresh_sandbox
+    tenant_id = f"acme-{tool.replace('_', '-')}"
+    secret = stack.add_tenant(tool, tenant_id)
+    url, body, headers = stack.signed_webhook(tool, tenant_id, secret)
+
+    first = stack.http.post(url, content=body, headers=headers)
+    again = stack.http.post(url, content=body, headers=headers)
+
+    assert first.status_code == 202, first.text
+    assert (again.status_code, again.json()) == (
+        200,
+        {"status": "duplicate", "job_id": first.json()["job_id"]},
+    )
+    eventually(lambda: stack.notes(tool), 15, f"a {tool} note")
+    eventually(lambda: stack.queue_depth(tool) == 0, 10, f"the {tool} queue to drain")
+    assert len(stack.notes(tool)) == 1
+
+
+def test_vendor_outage_recovers_as_one_note(fresh_sandbox: LocalStack) -> None:
+    stack = fresh_sandbox
+    secret = stack.add_tenant("jira", "outage-jira")
+    fault = {"status": 500, "count": 2, "retry_after": None}
+    assert stack.http.post(f"{stack.config['sandbox_url']}/jira/_fail", json=fault).status_code == 200
+    url, body, headers = stack.signed_webhook("jira", "outage-jira", secret)
+
+    assert stack.http.post(url, content=body, headers=headers).status_code == 202
+
+    eventually(lambda: stack.notes("jira"), 20, "the note after the outage")
+    eventually(lambda: stack.queue_depth("jira") == 0, 10, "the jira queue to drain")
+    assert len(stack.notes("jira")) == 1
+
+
+def test_lasting_failure_lands_in_the_dlq(fresh_sandbox: LocalStack) -> None:
+    stack = fresh_sandbox
+    secret = stack.add_tenant("servicenow", "down-servicenow")
+    fault = {"status": 500, "count": 1000, "retry_after": None}
+    assert stack.http.post(f"{stack.config['sandbox_url']}/servicenow/_fail", json=fault).status_code == 200
+    url, body, headers = stack.signed_webhook("servicenow", "down-servicenow", secret)
+
+    assert stack.http.post(url, content=body, headers=headers).status_code == 202
+
+    # 5 receives (maxReceiveCount) x (2 s visibility or the worker's own retries), then the DLQ
+    eventually(lambda: stack.queue_depth("servicenow", "dlq") == 1, 40, "the job in the servicenow DLQ")
+    assert stack.queue_depth("servicenow") == 0
+    assert stack.notes("servicenow") == []
+
+
+def test_pause_holds_jobs_until_resume(fresh_sandbox: LocalStack) -> None:
+    stack = fresh_sandbox
+    control = stack.config["control_url"]
+    secret = stack.add_tenant("zendesk", "paused-zendesk")
+    assert stack.http.post(f"{control}/pause/zendesk").json() == {"tool": "zendesk", "paused": True}
+    assert stack.status()["paused"] == ["zendesk"]
+    url, body, headers = stack.signed_webhook("zendesk", "paused-zendesk", secret)
+
+    assert stack.http.post(url, content=body, headers=headers).status_code == 202
+    time.sleep(1.5)  # longer than a long poll: a running poller would have taken it
+    assert stack.notes("zendesk") == []
+    assert stack.queue_depth("zendesk") == 1
+
+    assert stack.http.post(f"{control}/resume/zendesk").json() == {"tool": "zendesk", "paused": False}
+    eventually(lambda: stack.notes("zendesk"), 15, "the note after resume")
+    assert stack.status()["paused"] == []
+
+
+def test_second_local_up_on_the_same_port_fails(stack: LocalStack) -> None:
+    again = subprocess.run(  # noqa: S603
+        command(stack.port),
+        check=False,
+        cwd=stack.root,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=30,
+    )
+    assert again.returncode == 2
+    assert again.stdout == ""
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert str(stack.port) in again.stderr
+    assert stack.proc.poll() is None  # the running one is untouched
+    assert stack.state_file.exists()
+
+
+def test_a_port_in_use_fails_before_starting_anything(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        (tmp_path / "template.yaml").symlink_to(REPO / "template.yaml")
+        result = subprocess.run(  # noqa: S603
+            command(port),
+            check=False,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=subprocess_env(),
+            timeout=30,
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: port {port} is already in use (is `ticket-enhancer local up` already running?)"
+    ]
+    assert not (tmp_path / ".ticket-enhancer").exists()
+
+
+def test_sigint_stops_everything(stack: LocalStack) -> None:
+    functions = stack.status()["functions"].values()
+    pids = [f["pid"] for f in functions]
+    assert len(pids) == 10
+    assert all(pids)
+    assert [f["restarts"] for f in functions] == [0] * 10  # warm: one process served every request
+
+    stack.proc.send_signal(signal.SIGINT)
+
+    assert stack.proc.wait(timeout=20) == 0
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert not stack.state_file.exists()
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as `local up` binds it
+        sock.bind(("127.0.0.1", stack.port))  # nothing listens on the API port any more
