@@ -44,8 +44,8 @@ def _as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-class TicketMetadata(BaseModel):
-    """What a webhook delivery tells us about a ticket, normalised across tools."""
+class TicketFields(BaseModel):
+    """What every view of a ticket carries, normalised across tools (dates in UTC)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -60,13 +60,18 @@ class TicketMetadata(BaseModel):
     requester: str | None = None
     created_at: datetime | None = None
     status: str | None = None
-    event_type: str = "created"
-    delivery_id: str = Field(min_length=1, max_length=512)
 
     @field_validator("created_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         return None if value is None else _as_utc(value)
+
+
+class TicketMetadata(TicketFields):
+    """What a webhook delivery tells us about a ticket."""
+
+    event_type: str = "created"
+    delivery_id: str = Field(min_length=1, max_length=512)
 
     @property
     def dedupe_key(self) -> str:
@@ -130,29 +135,13 @@ class TenantSecret(BaseModel):
         return [s.get_secret_value() for s in self.webhook_secrets]
 
 
-class Ticket(BaseModel):
+class Ticket(TicketFields):
     """The full ticket as fetched from the tool's REST API by the worker."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    tool_type: str
-    tenant_id: str
-    ticket_id: str
-    display_key: str = ""
-    subject: str = ""
-    description: str = ""
-    priority: Priority = Priority.MEDIUM
-    priority_raw: str | None = None
-    requester: str | None = None
-    created_at: datetime | None = None
-    status: str | None = None
     url: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("created_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else _as_utc(value)
 
 
 NOTE_FOOTER_PREFIX = "Ticket Enhancer · job "

@@ -85,6 +85,11 @@ def decode_json(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def api_token(tenant: TenantContext) -> str:
+    """The tenant's API token (empty when not set)."""
+    return tenant.secret.api_token.get_secret_value() if tenant.secret.api_token else ""
+
+
 def _segment(ticket_id: str) -> str:
     """A ticket id made safe as one URL path segment (defence in depth behind TICKET_ID_RE)."""
     return quote(ticket_id, safe="")
@@ -227,11 +232,14 @@ class TicketingToolPlugin(ABC):
         return render_note(note.markdown, self.note_format, footer=note.footer)
 
     async def auth_headers(self, tenant: TenantContext) -> dict[str, str]:
-        """HTTP Basic ``api_user:api_token`` by default; tools with other schemes override."""
-        user = tenant.secret.api_user or ""
-        token = tenant.secret.api_token.get_secret_value() if tenant.secret.api_token else ""
-        encoded = base64.b64encode(f"{user}:{token}".encode()).decode()
+        """HTTP Basic over ``basic_credentials``; tools with other schemes override this."""
+        user, password = self.basic_credentials(tenant)
+        encoded = base64.b64encode(f"{user}:{password}".encode()).decode()
         return {"Authorization": f"Basic {encoded}", "Accept": "application/json"}
+
+    def basic_credentials(self, tenant: TenantContext) -> tuple[str, str]:
+        """``(user, password)`` for HTTP Basic: ``api_user`` and ``api_token`` by default."""
+        return tenant.secret.api_user or "", api_token(tenant)
 
     @abstractmethod
     def ticket_request(self, ticket_id: str) -> VendorRequest:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from typing import Any
 
 from ticket_enhancer.models import Priority, Ticket
-from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, text_field
+from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_token, text_field
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.fields import first_text, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
@@ -83,10 +82,6 @@ class FreshservicePlugin(TicketingToolPlugin):
         items = obj(data).get("conversations")
         return [first_text(obj(c), "body", "body_text") for c in items] if isinstance(items, list) else []
 
-    async def auth_headers(self, tenant: TenantContext) -> dict[str, str]:
-        # Freshservice: Basic <api_key>:X
-        key = tenant.secret.api_token.get_secret_value() if tenant.secret.api_token else ""
-        return {
-            "Authorization": "Basic " + base64.b64encode(f"{key}:X".encode()).decode(),
-            "Accept": "application/json",
-        }
+    def basic_credentials(self, tenant: TenantContext) -> tuple[str, str]:
+        # Freshservice: Basic {api_key}:X
+        return api_token(tenant), "X"

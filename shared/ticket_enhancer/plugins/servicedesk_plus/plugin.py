@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ticket_enhancer.models import Priority, Ticket
-from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, text_field
+from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_token, text_field
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import VendorAuthError, VendorRequestError
 from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
@@ -122,8 +122,7 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
         if self.is_cloud(tenant.config.base_url):
             headers["Authorization"] = f"Zoho-oauthtoken {await self._zoho_token(tenant)}"
         else:
-            token = tenant.secret.api_token.get_secret_value() if tenant.secret.api_token else ""
-            headers["authtoken"] = token
+            headers["authtoken"] = api_token(tenant)
         return headers
 
     async def _zoho_token(self, tenant: TenantContext) -> str:

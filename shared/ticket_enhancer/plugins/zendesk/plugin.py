@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from ticket_enhancer.models import Priority, Ticket
-from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, text_field
+from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_token, text_field
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.fields import first_text, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
@@ -91,10 +90,6 @@ class ZendeskPlugin(TicketingToolPlugin):
             return []
         return [first_text(obj(c), "html_body", "body", "plain_body") for c in comments]
 
-    async def auth_headers(self, tenant: TenantContext) -> dict[str, str]:
-        token = tenant.secret.api_token.get_secret_value() if tenant.secret.api_token else ""
-        user = f"{tenant.secret.api_user or ''}/token:{token}"
-        return {
-            "Authorization": "Basic " + base64.b64encode(user.encode()).decode(),
-            "Accept": "application/json",
-        }
+    def basic_credentials(self, tenant: TenantContext) -> tuple[str, str]:
+        # Zendesk API tokens: Basic {email}/token:{api_token}
+        return f"{tenant.secret.api_user or ''}/token", api_token(tenant)
