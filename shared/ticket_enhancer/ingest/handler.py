@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from ticket_enhancer import aws
 from ticket_enhancer.ingest.queueing import QueueUnavailableError, enqueue_once
+from ticket_enhancer.observability import make_logger, make_metrics
 from ticket_enhancer.plugins.context import Headers, WebhookRequest
 from ticket_enhancer.plugins.errors import WebhookPayloadError
 from ticket_enhancer.plugins.registry import PluginManager
@@ -183,9 +184,8 @@ def make_webhook_handler(
     first request (Lambda init), and shared by every request of the container."""
     settings = os.environ if env is None else env
     dynamodb = dynamodb or aws.dynamodb()
-    logger = Logger(service=settings.get("POWERTOOLS_SERVICE_NAME", "ticket-enhancer"))
-    metrics = PowertoolsMetrics(namespace=settings.get("POWERTOOLS_METRICS_NAMESPACE", "TicketEnhancer"))
-    metrics.set_default_dimensions(tool=tool)
+    logger = make_logger(settings)
+    metrics = make_metrics(tool, settings)
     return WebhookHandler(
         tool=tool,
         plugin=plugin or PluginManager().get_plugin(tool),

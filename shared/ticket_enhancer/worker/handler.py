@@ -26,6 +26,7 @@ from aws_lambda_powertools.metrics import Metrics, MetricUnit
 from ticket_enhancer import aws
 from ticket_enhancer.jobs import Claim, JobStore, mark_delivery_done
 from ticket_enhancer.models import EnhancementJob, Note
+from ticket_enhancer.observability import make_logger, make_metrics
 from ticket_enhancer.plugins.errors import VendorError
 from ticket_enhancer.plugins.registry import PluginManager
 from ticket_enhancer.tenants import TenantStore
@@ -95,6 +96,7 @@ class WorkerHandler:
         }
         if job.tool_type != self.tool:
             self.logger.error("job for another tool ignored", extra={**log, "job_tool": job.tool_type})
+            self.metrics.add_metric(name="JobsIgnored", unit=MetricUnit.Count, value=1)
             return
         claim = await asyncio.to_thread(self.jobs.claim, job)
         if claim is None:
@@ -204,8 +206,7 @@ def make_worker_handler(
     settings = os.environ if env is None else env
     dynamodb = dynamodb or aws.dynamodb(aws.WORKER_CONFIG)
     store = ContextStore(dynamodb, settings.get("CONTEXT_TABLE", "context"))
-    metrics = Metrics(namespace=settings.get("POWERTOOLS_METRICS_NAMESPACE", "TicketEnhancer"))
-    metrics.set_default_dimensions(tool=tool)
+    metrics = make_metrics(tool, settings)
     factory = bedrock_client_factory or (lambda: aws.client("bedrock-runtime", aws.WORKER_CONFIG))
     return WorkerHandler(
         tool=tool,
@@ -222,7 +223,7 @@ def make_worker_handler(
         pipeline=pipeline or build_default_pipeline(store, bedrock_client_factory=factory),
         dynamodb=dynamodb,
         deliveries_table=settings.get("DELIVERIES_TABLE", "deliveries"),
-        logger=Logger(service=settings.get("POWERTOOLS_SERVICE_NAME", "ticket-enhancer")),
+        logger=make_logger(settings),
         metrics=metrics,
         local=settings.get("TICKET_ENHANCER_LOCAL") == "1",
         http_client=httpx.AsyncClient(
