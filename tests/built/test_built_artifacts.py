@@ -114,8 +114,23 @@ def test_webhook_imports_no_other_tool_and_no_dev_dependency(tool: str, probes: 
     assert f"ticket_enhancer.plugins.{tool}.plugin" in modules
     for other in others:
         assert not any(m.startswith(f"ticket_enhancer.plugins.{other}") for m in modules), other
-    for heavy in ("moto", "httpx", "ticket_enhancer.cli", "ticket_enhancer.enhance", "aws_xray_sdk"):
+    for heavy in (
+        "moto",
+        "yaml",
+        "httpx",
+        "ticket_enhancer.cli",
+        "ticket_enhancer.local",
+        "ticket_enhancer.enhance",
+        "aws_xray_sdk",
+    ):
         assert heavy not in modules
+
+
+def test_dev_only_code_is_not_in_the_layer() -> None:
+    package = BUILD / "SharedLayer" / "python" / "ticket_enhancer"
+    assert (package / "plugins" / "registry.py").exists()
+    for dev_only in ("cli", "local", "sandbox", "__main__.py"):
+        assert not (package / dev_only).exists(), dev_only
 
 
 def _camel(tool: str) -> str:
