@@ -327,7 +327,7 @@ def tool_resources(tool: str, camel: str) -> Doc:
                 "Handler": f"{tool}_worker.handler",
                 "Timeout": WORKER_TIMEOUT,
                 "MemorySize": WORKER_MEMORY,
-                "Environment": {"Variables": {**tool_env, "DLQ_URL": ref(dlq)}},
+                "Environment": {"Variables": tool_env},
                 "Role": {"Fn::GetAtt": [f"{camel}WorkerRole", "Arn"]},
                 "Events": {
                     # Stable name: SAM names the mapping <Camel>WorkerFunction<Camel>JobQueue.
