@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -45,11 +46,34 @@ class TenantStoreUnavailableError(Exception):
     """The tenant table or Secrets Manager could not answer (HTTP 503; the tool retries)."""
 
 
-def deserialize_item(item: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer
+def deserialize_value(attribute: Mapping[str, Any]) -> Any:
+    """One DynamoDB attribute value (``{"S": "x"}``, ``{"M": {...}}``, ...) as Python data.
 
-    deserializer = TypeDeserializer()
-    return {key: deserializer.deserialize(value) for key, value in item.items()}
+    Numbers become ``Decimal``, as boto3's ``TypeDeserializer`` makes them; written here because
+    importing boto3 for it would cost the webhook ~50 ms of cold start.
+    """
+    ((kind, value),) = attribute.items()
+    if kind not in _DECODERS:
+        raise ValueError(f"unknown DynamoDB type {kind!r}")
+    return _DECODERS[kind](value)
+
+
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "S": str,
+    "B": bytes,
+    "N": Decimal,
+    "BOOL": bool,
+    "NULL": lambda _: None,
+    "M": lambda value: {key: deserialize_value(item) for key, item in value.items()},
+    "L": lambda value: [deserialize_value(item) for item in value],
+    "NS": lambda value: {Decimal(item) for item in value},
+    "SS": set,
+    "BS": set,
+}
+
+
+def deserialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: deserialize_value(value) for key, value in item.items()}
 
 
 @dataclass(slots=True)

@@ -114,6 +114,7 @@ def test_webhook_imports_no_other_tool_and_no_dev_dependency(tool: str, probes: 
     assert f"ticket_enhancer.plugins.{tool}.plugin" in modules
     for other in others:
         assert not any(m.startswith(f"ticket_enhancer.plugins.{other}") for m in modules), other
+    assert "boto3" not in modules  # botocore clients only (see ticket_enhancer.aws)
     for heavy in (
         "moto",
         "yaml",
