@@ -94,7 +94,7 @@ def report(result: dict[str, object]) -> str:
     lines = [
         f"cold start ({result['runs']} runs, medians); baseline `import boto3`: "
         f"{result['baseline_import_ms']} ms in-process, {result['baseline_process_ms']} ms whole process",
-        f"floor (import boto3 + the clients the kind needs): {floor}",
+        f"floor (import botocore + the clients the kind needs): {floor}",
         f"{'function':34} {'import ms':>9} {'ratio':>6} {'process ms':>10} {'ratio':>6} budget",
     ]
     for row in result["functions"]:  # type: ignore[attr-defined]
