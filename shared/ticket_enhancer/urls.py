@@ -7,6 +7,8 @@ private ranges. The one exception: plain http to loopback when the stack runs lo
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 from urllib.parse import urlsplit
 
 ALLOWED_HOST_SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -18,6 +20,7 @@ ALLOWED_HOST_SUFFIXES: dict[str, tuple[str, ...]] = {
 }
 SDP_CLOUD_PREFIX = "sdpondemand.manageengine."
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+HOST_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?)*")
 
 
 class BaseUrlError(ValueError):
@@ -28,6 +31,10 @@ def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
+        pass
+    try:  # the forms resolvers still accept: 2130706433, 0x7f000001, 127.1, 0177.0.0.1
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
         return None
 
 
@@ -37,6 +44,7 @@ def check_base_url(  # noqa: PLR0912 (one branch per rule, each with its own mes
     """The normalised base URL (no trailing slash), or ``BaseUrlError``."""
     if tool not in ALLOWED_HOST_SUFFIXES:
         raise BaseUrlError(f"unknown tool {tool!r}")
+    custom = allow_custom_host and tool == "servicedesk_plus"  # on-prem ServiceDesk Plus only
     if any(c.isspace() or ord(c) < 32 for c in url):
         raise BaseUrlError("base URL contains whitespace or control characters")
     try:
@@ -59,15 +67,17 @@ def check_base_url(  # noqa: PLR0912 (one branch per rule, each with its own mes
         raise BaseUrlError("base URL must use https")
     if ip is not None:
         raise BaseUrlError("base URL must be a host name, not an IP address")
+    if not HOST_NAME_RE.fullmatch(host) or len(host) > 253:
+        raise BaseUrlError(f"base URL host {host!r} is not a valid host name")
     if is_loopback or host.endswith((".localhost", ".local", ".internal")):
         raise BaseUrlError("base URL must not point at a local or internal host")
-    if port not in (None, 443) and not allow_custom_host:
+    if port == 0 or (port not in (None, 443) and not custom):
         raise BaseUrlError("base URL must use the default https port")
     suffixes = ALLOWED_HOST_SUFFIXES[tool]
     on_domain = any(host.endswith(s) and len(host) > len(s) for s in suffixes)
     if tool == "servicedesk_plus":
         on_domain = host.startswith(SDP_CLOUD_PREFIX) and host.count(".") >= 2
-    if not on_domain and not (allow_custom_host and tool == "servicedesk_plus"):
+    if not on_domain and not custom:
         expected = ", ".join(f"*{s}" for s in suffixes) or f"{SDP_CLOUD_PREFIX}* (or --allow-custom-host)"
         raise BaseUrlError(f"base URL host {host!r} is not a {tool} host ({expected})")
     return url.rstrip("/")

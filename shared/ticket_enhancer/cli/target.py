@@ -46,6 +46,7 @@ class Target:
     control_url: str | None = None
     sandbox_url: str | None = None
     api_url: str | None = None
+    session: Any = None  # one boto3 session for every client (each new one reloads botocore's data)
     _clients: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -62,7 +63,9 @@ class Target:
                 kwargs.update(
                     endpoint_url=self.endpoint_url, aws_access_key_id=dummy, aws_secret_access_key=dummy
                 )
-            self._clients[service] = boto3.session.Session().client(service, **kwargs)  # type: ignore[call-overload]
+            if self.session is None:
+                self.session = boto3.session.Session()
+            self._clients[service] = self.session.client(service, **kwargs)
         return self._clients[service]
 
     def tool(self, tool: str) -> ToolResources:
@@ -99,7 +102,9 @@ def load_local(root: Path | None = None) -> Target:
     )
 
 
-def outputs_to_target(outputs: dict[str, str], region: str, endpoint_url: str | None = None) -> Target:
+def outputs_to_target(
+    outputs: dict[str, str], region: str, endpoint_url: str | None = None, session: Any = None
+) -> Target:
     def need(key: str) -> str:
         if key not in outputs:
             raise CliError(f"stack output {key!r} is missing: is this a Ticket Enhancer stack?")
@@ -117,7 +122,13 @@ def outputs_to_target(outputs: dict[str, str], region: str, endpoint_url: str | 
             event_source_mapping=outputs.get(f"{camel}EventSourceMapping"),
         )
     return Target(
-        "stack", region, tables, tools, endpoint_url=endpoint_url, api_url=outputs.get("WebhookApiUrl")
+        "stack",
+        region,
+        tables,
+        tools,
+        endpoint_url=endpoint_url,
+        api_url=outputs.get("WebhookApiUrl"),
+        session=session,
     )
 
 
@@ -129,12 +140,11 @@ def load_stack(name: str, region: str | None) -> Target:
     if not resolved:
         raise CliError("no region: pass --region or set AWS_REGION")
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    session = boto3.session.Session()
     try:
-        stacks = (
-            boto3.session.Session()
-            .client("cloudformation", region_name=resolved)
-            .describe_stacks(StackName=name)["Stacks"]
-        )
+        stacks = session.client("cloudformation", region_name=resolved).describe_stacks(StackName=name)[
+            "Stacks"
+        ]
     except ClientError as exc:
         raise CliError(
             f"stack {name!r} not found in {resolved}: {exc.response['Error'].get('Message')}"
@@ -142,7 +152,7 @@ def load_stack(name: str, region: str | None) -> Target:
     except BotoCoreError as exc:
         raise CliError(f"cannot reach CloudFormation in {resolved}: {exc}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    return outputs_to_target(outputs, resolved, endpoint)
+    return outputs_to_target(outputs, resolved, endpoint, session)
 
 
 def resolve(args: Any) -> Target:

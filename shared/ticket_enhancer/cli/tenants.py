@@ -88,6 +88,8 @@ def add(target: Target, args: Any) -> int:
     _validate_id(tenant_id)
     if tool not in TOOL_TYPES:
         raise CliError(f"unknown tool {tool!r}; known: {', '.join(TOOL_TYPES)}")
+    if args.allow_custom_host and tool != "servicedesk_plus":
+        raise CliError("--allow-custom-host is for ServiceDesk Plus on-prem only")
     try:
         base_url = check_base_url(
             tool, args.base_url, allow_custom_host=args.allow_custom_host, local=target.local

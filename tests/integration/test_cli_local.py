@@ -1,0 +1,266 @@
+"""The CLI with `--local` against a real `local up`: onboarding, pause/resume, DLQ redrive, the demo.
+
+One stack serves the module (started in a temporary project root linking to the repo's template,
+functions and shared code, so `.ticket-enhancer/local.json` never touches the checkout and no other
+stack's file is read); every CLI command is a subprocess run in that root, as a user would run it.
+Tests run in file order; the fixture stops the stack with SIGINT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from ticket_enhancer.sandbox.tickets import seed_ticket_id, webhook_body
+from ticket_enhancer.webhooks import schemes
+from ticket_enhancer.webhooks.signing import sign
+
+REPO = Path(__file__).resolve().parents[2]
+TIME_SCALE = 120
+VISIBILITY = 360 / TIME_SCALE  # the template's 360 s visibility timeout, scaled: 3 s
+READY_TIMEOUT = 60.0
+CLI_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+@dataclass
+class Stack:
+    proc: subprocess.Popen[str]
+    root: Path
+    port: int
+    config: dict[str, Any]
+    http: httpx.Client
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        return {**env, "PYTHONPATH": str(REPO / "shared")}
+
+    def cli(self, *args: str, timeout: float = CLI_TIMEOUT) -> subprocess.CompletedProcess[str]:
+        """`ticket-enhancer ARGS` in the project root, where `local up` wrote local.json."""
+        return subprocess.run(  # noqa: S603 (our own CLI)
+            [sys.executable, "-m", "ticket_enhancer", *args],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def ok(self, *args: str) -> str:
+        done = self.cli(*args)
+        assert (done.returncode, done.stderr) == (0, ""), (args, done.stdout, done.stderr)
+        return done.stdout
+
+    def onboard(self, tool: str, tenant_id: str) -> str:
+        """`tenants add --local` on the vendor sandbox; returns the printed (generated) secret."""
+        out = self.ok(
+            "tenants",
+            "add",
+            tenant_id,
+            "--tool",
+            tool,
+            "--base-url",
+            f"http://127.0.0.1:{self.port}/_sandbox/{tool}",
+            "--api-user",
+            "agent@example.com",
+            "--api-token",
+            "sandbox-token",
+            "--option",
+            "synthesis_provider=offline",
+            "--local",
+        )
+        assert f"URL:     http://127.0.0.1:{self.port}/webhooks/{tool}/{tenant_id}" in out.splitlines()
+        found = re.search(r"webhook secret \(shown once\): (\S+)", out)
+        assert found is not None, out
+        return found[1]
+
+    def webhook(self, tool: str, mode: str, tenant_id: str, secret: str) -> httpx.Response:
+        body = json.dumps(webhook_body(tool, tenant_id)).encode()
+        headers = {"Content-Type": "application/json", **sign(mode, body, secret)}
+        url = self.config["tools"][tool]["webhook_url"].replace("{tenant_id}", tenant_id)
+        return self.http.post(url, content=body, headers=headers)
+
+    def notes(self, tool: str) -> list[dict[str, Any]]:
+        shown = self.http.get(f"{self.config['sandbox_url']}/{tool}/").json()
+        return list(shown["notes"].get(seed_ticket_id(tool), []))
+
+    def status(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.get(f"{self.config['control_url']}/status").json()
+        return result
+
+    def depth(self, tool: str, which: str = "queue") -> int:
+        found = self.status()["queues"][tool][which]
+        return int(found["visible"]) + int(found["in_flight"])
+
+
+def note_text(note: dict[str, Any]) -> str:
+    return json.dumps(note)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("cli-local")
+    for name in ("template.yaml", "functions", "shared"):
+        (root / name).symlink_to(REPO / name)
+    port = free_port()
+    log = (root / "stack.log").open("w", encoding="utf-8")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "PYTHONPATH": str(REPO / "shared"),
+    }
+    proc = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "ticket_enhancer",
+            "local",
+            "up",
+            "--port",
+            str(port),
+            "--time-scale",
+            str(TIME_SCALE),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env=env,
+        cwd=root,
+    )
+    assert proc.stdout is not None
+    seen: queue.Queue[str] = queue.Queue()
+
+    def read(stream: Any) -> None:
+        for line in stream:
+            seen.put(line)
+
+    threading.Thread(target=read, args=(proc.stdout,), daemon=True).start()
+    deadline = time.monotonic() + READY_TIMEOUT
+    try:
+        while not (line := seen.get(timeout=max(0.1, deadline - time.monotonic()))).startswith("ready: "):
+            pass
+    except queue.Empty:
+        proc.kill()
+        raise AssertionError(f"`local up` not ready:\n{(root / 'stack.log').read_text()[-3000:]}") from None
+    assert line.strip() == f"ready: http://127.0.0.1:{port}"
+    config = json.loads((root / ".ticket-enhancer" / "local.json").read_text(encoding="utf-8"))
+    started = Stack(proc, root, port, config, httpx.Client(timeout=15.0))
+    yield started
+    started.http.close()
+    proc.send_signal(signal.SIGINT)
+    try:
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    assert not (root / ".ticket-enhancer" / "local.json").exists()
+
+
+def test_pause_holds_jira_jobs_and_resume_posts_each_once(stack: Stack) -> None:
+    assert stack.http.post(f"{stack.config['sandbox_url']}/_reset").status_code == 200
+    secrets = {tenant_id: stack.onboard("jira", tenant_id) for tenant_id in ("paused-1", "paused-2")}
+    listed = stack.ok("tenants", "list", "--local")
+    assert {line.split()[0] for line in listed.splitlines()[1:]} >= set(secrets)
+
+    paused = stack.ok("plugins", "pause", "jira", "--local")
+    assert paused == "jira worker paused: jobs wait in its queue\n"
+    assert stack.status()["paused"] == ["jira"]
+    plugins = {
+        line.split()[0]: line.split() for line in stack.ok("plugins", "list", "--local").splitlines()[1:]
+    }
+    assert plugins["jira"][4] == "paused"
+    assert plugins["zendesk"][4] == "running"
+
+    answers = [stack.webhook("jira", schemes.JIRA_HMAC, t, s) for t, s in secrets.items()]
+    assert [a.status_code for a in answers] == [202, 202]  # webhooks are still accepted
+    job_ids = {a.json()["job_id"] for a in answers}
+    assert len(job_ids) == 2
+    time.sleep(2 * VISIBILITY)  # a running worker would have posted by now
+    assert stack.notes("jira") == []
+    assert stack.depth("jira") == 2  # the jobs wait in the queue
+
+    resumed = stack.ok("plugins", "resume", "jira", "--local")
+    assert resumed == "jira worker resumed: waiting jobs are being processed\n"
+    eventually(lambda: len(stack.notes("jira")) >= 2, 20, "the two notes after resume")
+    eventually(lambda: stack.depth("jira") == 0, 10, "the jira queue to drain")
+    time.sleep(VISIBILITY)  # a job handed back twice would show up again by now
+    notes = [note_text(n) for n in stack.notes("jira")]
+    assert len(notes) == 2
+    assert all(sum(job_id in note for note in notes) == 1 for job_id in job_ids)
+    assert stack.status()["paused"] == []
+
+
+def test_dlq_redrive_turns_a_dead_job_into_exactly_one_note(stack: Stack) -> None:
+    sandbox = stack.config["sandbox_url"]
+    assert stack.http.post(f"{sandbox}/_reset").status_code == 200
+    secret = stack.onboard("jira", "dead-1")
+    fault = {"status": 500, "count": 10_000, "retry_after": None}
+    assert stack.http.post(f"{sandbox}/jira/_fail", json=fault).status_code == 200
+
+    answer = stack.webhook("jira", schemes.JIRA_HMAC, "dead-1", secret)
+    assert answer.status_code == 202
+    job_id = answer.json()["job_id"]
+    # maxReceiveCount (5) receives, each after the (scaled) visibility timeout, then the DLQ
+    eventually(lambda: stack.depth("jira", "dlq") == 1, 40, "the job in the jira DLQ")
+    assert stack.depth("jira") == 0
+    assert stack.notes("jira") == []
+    assert stack.http.post(f"{sandbox}/_reset").status_code == 200  # the vendor is back
+
+    listed = stack.ok("dlq", "list", "--local")
+    assert "jira: 1 job(s) in the dead-letter queue" in listed.splitlines()
+    assert any(line.startswith(f"  job {job_id} tenant dead-1 ticket ") for line in listed.splitlines())
+    assert listed.splitlines()[-1] == "total: 1"
+
+    redriven = stack.ok("dlq", "redrive", "--local")
+    assert "jira: 1 job(s) moved back to the queue" in redriven.splitlines()
+    eventually(lambda: stack.notes("jira"), 20, "the note after the redrive")
+    eventually(lambda: stack.depth("jira") == 0, 10, "the jira queue to drain")
+    assert stack.depth("jira", "dlq") == 0
+    assert (
+        stack.ok("dlq", "redrive", "--local", "--tool", "jira") == "jira: 0 job(s) moved back to the queue\n"
+    )
+    time.sleep(VISIBILITY)
+    notes = stack.notes("jira")
+    assert len(notes) == 1
+    assert job_id in note_text(notes[0])
+
+
+def test_local_demo_uses_the_running_stack(stack: Stack) -> None:
+    done = stack.cli("local", "demo", timeout=90)
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "starting the local stack" not in done.stdout  # it used the one already running
+    assert "all five notes posted" in done.stdout
+    for tool in ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus"):
+        assert len(stack.notes(tool)) == 1
