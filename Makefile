@@ -5,11 +5,13 @@ PYTHON ?= python3.11
 VENV   := .venv
 TOOLS  := .tools
 LAMBDA := .lambda-runtime
+CHECKOV := .checkov
 PIP_FLAGS := --quiet --disable-pip-version-check
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install lint typecheck unit validate build built-test test demo bench bench-small events template clean
+.PHONY: install lint typecheck unit validate build built-test test demo bench bench-small events template clean \
+	static proof load
 
 install: $(VENV)/.installed $(TOOLS)/.installed $(LAMBDA)/.installed
 
@@ -27,6 +29,13 @@ $(TOOLS)/.installed: requirements/tools.txt requirements/tools.lock
 	$(TOOLS)/bin/pip install $(PIP_FLAGS) -r requirements/tools.txt -c requirements/tools.lock
 	touch $@
 
+# checkov pins its own boto3, pydantic and many more: an environment of its own too.
+$(CHECKOV)/.installed: requirements/checkov.txt requirements/checkov.lock
+	test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install $(PIP_FLAGS) pip==25.3
+	$(CHECKOV)/bin/pip install $(PIP_FLAGS) -r requirements/checkov.txt -c requirements/checkov.lock
+	touch $@
+
 # A Python whose site-packages hold only boto3, as Lambda's runtime does.
 $(LAMBDA)/.installed: requirements/lambda-runtime.txt
 	test -x $(LAMBDA)/bin/python || $(PYTHON) -m venv $(LAMBDA)
@@ -41,8 +50,9 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy shared functions scripts tests benchmarks
 
+# Every test but the built-artifact ones and the load test (`make proof` runs that): faults and abuse included.
 unit: $(VENV)/.installed
-	$(VENV)/bin/pytest -m "not built" -q
+	$(VENV)/bin/pytest -m "not built and not load" -q
 
 validate: $(TOOLS)/.installed
 	$(TOOLS)/bin/sam validate --lint
@@ -70,6 +80,21 @@ events: $(VENV)/.installed
 
 template: $(VENV)/.installed
 	$(VENV)/bin/python scripts/gen_template.py
+
+# Security linters: bandit over our Python, checkov over the template (cfn-lint runs in `validate`).
+static: $(VENV)/.installed $(CHECKOV)/.installed validate
+	$(VENV)/bin/bandit -q -r shared functions scripts benchmarks
+	$(CHECKOV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+
+# Proof under load, faults and abuse: static checks, the fault and abuse suites, the CI-size load test
+# (100 webhooks, 5 senders; results in benchmarks/results/load.json and latency.png).
+proof: static $(VENV)/.installed
+	$(VENV)/bin/pytest -q tests/faults tests/abuse
+	$(VENV)/bin/pytest -q -m load tests/load
+
+# The full load: 2,000 webhooks from 20 senders against `local up` (LOAD_SIZE=small for the CI size).
+load: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/load.py --size $${LOAD_SIZE:-full}
 
 clean:
 	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache .hypothesis

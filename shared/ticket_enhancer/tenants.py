@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TENANT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-SECRET_PREFIX = "ticket-enhancer/"  # noqa: S105 (a name prefix, not a secret)
+SECRET_PREFIX = "ticket-enhancer/"  # noqa: S105 # nosec B105 # a name prefix, not a secret
 DEFAULT_TTL = 300.0
 NEGATIVE_TTL = 10.0
 MAX_ENTRIES = 2048

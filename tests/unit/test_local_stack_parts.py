@@ -225,3 +225,59 @@ def test_unknown_routes_are_404() -> None:
     local = app()
     assert local.handle("POST", "/webhooks/jira/t1", [], b"", "127.0.0.1").status == 404
     assert local.handle("POST", "/_local/pause/nope", [], b"", "127.0.0.1").status == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/_sandbox/jira/_tickets", b'{"ticket_ids": ["500001", "500002"]}', 200),
+        ("/_sandbox/jira/_tickets", b'{"ticket_ids": []}', 400),
+        ("/_sandbox/jira/_tickets", b'{"ticket_ids": ["../etc"]}', 400),
+        ("/_sandbox/jira/_tickets", b'{"ticket_ids": [1]}', 400),
+        ("/_sandbox/jira/_tickets", b"[]", 400),
+        ("/_sandbox/jira/_tickets", b"\xff", 400),
+        ("/_sandbox/nope/_tickets", b'{"ticket_ids": ["1"]}', 404),
+    ],
+)
+def test_sandbox_tickets_endpoint_validates(path: str, body: bytes, status: int) -> None:
+    assert app().handle("POST", path, [], body, "127.0.0.1").status == status
+
+
+def test_sandbox_tickets_are_added_and_notes_counted() -> None:
+    local = app()
+    added = local.handle("POST", "/_sandbox/zendesk/_tickets", [], b'{"ticket_ids": ["900"]}', "127.0.0.1")
+    assert json.loads(added.body) == {"tool": "zendesk", "added": 1}
+    assert local.handle("GET", "/_sandbox/zendesk/api/v2/tickets/900", [], b"", "127.0.0.1").status == 200
+    note = json.dumps({"ticket": {"comment": {"html_body": "<p>hi</p>", "public": False}}}).encode()
+    assert local.handle("PUT", "/_sandbox/zendesk/api/v2/tickets/900", [], note, "127.0.0.1").status == 200
+
+    counts = local.handle("GET", "/_sandbox/zendesk/_notes", [], b"", "127.0.0.1")
+
+    assert json.loads(counts.body) == {"tool": "zendesk", "notes": {"900": 1}}
+    assert local.handle("GET", "/_sandbox/nope/_notes", [], b"", "127.0.0.1").status == 404
+
+
+def test_keep_alive_answers_are_not_held_back_by_nagle() -> None:
+    """Headers and body are two writes: without TCP_NODELAY the body waits for the client's delayed
+    ACK (~40 ms) on every request of a keep-alive connection after the first few."""
+    import statistics
+    import threading
+    import time
+
+    import httpx
+    from ticket_enhancer.local.server import Handler, LocalServer
+
+    server = LocalServer(("127.0.0.1", 0), Handler)  # no app: every request is a quick 503
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/jira/t"
+        with httpx.Client() as http:
+            round_trips = []
+            for _ in range(12):
+                started = time.perf_counter()
+                assert http.post(url, content=b"{}").status_code == 503
+                round_trips.append(time.perf_counter() - started)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert statistics.median(round_trips[2:]) < 0.025

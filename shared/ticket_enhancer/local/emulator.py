@@ -20,11 +20,10 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 STACK_NAME = "ticket-enhancer-local"
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
+# The embedded emulator's dummy credentials (what moto expects), never real ones.
+DUMMY_CREDENTIALS = dict.fromkeys(
+    ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"), "testing"
+)
 SCALED_QUEUE_TIMINGS = ("VisibilityTimeout", "DelaySeconds")
 
 

@@ -3,6 +3,8 @@
 - the template's HTTP API routes, each invoking its function's process with a payload 2.0 event;
 - ``/_sandbox/{tool}/...``: the vendor sandbox (``GET /_sandbox/{tool}/`` shows tickets and notes),
   ``POST /_sandbox/{tool}/_fail`` ``{"status": 500, "count": 3, "retry_after": null}``,
+  ``POST /_sandbox/{tool}/_tickets`` ``{"ticket_ids": ["500001", ...]}`` (copies of the seed ticket
+  under new ids, for load tests), ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket),
   ``POST /_sandbox/_reset``;
 - ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``.
 """
@@ -24,8 +26,13 @@ from ticket_enhancer.local.poller import Poller
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 
 FAIL_PATH = re.compile(r"/_sandbox/(?P<tool>[a-z_]+)/_fail")
+TICKETS_PATH = re.compile(r"/_sandbox/(?P<tool>[a-z_]+)/_tickets")
+NOTES_PATH = re.compile(r"/_sandbox/(?P<tool>[a-z_]+)/_notes")
+# The ticket ids the plugins accept (plugins.base.TICKET_ID_RE).
+SANDBOX_TICKET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+MAX_NEW_TICKETS = 10_000  # per request
 CONTROL_PATH = re.compile(r"/_local/(?P<action>pause|resume)/(?P<tool>[a-z_]+)")
-QUIET_PATH = re.compile(r"/_local/status|/_sandbox/[a-z_]+/")
+QUIET_PATH = re.compile(r"/_local/status|/_sandbox/[a-z_]+/(_notes)?")
 NOT_FOUND = {"message": "Not Found"}
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
@@ -88,6 +95,14 @@ class LocalApp:
         fail = FAIL_PATH.fullmatch(path)
         if fail and method == "POST":
             return self._schedule_fault(fail["tool"], body)
+        tickets = TICKETS_PATH.fullmatch(path)
+        if tickets and method == "POST":
+            return self._add_tickets(tickets["tool"], body)
+        notes = NOTES_PATH.fullmatch(path)
+        if notes and method == "GET":
+            if notes["tool"] not in self.sandbox.state.faults:
+                return json_reply(404, {"error": f"unknown tool {notes['tool']!r}"})
+            return json_reply(200, {"tool": notes["tool"], "notes": self.sandbox.note_counts(notes["tool"])})
         answer = self.sandbox.handle(method, path, query, dict(headers), body)
         return json_reply(answer.status, answer.body, answer.headers)
 
@@ -110,6 +125,27 @@ class LocalApp:
             )
         self.sandbox.fail_next(tool, status, count, retry_after)
         return json_reply(200, {"tool": tool, "status": status, "count": count, "retry_after": retry_after})
+
+    def _add_tickets(self, tool: str, body: bytes) -> Reply:
+        """Copies of the tool's seed ticket under new ids (``VendorSandbox.add_ticket``)."""
+        if tool not in self.sandbox.state.faults:
+            return json_reply(404, {"error": f"unknown tool {tool!r}"})
+        try:
+            ids = json.loads(body or b"{}").get("ticket_ids")
+            valid = (
+                isinstance(ids, list)
+                and 0 < len(ids) <= MAX_NEW_TICKETS
+                and all(isinstance(i, str) and SANDBOX_TICKET_ID.fullmatch(i) for i in ids)
+            )
+            if not valid:
+                raise ValueError
+        except (ValueError, AttributeError):
+            return json_reply(
+                400, {"error": f'expected {{"ticket_ids": [1 to {MAX_NEW_TICKETS} ticket ids]}}'}
+            )
+        for ticket_id in ids:
+            self.sandbox.add_ticket(tool, ticket_id)
+        return json_reply(200, {"tool": tool, "added": len(ids)})
 
     def control(self, method: str, path: str) -> Reply:
         if path == "/_local/status" and method == "GET":
@@ -136,6 +172,9 @@ class LocalServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: LocalServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm holds the body
+    # until the client's delayed ACK (~40 ms) on a keep-alive connection.
+    disable_nagle_algorithm = True
 
     def _body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

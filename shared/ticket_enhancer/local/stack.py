@@ -97,7 +97,8 @@ class LocalStack:
             }
             found = attributes.get((logical_id, attribute))
         if found is None:
-            raise TemplateError(f"cannot resolve {logical_id}{'.' + (attribute or '')} locally")
+            where = f"{logical_id}.{attribute}" if attribute else logical_id
+            raise TemplateError(f"cannot resolve {where} locally")
         return found
 
     def function_env(self, function: Function) -> dict[str, str]:

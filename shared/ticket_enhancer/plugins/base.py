@@ -69,6 +69,11 @@ def _check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
             stack.extend((v, depth + 1) for v in item)
 
 
+def _not_json(constant: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity``: Python's json accepts them, JSON (RFC 8259) does not."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def decode_json(body: bytes) -> dict[str, Any]:
     """The body as a JSON object, or ``WebhookPayloadError`` saying what is wrong."""
     try:
@@ -76,7 +81,7 @@ def decode_json(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise WebhookPayloadError("body is not UTF-8") from None
     try:
-        payload = json.loads(text)
+        payload = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):  # JSONDecodeError, or an integer over Python's digit limit
         raise WebhookPayloadError("body is not valid JSON") from None
     if not isinstance(payload, dict):

@@ -55,8 +55,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 def backoff_delay(attempt: int, policy: RetryPolicy, retry_after: float | None) -> float:
     """Full-jitter exponential backoff; a Retry-After is honoured (plus a little jitter)."""
     if retry_after is not None:
-        return retry_after + random.uniform(0, min(1.0, retry_after * 0.1))  # noqa: S311
-    return random.uniform(0, min(policy.max_delay, policy.base_delay * 2**attempt))  # noqa: S311
+        return retry_after + random.uniform(0, min(1.0, retry_after * 0.1))  # noqa: S311 # nosec B311 # jitter
+    return random.uniform(0, min(policy.max_delay, policy.base_delay * 2**attempt))  # noqa: S311 # nosec B311 # jitter
 
 
 def _error_for(response: httpx.Response, request: VendorRequest, tool: str, operation: str) -> VendorError:
@@ -141,5 +141,6 @@ async def send(
                 },
             )
             await sleep(delay)
-    assert last is not None  # the loop ran at least once
+    if last is None:  # policy.attempts < 1: nothing was sent
+        raise ValueError("RetryPolicy.attempts must be at least 1")
     raise last

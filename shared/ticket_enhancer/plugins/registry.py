@@ -248,7 +248,10 @@ class PluginManager:
         status = entry.status
         try:
             if entry.plugin is None:
-                assert entry.loader is not None
+                if entry.loader is None:
+                    raise PluginUnavailableError(
+                        f"plugin {status.tool_type!r} has neither an instance nor a loader"
+                    )
                 loaded = entry.loader()
                 instance = loaded() if isinstance(loaded, type) else loaded
                 entry.plugin = validate_plugin(status.tool_type, instance)

@@ -77,6 +77,11 @@ class VendorSandbox:
                 return list(by_ticket.get(ticket_id, []))
             return [n for notes in by_ticket.values() for n in notes]
 
+    def note_counts(self, tool: str) -> dict[str, int]:
+        """How many notes each ticket of ``tool`` has (tickets without notes are left out)."""
+        with self._lock:
+            return {ticket_id: len(notes) for ticket_id, notes in self.state.notes.get(tool, {}).items()}
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {

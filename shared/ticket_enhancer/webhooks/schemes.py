@@ -24,7 +24,7 @@ MAX_HEADER_LENGTH = 4096
 JIRA_HMAC = "jira-hmac"
 ZENDESK_HMAC = "zendesk-hmac"
 STANDARD_WEBHOOKS = "standard-webhooks"
-SHARED_TOKEN = "shared-token"  # noqa: S105 (a mode name, not a secret)
+SHARED_TOKEN = "shared-token"  # noqa: S105 # nosec B105 # a mode name, not a secret
 
 Verifier: TypeAlias = "Callable[[WebhookRequest, Sequence[str], float], bool]"
 

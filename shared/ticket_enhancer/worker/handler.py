@@ -10,6 +10,7 @@ so connections to a vendor are reused across invocations.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import ssl
@@ -117,6 +118,13 @@ class WorkerHandler:
             self.logger.error("job failed", extra={**log, "error": str(exc)})
             self.metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
             return
+        except Exception as exc:
+            # AWS errors and the like: retried through the queue. Release the lease so that the
+            # redelivery can claim the job (the local stack's scaled visibility timeout is far shorter
+            # than the lease); if even that fails, the lease expires before the message is visible.
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.jobs.record_error, claim, f"{type(exc).__name__}: {exc}")
+            raise
         self.metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)
         self.metrics.add_metric(
             name="JobLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000

@@ -1,0 +1,558 @@
+"""Load: signed webhooks from concurrent senders against `ticket-enhancer local up` on loopback.
+
+    python benchmarks/load.py                 # CI size: 100 webhooks, 5 senders (`make proof`)
+    python benchmarks/load.py --size full     # 2,000 webhooks, 20 senders (`make load`; or LOAD_SIZE=full)
+
+Starts the local stack as a subprocess (a temporary project root linking to the repo's template,
+functions and shared code, so nothing is written into the checkout but the results), onboards
+tenants of the five tools on the vendor sandbox, gives every webhook a ticket of its own
+(``POST /_sandbox/{tool}/_tickets``) and sends them from K threads (one ``httpx.Client`` each),
+re-sending 1 % of them byte for byte (same body, same signature headers) after their first answer.
+A 503 is retried as the tools do. Then it waits until every ticket has a note and the queues are
+empty, and checks that every accepted delivery ended as exactly one note: none lost, none doubled,
+nothing in a dead-letter queue.
+
+Measured: webhooks/s (HTTP requests answered per second of sending), the ingest latency (each
+HTTP round trip) and the end-to-end latency (first send -> note visible in the sandbox, sampled
+by polling ``GET /_sandbox/{tool}/_notes`` every 50 ms). Each tool's webhook and worker is one
+process handling one invocation at a time (a Lambda execution environment), so this measures
+one warm environment per function, not Lambda's scaling. Results: ``benchmarks/results/load.json``
+and the latency chart ``benchmarks/results/latency.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import queue
+import random
+import signal
+import socket
+import statistics
+import subprocess  # nosec B404 # runs our own interpreter with a fixed argument list, never a shell
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.png import Panel, histograms  # noqa: E402 (after the path set-up)
+
+TOOLS = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
+MODES = {
+    "jira": "jira-hmac",
+    "zendesk": "zendesk-hmac",
+    "servicenow": "standard-webhooks",
+    "freshservice": "shared-token",
+    "servicedesk_plus": "shared-token",
+}
+SIZES: dict[str, tuple[int, int]] = {"small": (100, 5), "full": (2000, 20)}
+TIME_SCALE = 120  # visibility timeout 360 s -> 3 s
+REDELIVERY_RATE = 0.01
+READY_TIMEOUT = 90.0
+POLL_INTERVAL = 0.05
+SEND_RETRIES = 5
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+@dataclass(eq=False)  # identity: a re-delivery carries the same fields as its original
+class Delivery:
+    index: int
+    tool: str
+    tenant_id: str
+    ticket_id: str
+    url: str
+    body: bytes
+    secret: str
+    delivery_id: str
+    original: Delivery | None = None  # set on an exact re-delivery
+    headers: dict[str, str] = field(default_factory=dict)
+    sent_at: float = 0.0  # first attempt (time.monotonic)
+    status: int = 0
+    answer: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+    answered: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class Stack:
+    proc: subprocess.Popen[str]
+    config: dict[str, Any]
+    log: Path
+
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.config["endpoint_url"],
+            region_name=self.config["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 # nosec B106 # the local emulator's dummy key
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def local_stack(time_scale: float = TIME_SCALE) -> Iterator[Stack]:
+    """`ticket-enhancer local up` in a temporary project root; stopped with SIGINT at the end."""
+    with tempfile.TemporaryDirectory(prefix="te-load-") as tmp:
+        root = Path(tmp)
+        for name in ("template.yaml", "functions", "shared"):
+            (root / name).symlink_to(ROOT / name)
+        log = root / "stack.log"
+        command = [sys.executable, "-m", "ticket_enhancer", "local", "up"]
+        command += ["--port", str(_free_port()), "--time-scale", str(time_scale)]
+        with log.open("w", encoding="utf-8") as stderr:
+            proc = subprocess.Popen(  # nosec B603 # our own interpreter and CLI, no shell
+                command,
+                cwd=root,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT / "shared")},
+            )
+        try:
+            _wait_ready(proc, log)
+            config = json.loads((root / ".ticket-enhancer" / "local.json").read_text(encoding="utf-8"))
+            yield Stack(proc, config, log)
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def _wait_ready(proc: subprocess.Popen[str], log: Path) -> None:
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in proc.stdout or ():
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            line = None
+        if line is None:
+            tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise RuntimeError(f"`local up` did not become ready in {READY_TIMEOUT:g} s:\n{tail}")
+        if line.startswith("ready: "):
+            return
+
+
+# -- tenants, tickets and webhooks ---------------------------------------------------------------
+
+
+def _new_secret(mode: str) -> str:
+    raw = f"load-{uuid.uuid4().hex}"
+    return "whsec_" + base64.b64encode(raw.encode()).decode() if mode == "standard-webhooks" else raw
+
+
+def add_tenant(stack: Stack, tool: str, tenant_id: str) -> str:
+    """The tenant row and its secret, on the sandbox; the webhook secret."""
+    secret = _new_secret(MODES[tool])
+    secret_id = f"ticket-enhancer/{tool}/{tenant_id}"
+    stack.client("dynamodb").put_item(
+        TableName=stack.config["tables"]["TenantsTable"],
+        Item={
+            "tenant_id": {"S": tenant_id},
+            "tool_type": {"S": tool},
+            "base_url": {"S": f"{stack.config['sandbox_url']}/{tool}"},
+            "enabled": {"BOOL": True},
+            "secret_id": {"S": secret_id},
+            "options": {"M": {"synthesis_provider": {"S": "offline"}}},
+        },
+    )
+    document = {"webhook_secrets": [secret], "api_user": "load@example.com", "api_token": "sandbox"}  # nosec B105
+    stack.client("secretsmanager").create_secret(Name=secret_id, SecretString=json.dumps(document))
+    return secret
+
+
+def ticket_id_for(tool: str, index: int) -> str:
+    return f"{index:032x}" if tool == "servicenow" else str(700_000 + index)
+
+
+def webhook_body_for(tool: str, tenant_id: str, ticket_id: str) -> dict[str, Any]:
+    """What the tool sends when ``ticket_id`` is created (the seed ticket's webhook, re-keyed)."""
+    from ticket_enhancer.sandbox.tickets import webhook_body
+
+    body = webhook_body(tool, tenant_id)
+    if tool == "jira":
+        body["issue"].update(id=ticket_id, key=f"IT-{ticket_id}")
+    elif tool == "zendesk":
+        body.update(id=f"evt-{tenant_id}-{ticket_id}", subject=f"zen:ticket:{ticket_id}")
+        body["detail"]["id"] = ticket_id
+    elif tool == "servicenow":
+        body.update(sys_id=ticket_id, number=f"INC{int(ticket_id, 16):07d}")
+    elif tool == "freshservice":
+        body["freshservice_webhook"]["ticket_id"] = int(ticket_id)
+    else:
+        body["request"].update(id=ticket_id, display_id=ticket_id)
+    return body
+
+
+def plan(stack: Stack, webhooks: int, tenants_per_tool: int, seed: int) -> list[Delivery]:
+    """Tenants, tickets and the deliveries in sending order, re-deliveries included."""
+    rng = random.Random(seed)  # noqa: S311 # nosec B311 # a reproducible test plan, not a secret
+    secrets: dict[tuple[str, str], str] = {}
+    for tool in TOOLS:
+        for n in range(tenants_per_tool):
+            tenant_id = f"load-{tool.replace('_', '-')}-{n}"
+            secrets[(tool, tenant_id)] = add_tenant(stack, tool, tenant_id)
+    originals: list[Delivery] = []
+    tickets: dict[str, list[str]] = {tool: [] for tool in TOOLS}
+    for index in range(webhooks):
+        tool = TOOLS[index % len(TOOLS)]
+        tenant_id = f"load-{tool.replace('_', '-')}-{(index // len(TOOLS)) % tenants_per_tool}"
+        ticket_id = ticket_id_for(tool, index)
+        tickets[tool].append(ticket_id)
+        url = stack.config["tools"][tool]["webhook_url"].replace("{tenant_id}", tenant_id)
+        body = json.dumps(webhook_body_for(tool, tenant_id, ticket_id)).encode()
+        originals.append(
+            Delivery(
+                index, tool, tenant_id, ticket_id, url, body, secrets[(tool, tenant_id)], str(uuid.uuid4())
+            )
+        )
+    with httpx.Client(timeout=30) as http:
+        for tool, ids in tickets.items():
+            if ids:
+                answer = http.post(f"{stack.config['sandbox_url']}/{tool}/_tickets", json={"ticket_ids": ids})
+                answer.raise_for_status()
+    order: list[Delivery] = list(originals)
+    repeats = max(1, round(webhooks * REDELIVERY_RATE)) if webhooks else 0
+    for original in rng.sample(originals, repeats):
+        again = Delivery(
+            len(order),
+            original.tool,
+            original.tenant_id,
+            original.ticket_id,
+            original.url,
+            original.body,
+            original.secret,
+            original.delivery_id,
+            original=original,
+        )
+        # Later in the stream, as a tool's retry would be (it waits for the first answer anyway).
+        position = min(len(order), order.index(original) + rng.randint(1, max(1, webhooks // 4)))
+        order.insert(position, again)
+    return order
+
+
+# -- sending and watching ------------------------------------------------------------------------
+
+
+@dataclass
+class Observations:
+    round_trips_ms: list[float] = field(default_factory=list)
+    retried: int = 0
+    errors: list[str] = field(default_factory=list)
+    first_sent: float = 0.0
+    last_answered: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def send(http: httpx.Client, delivery: Delivery, seen: Observations) -> None:
+    from ticket_enhancer.webhooks.signing import sign
+
+    if delivery.original is not None:
+        delivery.original.answered.wait(timeout=120)
+        delivery.headers = dict(delivery.original.headers)  # the same bytes and headers again
+    else:
+        mode = MODES[delivery.tool]
+        delivery.headers = {
+            "Content-Type": "application/json",
+            **sign(mode, delivery.body, delivery.secret, delivery_id=delivery.delivery_id),
+        }
+    for attempt in range(SEND_RETRIES):
+        delivery.attempts = attempt + 1
+        started = time.monotonic()
+        if attempt == 0:
+            delivery.sent_at = started
+        try:
+            answer = http.post(delivery.url, content=delivery.body, headers=delivery.headers)
+        except httpx.HTTPError as exc:
+            status, body = 0, {"error": f"{type(exc).__name__}: {exc}"}
+        else:
+            status = answer.status_code
+            try:
+                body = answer.json()
+            except ValueError:
+                body = {"error": answer.text[:200]}
+        done = time.monotonic()
+        with seen.lock:
+            seen.round_trips_ms.append((done - started) * 1000)
+            seen.first_sent = min(seen.first_sent or started, started)
+            seen.last_answered = max(seen.last_answered, done)
+            if status in (0, 502, 503, 504):
+                seen.retried += 1
+        delivery.status, delivery.answer = status, body
+        if status not in (0, 502, 503, 504):
+            break
+        time.sleep(0.2 * 2**attempt)  # what a tool's webhook retry does, compressed
+    delivery.answered.set()
+
+
+def run_senders(order: list[Delivery], senders: int, seen: Observations) -> None:
+    work: queue.Queue[Delivery | None] = queue.Queue()
+    for delivery in order:
+        work.put(delivery)
+    for _ in range(senders):
+        work.put(None)
+
+    def sender() -> None:
+        with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
+            while (delivery := work.get()) is not None:
+                try:
+                    send(http, delivery, seen)
+                except Exception as exc:  # recorded: the run fails, the other senders go on
+                    with seen.lock:
+                        seen.errors.append(f"{delivery.tool}/{delivery.ticket_id}: {exc!r}")
+                    delivery.answered.set()
+
+    threads = [threading.Thread(target=sender, name=f"sender-{n}") for n in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+class NoteWatcher:
+    """Polls the sandbox's note counts; records when each ticket's first note became visible."""
+
+    def __init__(self, sandbox_url: str) -> None:
+        self.sandbox_url = sandbox_url
+        self.first_seen: dict[tuple[str, str], float] = {}
+        self.counts: dict[tuple[str, str], int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="note-watcher", daemon=True)
+
+    def __enter__(self) -> NoteWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def poll(self, http: httpx.Client) -> None:
+        for tool in TOOLS:
+            counts = http.get(f"{self.sandbox_url}/{tool}/_notes").json()["notes"]
+            now = time.monotonic()
+            for ticket_id, count in counts.items():
+                key = (tool, ticket_id)
+                self.counts[key] = count
+                self.first_seen.setdefault(key, now)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10) as http:
+            while not self._stop.wait(POLL_INTERVAL):
+                try:
+                    self.poll(http)
+                except httpx.HTTPError:
+                    continue
+
+
+def wait_until(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
+def queues_empty(http: httpx.Client, control_url: str) -> bool:
+    status = http.get(f"{control_url}/status").json()
+    return all(
+        q["queue"] is not None and q["queue"]["visible"] + q["queue"]["in_flight"] == 0
+        for q in status["queues"].values()
+    )
+
+
+def dead_letters(http: httpx.Client, control_url: str) -> int:
+    status = http.get(f"{control_url}/status").json()
+    return sum(q["dlq"]["visible"] + q["dlq"]["in_flight"] for q in status["queues"].values() if q["dlq"])
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    cuts = values * 99 if len(values) == 1 else statistics.quantiles(values, n=100, method="inclusive")
+    return {
+        "p50": round(cuts[49], 1),
+        "p90": round(cuts[89], 1),
+        "p99": round(cuts[98], 1),
+        "max": round(max(values), 1),
+        "mean": round(statistics.fmean(values), 1),
+    }
+
+
+def run(
+    webhooks: int = 100,
+    senders: int = 5,
+    *,
+    tenants_per_tool: int = 2,
+    out: Path | None = RESULTS,
+    seed: int = 7,
+    note_timeout: float | None = None,
+) -> dict[str, Any]:
+    started = time.monotonic()
+    with local_stack() as stack:
+        ready = time.monotonic()
+        order = plan(stack, webhooks, tenants_per_tool, seed)
+        seen = Observations()
+        with NoteWatcher(stack.config["sandbox_url"]) as watcher:
+            run_senders(order, senders, seen)
+            with httpx.Client(timeout=10) as http:
+                expected = {(d.tool, d.ticket_id) for d in order if d.original is None}
+                timeout = note_timeout if note_timeout is not None else 60 + webhooks * 0.25
+                wait_until(lambda: expected <= set(watcher.first_seen), timeout)
+                wait_until(lambda: queues_empty(http, stack.config["control_url"]), 30)
+                time.sleep(1.0)  # a straggler would show up by now
+                watcher.poll(http)
+                dlq = dead_letters(http, stack.config["control_url"])
+        finished = time.monotonic()
+    originals = [d for d in order if d.original is None]
+    repeats = [d for d in order if d.original is not None]
+    accepted = [d for d in originals if d.status == 202]
+    duplicates_ok = [
+        d
+        for d in repeats
+        if d.status == 200
+        and d.answer.get("status") == "duplicate"
+        and d.original is not None
+        and d.answer.get("job_id") == d.original.answer.get("job_id")
+    ]
+    counts = watcher.counts
+    lost = sorted(f"{t}/{i}" for t, i in expected if counts.get((t, i), 0) == 0)
+    doubled = sorted(f"{t}/{i}={n}" for (t, i), n in counts.items() if n > 1)
+    unexpected = sorted(f"{t}/{i}" for (t, i) in counts if (t, i) not in expected)
+    e2e = [
+        (watcher.first_seen[(d.tool, d.ticket_id)] - d.sent_at) * 1000
+        for d in originals
+        if (d.tool, d.ticket_id) in watcher.first_seen
+    ]
+    send_seconds = max(1e-9, seen.last_answered - seen.first_sent)
+    last_note = max(watcher.first_seen.values(), default=seen.first_sent)
+    result: dict[str, Any] = {
+        "webhooks": webhooks,
+        "senders": senders,
+        "tenants": tenants_per_tool * len(TOOLS),
+        "redeliveries": len(repeats),
+        "requests": len(seen.round_trips_ms),
+        "accepted": len(accepted),
+        "duplicates_answered": len(duplicates_ok),
+        "retried_503": seen.retried,
+        "rejected": sorted({f"{d.status}" for d in order if d not in accepted and d not in duplicates_ok}),
+        "notes": sum(counts.get(key, 0) for key in expected),
+        "lost": len(lost),
+        "doubled": len(doubled),
+        "unexpected_notes": len(unexpected),
+        "dead_letters": dlq,
+        "errors": seen.errors[:10],
+        "lost_examples": lost[:10],
+        "doubled_examples": doubled[:10],
+        "send_seconds": round(send_seconds, 2),
+        "webhooks_per_s": round(len(order) / send_seconds, 1),
+        "notes_per_s": round(len(expected) / max(1e-9, last_note - seen.first_sent), 1),
+        "ingest_ms": percentiles(seen.round_trips_ms),
+        "end_to_end_ms": percentiles(e2e),
+        "startup_seconds": round(ready - started, 1),
+        "total_seconds": round(finished - started, 1),
+        "time_scale": TIME_SCALE,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.system()},
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    result["ok"] = (
+        len(accepted) == len(originals)
+        and len(duplicates_ok) == len(repeats)
+        and not lost
+        and not doubled
+        and not unexpected
+        and dlq == 0
+        and not seen.errors
+    )
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "load.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        ingest, end_to_end = result["ingest_ms"], result["end_to_end_ms"]
+        histograms(
+            out / "latency.png",
+            [
+                Panel(
+                    f"Ingest latency (HTTP round trip), {result['requests']} requests, {senders} senders",
+                    seen.round_trips_ms,
+                    {"p50": ingest.get("p50", 0.0), "p99": ingest.get("p99", 0.0)},
+                ),
+                Panel(
+                    f"End-to-end latency (send to note visible), {len(e2e)} notes",
+                    e2e,
+                    {"p50": end_to_end.get("p50", 0.0), "p99": end_to_end.get("p99", 0.0)},
+                ),
+            ],
+        )
+    return result
+
+
+def report(result: dict[str, Any]) -> str:
+    ingest, e2e = result["ingest_ms"], result["end_to_end_ms"]
+    verdict = "OK" if result["ok"] else "FAILED"
+    return (
+        f"load {verdict}: {result['webhooks']} webhooks (+{result['redeliveries']} re-deliveries) from "
+        f"{result['senders']} senders, {result['tenants']} tenants: {result['webhooks_per_s']} webhooks/s, "
+        f"ingest p50 {ingest.get('p50')} ms p99 {ingest.get('p99')} ms, end-to-end p50 {e2e.get('p50')} ms "
+        f"p99 {e2e.get('p99')} ms, {result['notes_per_s']} notes/s; accepted {result['accepted']}, "
+        f"duplicates {result['duplicates_answered']}, 503 retried {result['retried_503']}, notes "
+        f"{result['notes']}, lost {result['lost']}, doubled {result['doubled']}, "
+        f"DLQ {result['dead_letters']} ({result['total_seconds']} s in all)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--size", choices=sorted(SIZES), default=os.environ.get("LOAD_SIZE", "small"))
+    parser.add_argument("--webhooks", type=int, help="overrides the size's webhook count")
+    parser.add_argument("--senders", type=int, help="overrides the size's sender count")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where load.json and latency.png go")
+    args = parser.parse_args(argv)
+    if args.size not in SIZES:
+        parser.error(f"LOAD_SIZE must be one of {', '.join(sorted(SIZES))}")
+    webhooks, senders = SIZES[args.size]
+    result = run(args.webhooks or webhooks, args.senders or senders, out=args.out)
+    print(report(result), flush=True)
+    print(f"wrote {args.out / 'load.json'} and {args.out / 'latency.png'}")
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,658 @@
+"""Faults (issue 7): each failure the system must survive, end to end and in process.
+
+A tool's whole path runs here: its webhook function (``make_webhook_handler``) in front of a FIFO
+queue with a DLQ (maxReceiveCount 5) in moto, and its worker (``make_worker_handler``) fed from that
+queue the way Lambda's event source mapping does it (``System.pump``: batches of up to 10,
+``batchItemFailures``, a failed or crashed invocation keeps its records, which come back after the
+visibility timeout, and after the 5th receive go to the DLQ). The vendor is the sandbox behind the
+tenant's real base URL (an httpx transport). Faults are injected at named points: botocore event
+hooks on the clients the functions were given, the sandbox's ``fail_next``, and the transport
+(``Vendor.lose_next_write``). Each test says what the system does and proves that every accepted
+delivery ends as exactly one note: nothing lost, nothing doubled. Sleeps are recorded, not slept;
+the job lease's clock jumps by the visibility timeout whenever records are redelivered.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+from moto.dynamodb.models import DynamoDBBackend
+from ticket_enhancer import jobs as jobs_module
+from ticket_enhancer.local.functions import Outcome
+from ticket_enhancer.local.poller import lambda_record, succeeded
+from ticket_enhancer.models import NOTE_FOOTER_PREFIX
+from ticket_enhancer.plugins import PluginManager
+from ticket_enhancer.plugins.base import TicketingToolPlugin
+from ticket_enhancer.sandbox.tickets import seed_ticket_id
+from ticket_enhancer.sandbox.vendor import VendorSandbox
+from ticket_enhancer.tenants import deserialize_item
+from ticket_enhancer.worker.handler import WorkerHandler, make_worker_handler
+
+from tests.support import BASE_URLS, BODY_FACTORIES, Stack, Tenant, invoke, unique
+
+# Every handler built in a process sets the shared EMF default dimension again.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Dimension 'tool' has already been added"),
+    pytest.mark.filterwarnings("ignore:No application metrics to publish"),
+]
+
+# ServiceDesk Plus cloud needs Zoho OAuth on top; its REST calls are covered in test_worker.py.
+TOOLS = ("jira", "zendesk", "servicenow", "freshservice")
+VISIBILITY_TIMEOUT = 360  # the template's, in seconds
+MAX_RECEIVE_COUNT = 5
+UNAVAILABLE = {"error": "temporarily unavailable"}
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:tool-queue.fifo"
+
+
+def aws_error(code: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "injected fault"}}, operation)
+
+
+def throttled(operation: str) -> ClientError:
+    return aws_error("ProvisionedThroughputExceededException", operation)
+
+
+class Clock:
+    """``time.time`` for the job lease (``ticket_enhancer.jobs``), advanced as the queue's timeouts pass."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+
+class Sleeps:
+    """Plugin backoff sleeps, recorded and skipped."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+class Vendor:
+    """The tool's REST API (``VendorSandbox``) at the tenant's base URL, plus an LLM endpoint."""
+
+    LLM_HOST = "llm.example.com"
+
+    def __init__(self, tool: str, base_url: str) -> None:
+        self.tool = tool
+        self.sandbox = VendorSandbox()
+        self.requests: list[tuple[str, str]] = []
+        self.llm_requests = 0
+        self._host = httpx.URL(base_url).host
+        self._base_path = httpx.URL(base_url).path.rstrip("/")
+        self._lost_writes = 0
+        self._down_after_loss = 0
+
+    def lose_next_write(self, *, then_down: int = 0) -> None:
+        """The next note is stored but its answer is lost (``httpx.ReadTimeout``); then the next
+        ``then_down`` calls answer 503."""
+        self._lost_writes += 1
+        self._down_after_loss = then_down
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [r for r in self.requests if r[0] != "GET"]
+
+    def notes(self, ticket_id: str | None = None) -> list[dict[str, Any]]:
+        return self.sandbox.notes(self.tool, ticket_id or seed_ticket_id(self.tool))
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self._handle)
+
+    async def _handle(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        if request.url.host == self.LLM_HOST:
+            self.llm_requests += 1
+            return httpx.Response(503, json={"error": "model overloaded"})
+        assert request.url.host == self._host, f"unexpected host {request.url.host}"
+        relative = request.url.path[len(self._base_path) :]
+        self.requests.append((request.method, relative))
+        answer = self.sandbox.handle(
+            request.method, f"/_sandbox/{self.tool}{relative}", request.url.query.decode(), {}, body
+        )
+        if request.method != "GET" and self._lost_writes and answer.status < 300:
+            self._lost_writes -= 1
+            if self._down_after_loss:
+                self.sandbox.fail_next(self.tool, 503, count=self._down_after_loss)
+            raise httpx.ReadTimeout("vendor answer lost", request=request)
+        return httpx.Response(answer.status, json=answer.body, headers=answer.headers)
+
+
+class ProcessDied(BaseException):
+    """The worker's execution environment dies here (timeout, out of memory): nothing after runs."""
+
+
+@dataclass
+class Pumped:
+    invocations: int = 0
+    crashed: int = 0
+    failed_records: int = 0
+    receive_counts: list[int] = field(default_factory=list)
+
+
+@dataclass
+class System:
+    """One tool deployed in moto: webhook -> FIFO queue (DLQ after 5 receives) -> worker -> vendor."""
+
+    tool: str
+    aws: Stack
+    tenant: Tenant
+    vendor: Vendor
+    jobs_table: str
+    context_table: str
+    clock: Clock
+    sleeps: Sleeps
+    bedrock: Callable[[], Any] | None = None
+    workers: list[WorkerHandler] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.webhook = self.aws.handler(self.tool)
+        self.worker = self.new_worker()
+
+    @property
+    def queue_url(self) -> str:
+        return self.aws.queue_url(self.tool)
+
+    def new_worker(self) -> WorkerHandler:
+        """A fresh execution environment (cold start) of the tool's worker."""
+        plugin_class: type[TicketingToolPlugin] = type(PluginManager().get_plugin(self.tool))
+        worker = make_worker_handler(
+            self.tool,
+            dynamodb=self.aws.dynamodb,
+            secrets=self.aws.secretsmanager,
+            plugin=plugin_class(sleep=self.sleeps),
+            transport=self.vendor.transport(),
+            env={
+                "TENANTS_TABLE": self.aws.tenants_table,
+                "DELIVERIES_TABLE": self.aws.deliveries_table,
+                "JOBS_TABLE": self.jobs_table,
+                "CONTEXT_TABLE": self.context_table,
+                "POWERTOOLS_SERVICE_NAME": unique("ticket-enhancer-faults"),
+                "POWERTOOLS_METRICS_NAMESPACE": "TicketEnhancerTest",
+            },
+            bedrock_client_factory=self.bedrock or self._no_bedrock,
+        )
+        self.workers.append(worker)
+        return worker
+
+    @staticmethod
+    def _no_bedrock() -> Any:
+        raise AssertionError("offline tenants never call Bedrock")
+
+    def webhook_event(self, ticket_id: str | None = None) -> dict[str, Any]:
+        """A signed delivery for the seed ticket (or a copy of it under ``ticket_id``)."""
+        factory = cast(Callable[[str], dict[str, Any]], BODY_FACTORIES[self.tool])
+        ticket = ticket_id or seed_ticket_id(self.tool)
+        if ticket_id is not None:
+            self.vendor.sandbox.add_ticket(self.tool, ticket_id)
+        body = json.dumps(factory(ticket)).encode()
+        return self.tenant.event(body)
+
+    def send(self, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return invoke(self.webhook, event)
+
+    def pump(self, max_receives: int = 20, *, leases_expire: bool = True) -> Pumped:
+        """Lambda's event source mapping until the queue is empty (or ``max_receives`` receives).
+
+        ``leases_expire=False``: the job lease's clock does not move (as in the local stack, whose
+        scaled visibility timeout is shorter than the lease)."""
+        stats = Pumped()
+        for _ in range(max_receives):
+            messages = self.aws.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return stats
+            stats.receive_counts += [int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages]
+            event = {"Records": [lambda_record(m, QUEUE_ARN, "us-east-1") for m in messages]}
+            stats.invocations += 1
+            try:
+                outcome = Outcome("ok", result=self.worker(event, None))
+            except ProcessDied:
+                stats.crashed += 1
+                outcome = Outcome("crashed", error="the execution environment died")
+                self.worker = self.new_worker()  # Lambda starts a new one for the next batch
+            done = succeeded(messages, outcome, report_failures=True)
+            if done:
+                self.aws.sqs.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(done)],
+                )
+            kept = [m for m in messages if m["ReceiptHandle"] not in done]
+            stats.failed_records += len(kept)
+            if kept:  # the visibility timeout passes, then they are received again
+                self.clock.offset += VISIBILITY_TIMEOUT if leases_expire else 0
+                self.aws.sqs.change_message_visibility_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                        for i, m in enumerate(kept)
+                    ],
+                )
+        raise AssertionError(f"the queue did not drain in {max_receives} receives")
+
+    def queued(self) -> int:
+        attrs = self.aws.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    def dead_letters(self) -> list[str]:
+        self.queue_url  # noqa: B018 (creates the queues on first use)
+        bodies: list[str] = []
+        while True:
+            got = self.aws.sqs.receive_message(
+                QueueUrl=self.aws.dlq_urls[self.tool], MaxNumberOfMessages=10, VisibilityTimeout=60
+            ).get("Messages", [])
+            if not got:
+                return bodies
+            bodies += [m["Body"] for m in got]
+
+    def job(self, ticket_id: str | None = None, event: str = "created") -> dict[str, Any]:
+        key = f"{self.tool}#{self.tenant.tenant_id}#{ticket_id or seed_ticket_id(self.tool)}#{event}"
+        item = self.aws.dynamodb.get_item(TableName=self.jobs_table, Key={"job_key": {"S": key}}).get("Item")
+        assert item is not None, f"no job record {key}"
+        return deserialize_item(dict(item))
+
+    def assert_one_note(self, ticket_id: str | None = None) -> dict[str, Any]:
+        """Exactly one note on the ticket, carrying the footer of the job that is ``done``."""
+        notes = self.vendor.notes(ticket_id)
+        assert len(notes) == 1, notes
+        record = self.job(ticket_id)
+        assert record["state"] == "done", record
+        assert f"{NOTE_FOOTER_PREFIX}{record['job_id']}" in json.dumps(notes[0], ensure_ascii=False)
+        assert self.queued() == 0
+        assert self.dead_letters() == []
+        return notes[0]
+
+
+@pytest.fixture(autouse=True)
+def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies a conditional write atomically; moto does not lock: give it DynamoDB's rule."""
+    lock = threading.Lock()
+    original = DynamoDBBackend.update_item
+
+    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "update_item", update_item)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    moving = Clock()
+    monkeypatch.setattr(jobs_module, "time", moving)
+    return moving
+
+
+SystemFactory = Callable[..., System]
+
+
+@pytest.fixture
+def system(aws: Stack, clock: Clock) -> Iterator[SystemFactory]:
+    """``system(tool, options=..., bedrock=...)``: one tool's deployment, a tenant and its vendor."""
+    built: list[System] = []
+    jobs_table, context_table = f"{aws.prefix}-JobsTable", f"{aws.prefix}-ContextTable"
+    aws.dynamodb.create_table(
+        TableName=jobs_table,
+        KeySchema=[{"AttributeName": "job_key", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "job_key", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    aws.dynamodb.create_table(
+        TableName=context_table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    def build(
+        tool: str, *, options: dict[str, str] | None = None, bedrock: Callable[[], Any] | None = None
+    ) -> System:
+        tenant = aws.add_tenant(tool, options={"synthesis_provider": "offline", **(options or {})})
+        result = System(
+            tool=tool,
+            aws=aws,
+            tenant=tenant,
+            vendor=Vendor(tool, BASE_URLS[tool]),
+            jobs_table=jobs_table,
+            context_table=context_table,
+            clock=clock,
+            sleeps=Sleeps(),
+            bedrock=bedrock,
+        )
+        built.append(result)
+        return result
+
+    yield build
+    for each in built:
+        for worker in each.workers:
+            worker.close()
+
+
+def hook_nth(calls: list[str], n: int, error: BaseException, table: str | None = None) -> Callable[..., None]:
+    """A botocore hook failing the ``n``-th call (1-based); with ``table``, of calls to that table only
+    (register it on ``before-parameter-build``, where ``params`` are the call's own)."""
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        if table is not None and params.get("TableName") != table:
+            return
+        calls.append(str(params.get("TableName")))
+        if len(calls) == n:
+            raise error
+
+    return hook
+
+
+# -- the vendor --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_vendor_5xx_recovers_as_one_note(system: SystemFactory, tool: str) -> None:
+    """Vendor 5xx: the worker retries idempotent calls with backoff (4 tries in one attempt); a longer
+    outage fails the record, SQS redelivers it after the visibility timeout, and the next attempt
+    posts. The ticket gets exactly one note."""
+    s = system(tool)
+    s.vendor.sandbox.fail_next(tool, 500, count=6)  # 4 in the first attempt, 2 in the second
+    status, _ = s.send(s.webhook_event())
+    assert status == 202
+
+    pumped = s.pump()
+
+    assert pumped.receive_counts == [1, 2]
+    assert len(s.sleeps.calls) == 3 + 2  # backoff between tries
+    assert len(s.vendor.writes()) == 1
+    s.assert_one_note()
+    assert s.job()["attempts"] == 2
+
+
+@pytest.mark.parametrize(("retry_after", "receives"), [(3, [1]), (600, [1, 2])], ids=["short", "long"])
+def test_rate_limited_429_honours_retry_after(
+    system: SystemFactory, retry_after: int, receives: list[int]
+) -> None:
+    """429 with Retry-After: a short one is waited out within the attempt (plus at most 10 % jitter);
+    one beyond 30 s ends the attempt and the record is redelivered by the queue instead of holding
+    the worker. Either way: one note."""
+    s = system("zendesk")
+    s.vendor.sandbox.fail_next("zendesk", 429, count=1, retry_after=retry_after)
+    assert s.send(s.webhook_event())[0] == 202
+
+    pumped = s.pump()
+
+    assert pumped.receive_counts == receives
+    if retry_after <= 30:
+        assert len(s.sleeps.calls) == 1
+        assert retry_after <= s.sleeps.calls[0] <= retry_after * 1.1
+    else:
+        assert s.sleeps.calls == []  # never sleeps for minutes inside a Lambda
+        assert "429" in s.job()["last_error"]
+    s.assert_one_note()
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_vendor_timeout_after_storing_the_note_posts_no_second(system: SystemFactory, tool: str) -> None:
+    """Vendor timeout (``httpx.ReadTimeout``) after the note was stored: the outcome is unknown, so the
+    worker lists the ticket's notes, finds its footer and ends the job ``done``. If the listing fails
+    too, the job stays ``posting``; the redelivery lists again and posts nothing."""
+    s = system(tool)
+    s.vendor.lose_next_write()
+    assert s.send(s.webhook_event())[0] == 202
+    s.pump()
+    s.assert_one_note()
+    assert len(s.vendor.writes()) == 1
+
+    # The same, but listing the notes fails for the rest of the attempt (its 4 tries).
+    t = system(tool)
+    t.vendor.lose_next_write(then_down=4)
+    assert t.send(t.webhook_event())[0] == 202
+    pumped = t.pump()
+    assert pumped.receive_counts == [1, 2]
+    t.assert_one_note()
+    assert len(t.vendor.writes()) == 1
+    assert t.job()["attempts"] == 2
+
+
+# -- AWS -----------------------------------------------------------------------------------------
+
+
+def test_dynamodb_throttling_on_the_webhook_is_503_and_the_retry_queues_once(system: SystemFactory) -> None:
+    """DynamoDB throttling the delivery write (``ProvisionedThroughputExceededException`` after
+    botocore's own retries): the webhook answers 503 and queues nothing; the tool's retry is queued
+    once; a further retry is ``200 duplicate``. One note."""
+    s = system("jira")
+    event = s.webhook_event()
+    calls: list[str] = []
+    s.aws.hook(s.aws.dynamodb, "before-call.dynamodb.PutItem", hook_nth(calls, 1, throttled("PutItem")))
+
+    assert s.send(event) == (503, UNAVAILABLE)
+    assert s.queued() == 0
+    assert s.aws.delivery_records() == []
+    status, first = s.send(event)  # the tool retries
+    assert status == 202
+    assert s.send(event) == (200, {"status": "duplicate", "job_id": first["job_id"]})
+    assert s.queued() == 1
+
+    s.pump()
+    s.assert_one_note()
+
+
+@pytest.mark.parametrize(
+    ("nth", "what"),
+    [(1, "claim"), (2, "mark_posting"), (3, "finish")],
+    ids=["claiming", "before-posting", "after-posting"],
+)
+def test_dynamodb_throttling_in_the_worker_redelivers_the_record(
+    system: SystemFactory, nth: int, what: str
+) -> None:
+    """DynamoDB throttling the job table in the worker (claiming the job, marking it ``posting``, or
+    recording it ``done`` after the note was posted): the record is reported failed and redelivered,
+    the attempt's lease released, so the redelivery claims the job at once (no wait for the lease,
+    whatever the visibility timeout); it finishes the job, finding the footer when the note was
+    already posted. One note."""
+    s = system("servicenow")
+    assert s.send(s.webhook_event())[0] == 202
+    calls: list[str] = []
+    hook = hook_nth(calls, nth, throttled("UpdateItem"), table=s.jobs_table)
+    s.aws.hook(s.aws.dynamodb, "before-parameter-build.dynamodb.UpdateItem", hook)
+
+    pumped = s.pump(leases_expire=False)
+
+    assert pumped.receive_counts == [1, 2], what
+    assert len(s.vendor.writes()) == 1  # never posted twice
+    s.assert_one_note()
+    if what != "claim":
+        assert "ProvisionedThroughputExceededException" in s.job()["last_error"]
+
+
+def test_secrets_manager_unavailable_is_503_then_queued_once(system: SystemFactory) -> None:
+    """Secrets Manager unavailable: the webhook cannot verify the signature, answers 503 (not 401)
+    and caches nothing; the tool's retry is queued. In the worker the same outage fails the record,
+    which is redelivered and then posts. One note."""
+    s = system("freshservice")
+    event = s.webhook_event()
+    outage = aws_error("InternalServiceError", "GetSecretValue")
+    s.aws.hook(s.aws.secretsmanager, "before-call.secrets-manager.GetSecretValue", hook_nth([], 1, outage))
+    assert s.send(event) == (503, UNAVAILABLE)
+    assert s.queued() == 0
+    s.aws.unhook()
+    assert s.send(event)[0] == 202
+
+    s.aws.hook(s.aws.secretsmanager, "before-call.secrets-manager.GetSecretValue", hook_nth([], 1, outage))
+    pumped = s.pump()
+
+    assert pumped.receive_counts == [1, 2]
+    s.assert_one_note()
+
+
+def test_queue_refusing_sends_is_503_and_the_retry_queues_once(system: SystemFactory) -> None:
+    """The queue refusing sends: the delivery record is written but the webhook answers 503; the
+    tool's retry finds the record and sends the same job under the same de-duplication id (answered
+    200 duplicate, as the delivery was recorded); later retries add nothing. One message, one note."""
+    s = system("zendesk")
+    event = s.webhook_event()
+    refused = aws_error("KmsThrottled", "SendMessage")
+    s.aws.hook(s.aws.sqs, "before-call.sqs.SendMessage", hook_nth([], 1, refused))
+    assert s.send(event) == (503, UNAVAILABLE)
+    assert s.queued() == 0
+    [record] = s.aws.delivery_records()
+    s.aws.unhook()
+
+    for _ in range(3):
+        status, answer = s.send(event)
+        assert (status, answer) == (200, {"status": "duplicate", "job_id": record["job_id"]["S"]})
+    assert s.queued() == 1
+
+    s.pump()
+    s.assert_one_note()
+
+
+@pytest.mark.parametrize("how", ["finish-raises", "process-dies"])
+def test_worker_dying_between_posting_and_recording_posts_no_second_note(
+    system: SystemFactory, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The worker dies between posting the note and recording the job ``done`` (``JobStore.finish``
+    raises, or the execution environment dies there): the record is redelivered after the visibility
+    timeout, by which time the attempt's lease has expired; the job is still ``posting``, so the
+    worker lists the ticket's notes, finds its footer and records ``done`` without posting."""
+    s = system("jira")
+    assert s.send(s.webhook_event())[0] == 202
+    original = jobs_module.JobStore.finish
+    failures = [1]
+
+    def finish(self: jobs_module.JobStore, *args: Any, **kwargs: Any) -> None:
+        if failures:
+            failures.pop()
+            if how == "process-dies":
+                raise ProcessDied
+            raise aws_error("InternalServerError", "UpdateItem")
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(jobs_module.JobStore, "finish", finish)
+
+    pumped = s.pump()
+
+    assert pumped.receive_counts == [1, 2]
+    assert pumped.crashed == (1 if how == "process-dies" else 0)
+    assert len(s.vendor.writes()) == 1
+    assert s.vendor.requests[-1][0] == "GET"  # the redelivery only listed the notes
+    s.assert_one_note()
+    assert s.job()["attempts"] == 2
+
+
+def test_poison_message_goes_to_the_dlq_and_the_others_are_unaffected(system: SystemFactory) -> None:
+    """A poison message (not a job) fails on every receive; after the 5th (maxReceiveCount) SQS moves
+    it to the DLQ, where `ticket-enhancer dlq list` shows it. Jobs in the same batches are posted
+    once each and acknowledged."""
+    s = system("jira")
+    poison = ["{not json", json.dumps({"job_id": "x", "metadata": {}})]
+    for n, body in enumerate(poison):
+        s.aws.sqs.send_message(
+            QueueUrl=s.queue_url,
+            MessageBody=body,
+            MessageGroupId=f"poison-{n}",
+            MessageDeduplicationId=f"p{n}",
+        )
+    tickets = [str(50_000 + n) for n in range(3)]
+    for ticket in tickets:
+        assert s.send(s.webhook_event(ticket))[0] == 202
+
+    pumped = s.pump()
+
+    assert sorted(s.dead_letters()) == sorted(poison)
+    assert pumped.receive_counts.count(MAX_RECEIVE_COUNT) == len(poison)  # received 5 times, no more
+    assert max(pumped.receive_counts) == MAX_RECEIVE_COUNT
+    for ticket in tickets:
+        assert len(s.vendor.notes(ticket)) == 1
+        assert s.job(ticket)["state"] == "done"
+    assert len(s.vendor.writes()) == len(tickets)
+    assert s.queued() == 0
+
+
+class FailingBedrock:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def converse(self, **_: Any) -> Any:
+        self.calls += 1
+        raise aws_error("ServiceUnavailableException", "Converse")
+
+
+@pytest.mark.parametrize("provider", ["bedrock", "openai"])
+def test_model_provider_failing_still_yields_one_offline_note(system: SystemFactory, provider: str) -> None:
+    """The model provider failing (Bedrock ``ServiceUnavailableException``, an OpenAI-compatible
+    endpoint answering 503): the note is the offline note, with the line "Unavailable for this note:
+    AI summary (error)"; the job is ``done`` (not retried, not dead-lettered). One note."""
+    bedrock = FailingBedrock()
+    options = {"synthesis_provider": provider}
+    if provider == "openai":
+        options |= {"synthesis_endpoint": f"https://{Vendor.LLM_HOST}/v1", "synthesis_model": "m-1"}
+    s = system("freshservice", options=options, bedrock=lambda: bedrock)
+    if provider == "openai":
+        secret_id = f"ticket-enhancer/freshservice/{s.tenant.tenant_id}"
+        document = json.loads(s.aws.secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"])
+        s.aws.secretsmanager.put_secret_value(
+            SecretId=secret_id, SecretString=json.dumps({**document, "llm_api_key": "sk-test"})
+        )
+    assert s.send(s.webhook_event())[0] == 202
+
+    pumped = s.pump()
+
+    assert pumped.receive_counts == [1]
+    note = s.assert_one_note()
+    assert "Unavailable for this note: AI summary (error)" in note["body"]
+    assert (bedrock.calls, s.vendor.llm_requests) == ((1, 0) if provider == "bedrock" else (0, 1))
+    record = s.job()
+    assert record["provider"] == "offline"
+    assert "synthesis" in record["unavailable"]
+
+
+def test_lasting_vendor_outage_dead_letters_the_job_and_a_redrive_posts_once(system: SystemFactory) -> None:
+    """A vendor down for longer than the job's receives (5): the job reaches the DLQ, is not posted,
+    and is not lost: redriven (as `ticket-enhancer dlq redrive` does) after the outage, it posts one
+    note."""
+    s = system("jira")
+    s.vendor.sandbox.fail_next("jira", 503, count=1000)
+    assert s.send(s.webhook_event())[0] == 202
+
+    s.pump()
+
+    [job] = s.dead_letters()
+    assert s.vendor.notes() == []
+    s.vendor.sandbox.state.faults["jira"].clear()  # the outage ends
+    s.aws.sqs.send_message(
+        QueueUrl=s.queue_url, MessageBody=job, MessageGroupId="redrive", MessageDeduplicationId="redrive-1"
+    )
+    s.pump()
+    s.assert_one_note()
+
+
+def test_re_deliveries_after_the_job_finished_add_nothing(system: SystemFactory) -> None:
+    """A tool re-sending a delivery after its note was posted: ``200 duplicate`` and nothing queued
+    (the delivery record says ``done``); a racing copy that was queued anyway finds the job done."""
+    s = system("servicenow")
+    event = s.webhook_event()
+    status, first = s.send(event)
+    assert status == 202
+    s.pump()
+    for _ in range(3):
+        assert s.send(event) == (200, {"status": "duplicate", "job_id": first["job_id"]})
+    assert s.queued() == 0
+    s.assert_one_note()
+    [record] = s.aws.delivery_records()
+    assert record["state"] == {"S": "done"}

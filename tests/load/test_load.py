@@ -1,0 +1,66 @@
+"""Load (issue 7): the CI-size run of ``benchmarks/load.py`` against `local up` on loopback.
+
+100 signed webhooks across the five tools (a ticket each, two tenants a tool) from 5 concurrent
+senders, 1 % re-sent byte for byte. Every accepted delivery must end as exactly one note: none
+lost, none doubled, nothing in a DLQ; each re-delivery is answered ``200 duplicate`` with the
+first job id. ``make load`` runs the full size (2,000 webhooks, 20 senders); ``LOAD_WEBHOOKS``
+and ``LOAD_SENDERS`` override the size here. Results: ``benchmarks/results/load.json`` and
+``latency.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from benchmarks import load
+
+pytestmark = pytest.mark.load
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_accepted_webhook_becomes_exactly_one_note() -> None:
+    webhooks = int(os.environ.get("LOAD_WEBHOOKS", "100"))
+    senders = int(os.environ.get("LOAD_SENDERS", "5"))
+
+    result = load.run(webhooks, senders, out=load.RESULTS)
+
+    print(load.report(result))
+    assert result["errors"] == []
+    assert result["accepted"] == webhooks
+    assert result["redeliveries"] >= 1
+    assert result["duplicates_answered"] == result["redeliveries"]
+    assert (result["lost"], result["doubled"], result["unexpected_notes"]) == (0, 0, 0), result
+    assert result["notes"] == webhooks
+    assert result["dead_letters"] == 0
+    assert result["ok"] is True
+    assert result["ingest_ms"]["p50"] <= result["ingest_ms"]["p99"]
+    assert result["end_to_end_ms"]["p50"] <= result["end_to_end_ms"]["p99"]
+    if webhooks <= 100:
+        assert result["total_seconds"] < 120  # the CI size stays small
+    written = json.loads((load.RESULTS / "load.json").read_text(encoding="utf-8"))
+    assert written["webhooks"] == webhooks
+    assert (load.RESULTS / "latency.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_webhook_bodies_name_the_ticket_they_were_made_for() -> None:
+    """The plan's bodies are what each plugin reads: one ticket id per delivery."""
+    from ticket_enhancer.models import TenantConfig, TenantSecret
+    from ticket_enhancer.plugins import PluginManager
+    from ticket_enhancer.plugins.context import Headers, TenantContext, WebhookRequest
+
+    for n, tool in enumerate(load.TOOLS):
+        ticket_id = load.ticket_id_for(tool, 40 + n)
+        body = json.dumps(load.webhook_body_for(tool, "acme", ticket_id)).encode()
+        config = TenantConfig(
+            tenant_id="acme",
+            tool_type=tool,
+            base_url="https://example.com",
+            secret_id=f"ticket-enhancer/{tool}/acme",
+        )
+        tenant = TenantContext(config=config, secret=TenantSecret.model_validate({"webhook_secrets": ["s"]}))
+        request = WebhookRequest(body=body, headers=Headers({}), path_parameters={"tenant_id": "acme"})
+        assert PluginManager().get_plugin(tool).extract_metadata(request, tenant).ticket_id == ticket_id
