@@ -57,7 +57,16 @@ class Emulator:
         return self.endpoint_url
 
     def stop(self) -> None:
+        """Stop the server and forget its resources: moto keeps them per process, so a later
+        emulator in the same process (benchmarks, tests) would otherwise find them again."""
         if self.endpoint_url:
+            import urllib.request
+
+            # Our own loopback emulator, an http:// URL we built.
+            url = f"{self.endpoint_url}/moto-api/reset"
+            reset = urllib.request.Request(url, method="POST")  # noqa: S310 # nosec B310
+            with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 # nosec B310
+                pass
             self._server.stop()
             self.endpoint_url = ""
 
