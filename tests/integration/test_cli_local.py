@@ -264,3 +264,41 @@ def test_local_demo_uses_the_running_stack(stack: Stack) -> None:
     assert "all five notes posted" in done.stdout
     for tool in ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus"):
         assert len(stack.notes(tool)) == 1
+
+
+def test_tenant_commands_and_plugins_list_against_the_local_stack(stack: Stack, tmp_path: Path) -> None:
+    """Every `tenants` command and `plugins list` with `--local`, checked through the webhook path."""
+    secret = stack.onboard("freshservice", "fs-local")
+    listed = stack.ok("tenants", "list", "--local")
+    assert re.search(r"^fs-local\s+freshservice\s+yes\s+shared-token\s+http://127\.0\.0\.1", listed, re.M)
+    shown = json.loads(stack.ok("tenants", "show", "fs-local", "--local"))
+    assert shown["tool_type"] == "freshservice"
+    assert shown["webhook_secrets"] == "1 current (values not shown)"
+    assert secret not in json.dumps(shown)
+
+    stack.ok("tenants", "disable", "fs-local", "--local")
+    rotated = stack.ok("tenants", "rotate-secret", "fs-local", "--local")
+    new_secret = re.search(r"new webhook secret \(shown once\): (\S+)", rotated)
+    assert new_secret is not None
+    stack.ok("tenants", "enable", "fs-local", "--local")
+
+    articles = tmp_path / "kb.jsonl"
+    articles.write_text(
+        json.dumps({"title": "VPN", "body": "Check the gateway.", "url": "https://kb.example.com/vpn"})
+    )
+    assert "1 knowledge article(s) loaded" in stack.ok(
+        "tenants", "knowledge", "fs-local", str(articles), "--local"
+    )
+    assets = tmp_path / "assets.csv"
+    assets.write_text("cidr_or_host,name,notes\n10.20.0.0/16,Finance network,VLAN 120\n")
+    assert "1 network/asset row(s) loaded" in stack.ok(
+        "tenants", "assets", "fs-local", str(assets), "--local"
+    )
+
+    plugins = stack.ok("plugins", "list", "--local")
+    assert re.search(r"^freshservice\s+1\.0\.0\s+\w+\s+builtin\s+running", plugins, re.M), plugins
+
+    stack.ok("tenants", "remove", "fs-local", "--local")
+    gone = stack.cli("tenants", "show", "fs-local", "--local")
+    assert gone.returncode == 2
+    assert gone.stderr.strip() == "ticket-enhancer: error: unknown tenant 'fs-local'"
