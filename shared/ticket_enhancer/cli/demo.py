@@ -35,6 +35,7 @@ from ticket_enhancer.sandbox.tickets import (
 from ticket_enhancer.webhooks.signing import sign
 
 STARTUP_TIMEOUT = 90.0
+SANDBOX_TOKEN = "demo-token"  # noqa: S105 # nosec B105 # the vendor sandbox accepts any token
 NOTE_TIMEOUT = 90.0
 
 
@@ -93,7 +94,7 @@ def _onboard(target: Target, tool: str) -> tuple[str, str, str]:
                 webhook_secret=secret,
                 webhook_auth=None,
                 api_user="demo@example.com",
-                api_token="demo-token",  # noqa: S106 (sandbox) # nosec B106 # the sandbox's token
+                api_token=SANDBOX_TOKEN,
                 option=["synthesis_provider=offline"],
                 allow_custom_host=False,
             ),
