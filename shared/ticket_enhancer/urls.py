@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 ALLOWED_HOST_SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -81,3 +82,36 @@ def check_base_url(  # noqa: PLR0912 (one branch per rule, each with its own mes
         expected = ", ".join(f"*{s}" for s in suffixes) or f"{SDP_CLOUD_PREFIX}* (or --allow-custom-host)"
         raise BaseUrlError(f"base URL host {host!r} is not a {tool} host ({expected})")
     return url.rstrip("/")
+
+
+Resolver = Callable[[str, int], list[str]]
+
+
+class HostResolutionError(BaseUrlError):
+    """The host did not resolve now; that may pass (the worker retries)."""
+
+
+def system_resolve(host: str, port: int) -> list[str]:
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
+
+
+def check_resolved_host(url: str, resolve: Resolver = system_resolve) -> None:
+    """Refuse a host name that resolves to a non-public address.
+
+    For hosts the tenant chose (on-prem ServiceDesk Plus with ``allow_custom_host``): the vendors'
+    own domains are theirs to resolve. Checked before the worker calls the host; a resolver
+    answering differently a moment later (DNS rebinding) is not covered by this check.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        addresses = resolve(host, parts.port or 443)
+    except OSError as exc:
+        raise HostResolutionError(f"base URL host {host!r} does not resolve: {exc}") from None
+    if not addresses:
+        raise HostResolutionError(f"base URL host {host!r} does not resolve")
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        mapped = getattr(ip, "ipv4_mapped", None)
+        if not ip.is_global or (mapped is not None and not mapped.is_global):
+            raise BaseUrlError(f"base URL host {host!r} resolves to a non-public address ({address})")

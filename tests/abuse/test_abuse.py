@@ -34,10 +34,10 @@ from ticket_enhancer.models import EnhancementJob, TicketMetadata, new_job_id
 from ticket_enhancer.plugins.base import TICKET_ID_RE
 from ticket_enhancer.sandbox.tickets import webhook_body
 from ticket_enhancer.tenants import deserialize_item, secret_name, valid_tenant_id
-from ticket_enhancer.urls import BaseUrlError, check_base_url
+from ticket_enhancer.urls import BaseUrlError, Resolver, check_base_url
 from ticket_enhancer.worker.handler import make_worker_handler
 
-from tests.support import TOOLS, Stack, Tenant, World, unique, webhook_event
+from tests.support import TOOLS, Stack, Tenant, World, public_resolver, unique, webhook_event
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Dimension 'tool' has already been added"),
@@ -375,7 +375,9 @@ class Worker:
     jobs_table: str
     requests: list[str] = field(default_factory=list)
 
-    def run(self, tool: str, base_url: str, *, custom_host: bool) -> tuple[list[str], dict[str, Any]]:
+    def run(
+        self, tool: str, base_url: str, *, custom_host: bool, resolve: Resolver = public_resolver
+    ) -> tuple[list[str], dict[str, Any]]:
         """One job for a tenant whose row (written past the CLI's checks) names ``base_url``."""
         tenant_id = unique("ssrf")
         options = {"synthesis_provider": {"S": "offline"}}
@@ -413,6 +415,7 @@ class Worker:
                 "CONTEXT_TABLE": "unused",
                 "POWERTOOLS_SERVICE_NAME": unique("ticket-enhancer-abuse"),
             },  # deployed mode: no TICKET_ENHANCER_LOCAL
+            resolve=resolve,
         )
         meta = TicketMetadata(tool_type=tool, tenant_id=tenant_id, ticket_id="10001", delivery_id=unique("d"))
         job = EnhancementJob(job_id=new_job_id(), metadata=meta, queued_at=datetime.now(UTC))
@@ -513,3 +516,37 @@ def test_atheris_finds_no_crash_in_webhook_parsing(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Done 100000 runs" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "address", ["10.0.0.5", "127.0.0.1", "169.254.169.254", "fd00::1", "::ffff:10.1.2.3"]
+)
+def test_worker_refuses_a_custom_host_resolving_to_an_internal_address(
+    ssrf_worker: Worker, address: str
+) -> None:
+    """On-prem ServiceDesk Plus names its own host: one that resolves to a private, loopback,
+    link-local or mapped address ends the job ``failed`` before any HTTP request."""
+    ssrf_worker.requests.clear()
+    failures, job = ssrf_worker.run(
+        "servicedesk_plus",
+        "https://sdp.acme-corp.example",
+        custom_host=True,
+        resolve=lambda host, port: [address],
+    )
+    assert (failures, job["state"], ssrf_worker.requests) == ([], "failed", [])
+    assert "resolves to a non-public address" in job["last_error"]
+
+
+def test_worker_retries_a_custom_host_that_does_not_resolve(ssrf_worker: Worker) -> None:
+    """A resolver failure may pass: the record goes back to the queue, nothing is called."""
+
+    def unresolvable(host: str, port: int) -> list[str]:
+        raise OSError("Name or service not known")
+
+    ssrf_worker.requests.clear()
+    failures, job = ssrf_worker.run(
+        "servicedesk_plus", "https://sdp.acme-corp.example", custom_host=True, resolve=unresolvable
+    )
+    assert len(failures) == 1
+    assert job["state"] != "failed"
+    assert ssrf_worker.requests == []

@@ -36,7 +36,7 @@ from ticket_enhancer.sandbox.vendor import VendorSandbox
 from ticket_enhancer.tenants import deserialize_item
 from ticket_enhancer.worker.handler import WorkerHandler, make_worker_handler
 
-from tests.support import BASE_URLS, BODY_FACTORIES, Stack, Tenant, invoke, unique
+from tests.support import BASE_URLS, BODY_FACTORIES, Stack, Tenant, invoke, public_resolver, unique
 
 # Every handler built in a process sets the shared EMF default dimension again.
 pytestmark = [
@@ -182,6 +182,7 @@ class System:
                 "POWERTOOLS_METRICS_NAMESPACE": "TicketEnhancerTest",
             },
             bedrock_client_factory=self.bedrock or self._no_bedrock,
+            resolve=public_resolver,
         )
         self.workers.append(worker)
         return worker

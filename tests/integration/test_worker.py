@@ -41,7 +41,7 @@ from ticket_enhancer.sandbox.vendor import VendorSandbox
 from ticket_enhancer.tenants import deserialize_item, secret_name
 from ticket_enhancer.worker.handler import WorkerHandler, make_worker_handler
 
-from tests.support import TOOLS, Stack, unique
+from tests.support import TOOLS, Stack, public_resolver, unique
 
 API_USER = "agent@example.com"
 API_TOKEN = "api-token-5b1f"
@@ -448,6 +448,7 @@ class WorkerFactory:
             transport=vendor.transport(),
             env=env,
             bedrock_client_factory=no_bedrock,
+            resolve=public_resolver,
         )
         self.workers.append(worker)
         return Harness(tool, tenant_id, self.stack, self.jobs_table, worker, vendor)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ticket_enhancer.urls import BaseUrlError, check_base_url
+from ticket_enhancer.urls import BaseUrlError, HostResolutionError, check_base_url, check_resolved_host
 
 TOOLS = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
 GOOD = {
@@ -244,3 +245,44 @@ def test_arbitrary_text_is_refused_or_is_a_clean_https_url(tool: str, url: str, 
     assert parts.password is None
     assert parts.query == ""
     assert parts.fragment == ""
+
+
+def _resolving_to(*addresses: str) -> Callable[[str, int], list[str]]:
+    return lambda host, port: list(addresses)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "10.0.0.5",
+        "192.168.1.1",
+        "172.16.0.1",
+        "127.0.0.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "::1",
+        "fd00:ec2::254",
+        "fe80::1%eth0",
+        "::ffff:169.254.169.254",
+        "0.0.0.0",  # noqa: S104 (an address to refuse, not a bind)
+    ],
+)
+def test_custom_host_resolving_to_an_internal_address_is_refused(address: str) -> None:
+    with pytest.raises(BaseUrlError, match="resolves to a non-public address"):
+        check_resolved_host("https://sdp.acme-corp.example", _resolving_to("93.184.216.34", address))
+
+
+def test_custom_host_resolving_to_public_addresses_is_accepted() -> None:
+    check_resolved_host(
+        "https://sdp.acme-corp.example:8443", _resolving_to("93.184.216.34", "2606:2800:220:1::1")
+    )
+
+
+def test_unresolvable_host_is_a_resolution_error_not_a_refusal() -> None:
+    def fails(host: str, port: int) -> list[str]:
+        raise OSError("Name or service not known")
+
+    with pytest.raises(HostResolutionError, match="does not resolve"):
+        check_resolved_host("https://sdp.acme-corp.example", fails)
+    with pytest.raises(HostResolutionError):
+        check_resolved_host("https://sdp.acme-corp.example", _resolving_to())

@@ -28,10 +28,17 @@ from ticket_enhancer import aws
 from ticket_enhancer.jobs import Claim, JobStore, mark_delivery_done
 from ticket_enhancer.models import EnhancementJob, Note
 from ticket_enhancer.observability import make_logger, make_metrics
-from ticket_enhancer.plugins.errors import VendorError
+from ticket_enhancer.plugins.errors import VendorError, VendorUnavailableError
 from ticket_enhancer.plugins.registry import PluginManager
 from ticket_enhancer.tenants import TenantStore
-from ticket_enhancer.urls import BaseUrlError, check_base_url
+from ticket_enhancer.urls import (
+    BaseUrlError,
+    HostResolutionError,
+    Resolver,
+    check_base_url,
+    check_resolved_host,
+    system_resolve,
+)
 from ticket_enhancer.worker.batch import SqsRecord, process_batch
 
 if TYPE_CHECKING:
@@ -62,6 +69,7 @@ class WorkerHandler:
     http_client: httpx.AsyncClient
     loop: asyncio.AbstractEventLoop
     local: bool = False
+    resolve: Resolver = system_resolve
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
@@ -135,13 +143,13 @@ class WorkerHandler:
         tenant = await asyncio.to_thread(self.tenants.get, tenant_id)
         if tenant is None:
             raise JobFailedError("tenant is unknown, disabled or of another tool")
+        custom_host = tenant.config.options.get("allow_custom_host") == "true"
         try:
-            check_base_url(
-                self.tool,
-                tenant.config.base_url,
-                local=self.local,
-                allow_custom_host=tenant.config.options.get("allow_custom_host") == "true",
-            )
+            check_base_url(self.tool, tenant.config.base_url, local=self.local, allow_custom_host=custom_host)
+            if custom_host and not self.local:
+                await asyncio.to_thread(check_resolved_host, tenant.config.base_url, self.resolve)
+        except HostResolutionError as exc:
+            raise VendorUnavailableError(str(exc), tool_type=self.tool, operation="resolve") from None
         except BaseUrlError as exc:
             raise JobFailedError(f"base URL refused: {exc}") from None
         return dataclasses.replace(tenant, http=self.http())
@@ -206,6 +214,7 @@ def make_worker_handler(
     transport: httpx.AsyncBaseTransport | None = None,
     env: Mapping[str, str] | None = None,
     bedrock_client_factory: Callable[[], Any] | None = None,
+    resolve: Resolver = system_resolve,
 ) -> WorkerHandler:
     """Build the worker at import time (Lambda init): clients, plugin and pipeline are ready."""
     from ticket_enhancer.enhance.pipeline import build_default_pipeline
@@ -241,4 +250,5 @@ def make_worker_handler(
             follow_redirects=False,
         ),
         loop=asyncio.new_event_loop(),
+        resolve=resolve,
     )
