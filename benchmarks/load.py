@@ -29,10 +29,7 @@ import os
 import platform
 import queue
 import random
-import signal
-import socket
 import statistics
-import subprocess  # nosec B404 # runs our own interpreter with a fixed argument list, never a shell
 import sys
 import tempfile
 import threading
@@ -45,12 +42,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from ticket_enhancer.local.launcher import Launched, launch, link_project  # noqa: E402
 
 from benchmarks.png import Panel, histograms  # noqa: E402 (after the path set-up)
 
@@ -91,81 +89,17 @@ class Delivery:
     answered: threading.Event = field(default_factory=threading.Event)
 
 
-@dataclass
-class Stack:
-    proc: subprocess.Popen[str]
-    config: dict[str, Any]
-    log: Path
-
-    def client(self, service: str) -> Any:
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=self.config["endpoint_url"],
-            region_name=self.config["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 # nosec B106 # the local emulator's dummy key
-        )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
-def local_stack(time_scale: float = TIME_SCALE) -> Iterator[Stack]:
+def local_stack(time_scale: float = TIME_SCALE) -> Iterator[Launched]:
     """`ticket-enhancer local up` in a temporary project root; stopped with SIGINT at the end."""
     with tempfile.TemporaryDirectory(prefix="te-load-") as tmp:
-        root = Path(tmp)
-        for name in ("template.yaml", "functions", "shared"):
-            (root / name).symlink_to(ROOT / name)
-        log = root / "stack.log"
-        command = [sys.executable, "-m", "ticket_enhancer", "local", "up"]
-        command += ["--port", str(_free_port()), "--time-scale", str(time_scale)]
-        with log.open("w", encoding="utf-8") as stderr:
-            proc = subprocess.Popen(  # nosec B603 # our own interpreter and CLI, no shell
-                command,
-                cwd=root,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                text=True,
-                env={**os.environ, "PYTHONPATH": str(ROOT / "shared")},
-            )
+        root = link_project(Path(tmp), ROOT)
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "shared")}
+        stack = launch(root, time_scale=time_scale, timeout=READY_TIMEOUT, env=env)
         try:
-            _wait_ready(proc, log)
-            config = json.loads((root / ".ticket-enhancer" / "local.json").read_text(encoding="utf-8"))
-            yield Stack(proc, config, log)
+            yield stack
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-
-
-def _wait_ready(proc: subprocess.Popen[str], log: Path) -> None:
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def read() -> None:
-        for line in proc.stdout or ():
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=read, daemon=True).start()
-    deadline = time.monotonic() + READY_TIMEOUT
-    while True:
-        try:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-        except queue.Empty:
-            line = None
-        if line is None:
-            tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
-            raise RuntimeError(f"`local up` did not become ready in {READY_TIMEOUT:g} s:\n{tail}")
-        if line.startswith("ready: "):
-            return
+            stack.stop()
 
 
 # -- tenants, tickets and webhooks ---------------------------------------------------------------
@@ -176,7 +110,7 @@ def _new_secret(mode: str) -> str:
     return "whsec_" + base64.b64encode(raw.encode()).decode() if mode == "standard-webhooks" else raw
 
 
-def add_tenant(stack: Stack, tool: str, tenant_id: str) -> str:
+def add_tenant(stack: Launched, tool: str, tenant_id: str) -> str:
     """The tenant row and its secret, on the sandbox; the webhook secret."""
     secret = _new_secret(MODES[tool])
     secret_id = f"ticket-enhancer/{tool}/{tenant_id}"
@@ -219,7 +153,7 @@ def webhook_body_for(tool: str, tenant_id: str, ticket_id: str) -> dict[str, Any
     return body
 
 
-def plan(stack: Stack, webhooks: int, tenants_per_tool: int, seed: int) -> list[Delivery]:
+def plan(stack: Launched, webhooks: int, tenants_per_tool: int, seed: int) -> list[Delivery]:
     """Tenants, tickets and the deliveries in sending order, re-deliveries included."""
     rng = random.Random(seed)  # noqa: S311 # nosec B311 # a reproducible test plan, not a secret
     secrets: dict[tuple[str, str], str] = {}

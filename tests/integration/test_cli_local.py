@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from ticket_enhancer.local.launcher import launch, link_project
 from ticket_enhancer.sandbox.tickets import seed_ticket_id, webhook_body
 from ticket_enhancer.webhooks import schemes
 from ticket_enhancer.webhooks.signing import sign
@@ -34,12 +31,6 @@ TIME_SCALE = 120
 VISIBILITY = 360 / TIME_SCALE  # the template's 360 s visibility timeout, scaled: 3 s
 READY_TIMEOUT = 60.0
 CLI_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -130,60 +121,17 @@ def note_text(note: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("cli-local")
-    for name in ("template.yaml", "functions", "shared"):
-        (root / name).symlink_to(REPO / name)
-    port = free_port()
-    log = (root / "stack.log").open("w", encoding="utf-8")
+    root = link_project(tmp_path_factory.mktemp("cli-local"), REPO)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "PYTHONPATH": str(REPO / "shared"),
     }
-    proc = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "ticket_enhancer",
-            "local",
-            "up",
-            "--port",
-            str(port),
-            "--time-scale",
-            str(TIME_SCALE),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env=env,
-        cwd=root,
-    )
-    assert proc.stdout is not None
-    seen: queue.Queue[str] = queue.Queue()
-
-    def read(stream: Any) -> None:
-        for line in stream:
-            seen.put(line)
-
-    threading.Thread(target=read, args=(proc.stdout,), daemon=True).start()
-    deadline = time.monotonic() + READY_TIMEOUT
-    try:
-        while not (line := seen.get(timeout=max(0.1, deadline - time.monotonic()))).startswith("ready: "):
-            pass
-    except queue.Empty:
-        proc.kill()
-        raise AssertionError(f"`local up` not ready:\n{(root / 'stack.log').read_text()[-3000:]}") from None
-    assert line.strip() == f"ready: http://127.0.0.1:{port}"
-    config = json.loads((root / ".ticket-enhancer" / "local.json").read_text(encoding="utf-8"))
-    started = Stack(proc, root, port, config, httpx.Client(timeout=15.0))
+    launched = launch(root, time_scale=TIME_SCALE, timeout=READY_TIMEOUT, env=env)
+    assert launched.ready_line == f"ready: http://127.0.0.1:{launched.port}"
+    started = Stack(launched.proc, root, launched.port, launched.config, httpx.Client(timeout=15.0))
     yield started
     started.http.close()
-    proc.send_signal(signal.SIGINT)
-    try:
-        assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        log.close()
+    assert launched.stop(timeout=20) == 0
     assert not (root / ".ticket-enhancer" / "local.json").exists()
 
 

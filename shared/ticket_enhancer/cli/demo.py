@@ -10,13 +10,11 @@ import contextlib
 import io
 import json
 import re
-import socket
-import subprocess  # nosec B404 # runs our own interpreter with a fixed argument list, never a shell
 import sys
 import time
 from argparse import Namespace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -34,15 +32,12 @@ from ticket_enhancer.sandbox.tickets import (
 )
 from ticket_enhancer.webhooks.signing import sign
 
+if TYPE_CHECKING:
+    from ticket_enhancer.local.launcher import Launched
+
 STARTUP_TIMEOUT = 90.0
 SANDBOX_TOKEN = "demo-token"  # noqa: S105 # nosec B105 # the vendor sandbox accepts any token
 NOTE_TIMEOUT = 90.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _running(root: Path) -> Target | None:
@@ -56,25 +51,17 @@ def _running(root: Path) -> Target | None:
     return target
 
 
-def _start_stack(root: Path) -> subprocess.Popen[str]:
-    port = _free_port()
-    print(f"starting the local stack on port {port} ...", flush=True)
-    process = subprocess.Popen(  # noqa: S603 (our own CLI) # nosec B603 # our own CLI, no shell
-        [sys.executable, "-m", "ticket_enhancer", "local", "up", "--port", str(port)],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    for line in process.stdout or ():
-        if line.startswith("ready: "):
-            print(line.rstrip(), flush=True)
-            return process
-        if time.monotonic() > deadline:
-            break
-    process.terminate()
-    raise CliError("the local stack did not become ready; run `ticket-enhancer local up` to see why")
+def _start_stack(root: Path) -> Launched:
+    from ticket_enhancer.local.launcher import LOG_FILE, LaunchError, launch
+
+    print("starting the local stack ...", flush=True)
+    try:
+        launched = launch(root, timeout=STARTUP_TIMEOUT)
+    except LaunchError as exc:
+        first = str(exc).splitlines()[0]
+        raise CliError(f"{first} (its log: {root / LOG_FILE})") from None
+    print(launched.ready_line, flush=True)
+    return launched
 
 
 def _onboard(target: Target, tool: str) -> tuple[str, str, str]:
@@ -127,20 +114,16 @@ def _note_text(tool: str, note: dict[str, Any]) -> str:
 
 
 def run(root: Path) -> int:
-    started_process = None
+    started = None
     target = _running(root)
     if target is None:
-        started_process = _start_stack(root)
+        started = _start_stack(root)
         target = load_local(root)
     try:
         return _demo(target)
     finally:
-        if started_process is not None:
-            started_process.send_signal(2)  # Ctrl-C: the stack stops everything it started
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                started_process.wait(timeout=20)
-            if started_process.poll() is None:
-                started_process.kill()
+        if started is not None:
+            started.stop()  # Ctrl-C: the stack stops everything it started
 
 
 def _demo(target: Target) -> int:
