@@ -11,13 +11,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.emulated import emulated_aws
+
 SECRET = "bench-webhook-secret-0123456789"  # noqa: S105 # nosec B105 # a benchmark's throwaway secret
 BUDGET = 1.3
 
@@ -36,32 +35,13 @@ def _event(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
 
 
 def run(samples: int = 200) -> dict[str, object]:
-    from ticket_enhancer.local import template as template_module
-    from ticket_enhancer.local.emulator import DUMMY_CREDENTIALS, Emulator, create_resources
     from ticket_enhancer.webhooks.signing import sign
 
-    emulator = Emulator()
-    endpoint = emulator.start()
-    saved = dict(os.environ)
-    os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1", **DUMMY_CREDENTIALS})
-    try:
-        resources = create_resources(emulator, template_module.load(ROOT), time_scale=60)
-        tenants, deliveries = resources.tables["TenantsTable"], resources.tables["DeliveriesTable"]
-        queue_url = resources.queues["JiraQueue"].url
-        emulator.client("dynamodb").put_item(
-            TableName=tenants,
-            Item={
-                "tenant_id": {"S": "bench"},
-                "tool_type": {"S": "jira"},
-                "base_url": {"S": "https://bench.atlassian.net"},
-                "enabled": {"BOOL": True},
-                "webhook_auth": {"S": "jira-hmac"},
-                "secret_id": {"S": "ticket-enhancer/jira/bench"},
-            },
-        )
-        emulator.client("secretsmanager").create_secret(
-            Name="ticket-enhancer/jira/bench", SecretString=json.dumps({"webhook_secrets": [SECRET]})
-        )
+    with emulated_aws() as aws:
+        aws.add_jira_tenant("https://bench.atlassian.net", SECRET)
+        tables = aws.resources.tables
+        tenants, deliveries = tables["TenantsTable"], tables["DeliveriesTable"]
+        queue_url = aws.resources.queues["JiraQueue"].url
 
         from ticket_enhancer.ingest.handler import make_webhook_handler
 
@@ -118,10 +98,6 @@ def run(samples: int = 200) -> dict[str, object]:
             for i in range(samples):
                 handler_s.append(request(i))
                 baseline_s.append(baseline(i))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        emulator.stop()
     h, b = statistics.median(handler_s), statistics.median(baseline_s)
     return {
         "samples": samples,

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
-import os
 import statistics
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.emulated import emulated_aws
+
 BUDGET = 3.0
 VENDOR_DELAY = 0.2
 SANDBOX_TOKEN = "t"  # noqa: S105 # nosec B105 # the vendor sandbox accepts any token
@@ -43,36 +41,19 @@ def _record(job: str, i: int) -> dict[str, Any]:
 
 
 def run(rounds: int = 3) -> dict[str, object]:
-    from ticket_enhancer.local import template as template_module
-    from ticket_enhancer.local.emulator import DUMMY_CREDENTIALS, Emulator, create_resources
     from ticket_enhancer.models import EnhancementJob, TicketMetadata, new_job_id
     from ticket_enhancer.sandbox.vendor import VendorSandbox
 
-    emulator = Emulator()
-    endpoint = emulator.start()
-    saved = dict(os.environ)
-    os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1", **DUMMY_CREDENTIALS})
     sandbox = VendorSandbox()
     quiet = io.StringIO()
-    try:
-        resources = create_resources(emulator, template_module.load(ROOT), time_scale=60)
-        tables = resources.tables
-        emulator.client("dynamodb").put_item(
-            TableName=tables["TenantsTable"],
-            Item={
-                "tenant_id": {"S": "bench"},
-                "tool_type": {"S": "jira"},
-                "base_url": {"S": "http://127.0.0.1:9/_sandbox/jira"},
-                "enabled": {"BOOL": True},
-                "secret_id": {"S": "ticket-enhancer/jira/bench"},
-            },
+    with emulated_aws() as aws:
+        aws.add_jira_tenant(
+            "http://127.0.0.1:9/_sandbox/jira",
+            "x" * 20,
+            api_user="bench@example.com",
+            api_token=SANDBOX_TOKEN,
         )
-        emulator.client("secretsmanager").create_secret(
-            Name="ticket-enhancer/jira/bench",
-            SecretString=json.dumps(
-                {"webhook_secrets": ["x" * 20], "api_user": "bench@example.com", "api_token": SANDBOX_TOKEN}
-            ),
-        )
+        tables = aws.resources.tables
         from ticket_enhancer.worker.handler import make_worker_handler
 
         with contextlib.redirect_stdout(quiet):
@@ -113,10 +94,6 @@ def run(rounds: int = 3) -> dict[str, object]:
             singles.append(batch(1))
             tens.append(batch(10))
         notes = len(sandbox.notes("jira"))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        emulator.stop()
     one, ten = statistics.median(singles), statistics.median(tens)
     return {
         "rounds": rounds,
