@@ -638,3 +638,19 @@ def test_webhook_import_path_loads_only_its_own_tool() -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {"handler": True, "other_plugins": [], "httpx": [], "moto": []}
+
+
+def test_plugin_for_function_starts_up_only_its_tool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A function's init loads its own plugin and no other (and discovers entry points only when enabled)."""
+    from ticket_enhancer.plugins import registry
+
+    manager = PluginManager.make_test_instance(builtins=BUILTIN_PLUGINS)
+    monkeypatch.setattr(registry.PluginManager, "_instance", manager)
+    monkeypatch.delenv("TICKET_ENHANCER_ENTRY_POINTS", raising=False)
+
+    plugin = registry.plugin_for_function("zendesk")
+
+    assert plugin.__tool_type__ == "zendesk"
+    states = {name: status.state for name, status in manager.plugin_status().items()}
+    assert states["zendesk"] is PluginState.LOADED
+    assert {states[name] for name in states if name != "zendesk"} == {PluginState.REGISTERED}

@@ -26,7 +26,7 @@ from ticket_enhancer.ingest.queueing import QueueUnavailableError, enqueue_once
 from ticket_enhancer.observability import make_logger, make_metrics
 from ticket_enhancer.plugins.context import Headers, WebhookRequest
 from ticket_enhancer.plugins.errors import WebhookPayloadError
-from ticket_enhancer.plugins.registry import PluginManager
+from ticket_enhancer.plugins.registry import plugin_for_function
 from ticket_enhancer.tenants import TenantStore, TenantStoreUnavailableError
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ def make_webhook_handler(
     metrics = make_metrics(tool, settings)
     return WebhookHandler(
         tool=tool,
-        plugin=plugin or PluginManager().get_plugin(tool),
+        plugin=plugin or plugin_for_function(tool),
         tenants=TenantStore(
             dynamodb=dynamodb,
             secrets=secrets or aws.secretsmanager(),

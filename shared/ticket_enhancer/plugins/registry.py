@@ -318,6 +318,14 @@ class PluginManager:
         return self.plugin_status()
 
 
+def plugin_for_function(tool_type: str) -> TicketingToolPlugin:
+    """What a function's init calls: start-up for just this tool (entry points when enabled),
+    then the loaded plugin, or ``PluginUnavailableError`` with the reason it failed."""
+    manager = PluginManager()
+    manager.load_plugins_on_startup([tool_type])
+    return manager.get_plugin(tool_type)
+
+
 def _entry_points(group: str) -> Iterable[EntryPoint]:
     from importlib.metadata import entry_points
 

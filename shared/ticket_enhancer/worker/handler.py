@@ -29,7 +29,7 @@ from ticket_enhancer.jobs import Claim, JobStore, mark_delivery_done
 from ticket_enhancer.models import EnhancementJob, Note
 from ticket_enhancer.observability import make_logger, make_metrics
 from ticket_enhancer.plugins.errors import VendorError, VendorUnavailableError
-from ticket_enhancer.plugins.registry import PluginManager
+from ticket_enhancer.plugins.registry import plugin_for_function
 from ticket_enhancer.tenants import TenantStore
 from ticket_enhancer.urls import (
     BaseUrlError,
@@ -227,7 +227,7 @@ def make_worker_handler(
     factory = bedrock_client_factory or (lambda: aws.client("bedrock-runtime", aws.WORKER_CONFIG))
     return WorkerHandler(
         tool=tool,
-        plugin=plugin or PluginManager().get_plugin(tool),
+        plugin=plugin or plugin_for_function(tool),
         tenants=TenantStore(
             dynamodb=dynamodb,
             secrets=secrets or aws.secretsmanager(aws.WORKER_CONFIG),
