@@ -313,3 +313,23 @@ def test_bedrock_tenant_gets_the_model_note_and_one_client(store: ContextStore) 
         assert result.markdown.startswith("model says")
         assert NOTE_FOOTER_PREFIX not in result.markdown  # only the poster adds the job footer
     assert len(made) == 1
+
+
+def test_worker_cache_of_articles_and_assets_is_bounded_in_time_and_per_tenant(store: ContextStore) -> None:
+    """The worker re-reads a tenant's articles and inventory at most once per `cache_seconds`;
+    another tenant never sees them; the CLI's store (no cache) always reads."""
+    now = [1000.0]
+    cached = ContextStore(store._client, TABLE, cache_seconds=60, clock=lambda: now[0])
+    queries: list[str] = []
+    store._client.meta.events.register("before-call.dynamodb.Query", lambda **kw: queries.append("q"))
+
+    store.put_article("acme", "VPN", "Check the gateway.", "https://kb.example.com/vpn")
+    assert [a.title for a in cached.list_articles("acme")] == ["VPN"]
+    store.put_article("acme", "Printers", "Restart the spooler.", "https://kb.example.com/print")
+    assert [a.title for a in cached.list_articles("acme")] == ["VPN"]  # within the minute: cached
+    assert len(queries) == 1
+    assert cached.list_articles("globex") == []  # another tenant: its own read, nothing shared
+    now[0] += 61
+    assert sorted(a.title for a in cached.list_articles("acme")) == ["Printers", "VPN"]
+    assert len(store.list_articles("acme")) == 2  # no cache: reads every time
+    assert len(queries) == 4

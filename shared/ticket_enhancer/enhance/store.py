@@ -14,7 +14,9 @@ synchronous boto3; async callers wrap them with ``asyncio.to_thread``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +41,7 @@ MAX_INDEXED_TEXT_BYTES = 4096
 MAX_ARTICLE_BODY_CHARS = 50_000  # stays well under DynamoDB's 400 KB item limit
 _MAX_FIELD_CHARS = 1024
 _PAGE_SIZE = 500
+_MAX_CACHED = 512  # (tenant, kind) entries kept by a worker
 
 
 def _utf8_prefix(text: str, limit: int) -> str:
@@ -67,9 +70,38 @@ def article_id(title: str, url: str) -> str:
 class ContextStore:
     """Reads and writes one tenant's context items; sync boto3 (wrap with ``asyncio.to_thread``)."""
 
-    def __init__(self, dynamodb_client: DynamoDBClient, table: str) -> None:
+    def __init__(
+        self,
+        dynamodb_client: DynamoDBClient,
+        table: str,
+        *,
+        cache_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._client = dynamodb_client
         self._table = table
+        # A tenant's articles and inventory change rarely and are read for every ticket: the worker
+        # keeps them for `cache_seconds` (the CLI, which writes them, uses no cache).
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._cache: dict[tuple[str, str, int], tuple[float, list[dict[str, Any]]]] = {}
+        self._cache_lock = threading.Lock()
+
+    def _cached_query(self, tenant_id: str, kind: str, limit: int) -> list[dict[str, Any]]:
+        if self._cache_seconds <= 0:
+            return self._query(tenant_id, kind, limit)
+        key = (tenant_id, kind, limit)
+        now = self._clock()
+        with self._cache_lock:
+            hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        items = self._query(tenant_id, kind, limit)
+        with self._cache_lock:
+            if len(self._cache) >= _MAX_CACHED:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = (now + self._cache_seconds, items)
+        return items
 
     @staticmethod
     def _pk(tenant_id: str, kind: str) -> str:
@@ -126,7 +158,7 @@ class ContextStore:
     def list_articles(self, tenant_id: str, limit: int = 500) -> list[Article]:
         return [
             Article(article_id=_s(i, "sk"), title=_s(i, "title"), body=_s(i, "body"), url=_s(i, "url"))
-            for i in self._query(tenant_id, "kb", limit)
+            for i in self._cached_query(tenant_id, "kb", limit)
         ]
 
     # Assets ---------------------------------------------------------------------------------------
@@ -140,7 +172,7 @@ class ContextStore:
     def list_assets(self, tenant_id: str, limit: int = 2000) -> list[Asset]:
         return [
             Asset(cidr_or_host=_s(i, "sk"), name=_s(i, "name"), notes=_s(i, "notes"))
-            for i in self._query(tenant_id, "asset", limit)
+            for i in self._cached_query(tenant_id, "asset", limit)
         ]
 
     # Processed-ticket index -----------------------------------------------------------------------

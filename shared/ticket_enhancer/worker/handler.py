@@ -222,7 +222,11 @@ def make_worker_handler(
 
     settings = os.environ if env is None else env
     dynamodb = dynamodb or aws.dynamodb(aws.WORKER_CONFIG)
-    store = ContextStore(dynamodb, settings.get("CONTEXT_TABLE", "context"))
+    store = ContextStore(
+        dynamodb,
+        settings.get("CONTEXT_TABLE", "context"),
+        cache_seconds=float(settings.get("CONTEXT_CACHE_SECONDS", "60")),
+    )
     metrics = make_metrics(tool, settings)
     factory = bedrock_client_factory or (lambda: aws.client("bedrock-runtime", aws.WORKER_CONFIG))
     return WorkerHandler(
