@@ -303,7 +303,9 @@ def shared_resources() -> Doc:
         "TenantsTable": table(["tenant_id"], ttl=False, point_in_time_recovery=True, retain=True),
         "DeliveriesTable": table(["dedupe_key"], ttl=True, point_in_time_recovery=False, retain=False),
         "JobsTable": table(["job_key"], ttl=True, point_in_time_recovery=True, retain=False),
-        "ContextTable": table(["pk", "sk"], ttl=False, point_in_time_recovery=True, retain=True),
+        # TTL: processed-ticket index items expire after a year; articles and assets carry no
+        # `expires_at` and stay until removed.
+        "ContextTable": table(["pk", "sk"], ttl=True, point_in_time_recovery=True, retain=True),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -333,3 +334,24 @@ def test_worker_cache_of_articles_and_assets_is_bounded_in_time_and_per_tenant(s
     assert sorted(a.title for a in cached.list_articles("acme")) == ["Printers", "VPN"]
     assert len(store.list_articles("acme")) == 2  # no cache: reads every time
     assert len(queries) == 4
+
+
+def test_indexed_tickets_expire_and_articles_do_not(store: ContextStore) -> None:
+    """Processed-ticket index items carry the table's TTL attribute (a year); articles and assets
+    carry none, so DynamoDB keeps them until `tenants remove`."""
+    store.put_article("acme", "VPN", "Check the gateway.", "https://kb.example.com/vpn")
+    store.put_asset("acme", "10.0.0.0/8", "Office", "")
+    store.index_ticket("acme", ticket())
+    items = {
+        item["pk"]["S"]: item
+        for kind in ("kb", "asset", "ticket")
+        for item in store._client.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"acme#{kind}"}},
+        )["Items"]
+    }
+    assert "expires_at" not in items["acme#kb"]
+    assert "expires_at" not in items["acme#asset"]
+    year = int(items["acme#ticket"]["expires_at"]["N"]) - int(time.time())
+    assert 364 * 24 * 3600 < year <= 365 * 24 * 3600

@@ -205,7 +205,7 @@ def test_tables(template: Template) -> None:
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["SSESpecification"] == {"SSEEnabled": True}
         assert [key["AttributeName"] for key in props["KeySchema"]] == expected
-    for table_id in ("DeliveriesTable", "JobsTable"):
+    for table_id in ("DeliveriesTable", "JobsTable", "ContextTable"):
         assert res[table_id]["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
 
 

@@ -41,6 +41,7 @@ MAX_INDEXED_TEXT_BYTES = 4096
 MAX_ARTICLE_BODY_CHARS = 50_000  # stays well under DynamoDB's 400 KB item limit
 _MAX_FIELD_CHARS = 1024
 _PAGE_SIZE = 500
+INDEX_RETENTION_SECONDS = 365 * 24 * 3600  # processed tickets stay similar-ticket candidates a year
 _MAX_CACHED = 512  # (tenant, kind) entries kept by a worker
 
 
@@ -109,11 +110,21 @@ class ContextStore:
             raise ContextStoreError(f"invalid tenant id {tenant_id!r}")
         return f"{tenant_id}#{kind}"
 
-    def _put(self, tenant_id: str, kind: str, sk: str, attributes: Mapping[str, str]) -> None:
+    def _put(
+        self,
+        tenant_id: str,
+        kind: str,
+        sk: str,
+        attributes: Mapping[str, str],
+        *,
+        expires_at: int | None = None,
+    ) -> None:
         if not sk:
             raise ContextStoreError(f"empty {kind} key")
         item: dict[str, Any] = {"pk": {"S": self._pk(tenant_id, kind)}, "sk": {"S": sk}}
         item.update({name: {"S": value} for name, value in attributes.items()})
+        if expires_at is not None:  # the table's TTL attribute: DynamoDB deletes the item after it
+            item["expires_at"] = {"N": str(expires_at)}
         self._client.put_item(TableName=self._table, Item=item)
 
     def _query(
@@ -194,6 +205,7 @@ class ContextStore:
                 "url": ticket.url or "",
                 "created": created.isoformat(),
             },
+            expires_at=int(time.time()) + INDEX_RETENTION_SECONDS,
         )
 
     def list_indexed_tickets(self, tenant_id: str, limit: int = 500) -> list[IndexedTicket]:
