@@ -14,7 +14,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,21 +26,13 @@ from ticket_enhancer.sandbox.tickets import seed_ticket_id, webhook_body
 from ticket_enhancer.webhooks import schemes
 from ticket_enhancer.webhooks.signing import sign
 
+from tests.waiting import eventually
+
 REPO = Path(__file__).resolve().parents[2]
 TIME_SCALE = 120
 VISIBILITY = 360 / TIME_SCALE  # the template's 360 s visibility timeout, scaled: 3 s
 READY_TIMEOUT = 60.0
 CLI_TIMEOUT = 60.0
-
-
-def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 @dataclass

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ import pytest
 from ticket_enhancer.sandbox.tickets import webhook_body
 from ticket_enhancer.webhooks import schemes
 from ticket_enhancer.webhooks.signing import sign
+
+from tests.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 TIME_SCALE = 180  # visibility timeout 360 s -> 2 s
@@ -78,16 +80,6 @@ def command(port: int) -> list[str]:
 
 def subprocess_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO / "shared")}
-
-
-def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 @dataclass
