@@ -82,11 +82,13 @@ def lambda_env(function: BuiltFunction) -> dict[str, str]:
     }
 
 
-def run_in_lambda_layout(function: BuiltFunction, code: str, timeout: float = 60) -> str:
+def run_in_lambda_layout(
+    function: BuiltFunction, code: str, timeout: float = 60, extra_env: dict[str, str] | None = None
+) -> str:
     """Run ``code`` with the function's Lambda layout in a fresh interpreter; return stdout."""
     result = subprocess.run(  # nosec B603 # our own interpreter, fixed arguments, no shell
         [str(LAMBDA_PYTHON), "-s", "-P", "-c", code],
-        env=lambda_env(function),
+        env={**lambda_env(function), **(extra_env or {})},
         cwd=function.task_root,
         capture_output=True,
         text=True,

@@ -498,6 +498,10 @@ AWS_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
     "POWERTOOLS_METRICS_NAMESPACE": "TicketEnhancerTest",
+    # mock_aws intercepts botocore only: functions built here use botocore clients. The light JSON
+    # client (ticket_enhancer.aws.jsonapi) runs against moto's server instead: see
+    # tests/integration/test_aws_jsonapi.py and the local-stack tests.
+    "TICKET_ENHANCER_AWS_CLIENT": "botocore",
 }
 
 
@@ -507,6 +511,46 @@ def moto_world() -> Iterator[World]:
     with mock.patch.dict(os.environ, AWS_ENV), mock_aws():
         os.environ.pop("AWS_ENDPOINT_URL", None)
         yield World.create()
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto as an HTTP server on localhost (its URL): for clients mock_aws cannot patch."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def server_world(endpoint: str) -> World:
+    """boto3 clients on a moto server (to seed and inspect what the code under test did)."""
+    options: dict[str, Any] = {
+        "region_name": REGION,
+        "endpoint_url": endpoint,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    return World(
+        boto3.client("dynamodb", **options),
+        boto3.client("sqs", **options),
+        boto3.client("secretsmanager", **options),
+    )
+
+
+def light_client_env(endpoint: str) -> dict[str, str]:
+    """The environment under which functions use the light JSON client, pointed at ``endpoint``."""
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": endpoint,
+    }
 
 
 @contextmanager

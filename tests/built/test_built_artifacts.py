@@ -114,7 +114,7 @@ def test_webhook_imports_no_other_tool_and_no_dev_dependency(tool: str, probes: 
     assert f"ticket_enhancer.plugins.{tool}.plugin" in modules
     for other in others:
         assert not any(m.startswith(f"ticket_enhancer.plugins.{other}") for m in modules), other
-    assert "boto3" not in modules  # botocore clients only (see ticket_enhancer.aws)
+    assert "boto3" not in modules
     for heavy in (
         "moto",
         "yaml",
@@ -125,6 +125,46 @@ def test_webhook_imports_no_other_tool_and_no_dev_dependency(tool: str, probes: 
         "aws_xray_sdk",
     ):
         assert heavy not in modules
+
+
+def test_functions_call_aws_through_the_light_client_not_botocore(probes: dict[str, Probe]) -> None:
+    """Lambda's environment (credentials in env vars, a standard region) gets the light client:
+    ``botocore.session`` alone costs ~0.9x of ``import boto3`` (README, "Cold start")."""
+    for logical_id, probe in probes.items():
+        modules = set(probe["modules"])
+        assert "ticket_enhancer.aws.jsonapi" in modules, logical_id
+        for heavy in ("boto3", "botocore.session", "botocore.client", "botocore.endpoint", "urllib3"):
+            assert heavy not in modules, f"{logical_id} imports {heavy}"
+
+
+INVOKE = """
+import json, {module}
+for event in json.loads({events!r}):
+    print("RESULT", json.dumps({module}.handler(event, None)))
+"""
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_built_webhook_queues_a_job_on_aws_from_lambdas_python(tool: str) -> None:
+    """The built webhook, in Lambda's layout and Python, signs real SigV4 HTTP calls to moto's server."""
+    from tests.support import light_client_env, moto_server, server_world
+
+    function = next(fn for fn in _functions() if fn.module == f"{tool}_webhook")
+    with moto_server() as endpoint:
+        stack = server_world(endpoint).stack()
+        tenant = stack.add_tenant(tool)
+        event = tenant.event()
+        events = json.dumps([event, event])
+        env = {**light_client_env(endpoint), **stack.env(tool)}
+        out = run_in_lambda_layout(
+            function, INVOKE.format(module=function.module, events=events), extra_env=env
+        )
+        results = [json.loads(line[7:]) for line in out.splitlines() if line.startswith("RESULT ")]
+        first, again = results  # the function's log lines (JSON, stdout) are the rest
+        assert first["statusCode"] == 202, first
+        assert again["statusCode"] == 200, again
+        (queued,) = stack.drain(tool)
+        assert queued.job.job_id == json.loads(first["body"])["job_id"]
 
 
 def test_dev_only_code_is_not_in_the_layer() -> None:

@@ -160,7 +160,7 @@ def default_bedrock_client() -> Any:
     """A new Bedrock Runtime client with the worker's timeouts."""
     from ticket_enhancer import aws
 
-    return aws.client("bedrock-runtime", aws.WORKER_CONFIG)
+    return aws.bedrock_runtime()
 
 
 def choose_provider(

@@ -8,7 +8,6 @@ differ: how to read its webhook body, its REST paths, its auth header and its fi
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
@@ -283,7 +282,7 @@ class TicketingToolPlugin(ABC):
                 tool=self.__tool_type__,
                 operation=operation,
                 policy=self._retry or RetryPolicy(),
-                sleep=self._sleep or asyncio.sleep,
+                sleep=self._sleep,
             )
         finally:
             self._record_latency(operation, (time.perf_counter() - started) * 1000)

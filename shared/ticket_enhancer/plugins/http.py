@@ -85,7 +85,7 @@ async def send(
     tool: str,
     operation: str,
     policy: RetryPolicy,
-    sleep: Sleep = asyncio.sleep,
+    sleep: Sleep | None = None,
 ) -> httpx.Response:
     """Send with retries; return a 2xx response or raise a typed ``VendorError``."""
     url = base_url.rstrip("/") + request.path
@@ -140,7 +140,7 @@ async def send(
                     "error": type(last).__name__,
                 },
             )
-            await sleep(delay)
+            await (sleep or asyncio.sleep)(delay)
     if last is None:  # policy.attempts < 1: nothing was sent
         raise ValueError("RetryPolicy.attempts must be at least 1")
     raise last

@@ -13,13 +13,11 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import certifi
 import httpx
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
@@ -228,7 +226,7 @@ def make_worker_handler(
         cache_seconds=float(settings.get("CONTEXT_CACHE_SECONDS", "60")),
     )
     metrics = make_metrics(tool, settings)
-    factory = bedrock_client_factory or (lambda: aws.client("bedrock-runtime", aws.WORKER_CONFIG))
+    factory = bedrock_client_factory or aws.bedrock_runtime
     return WorkerHandler(
         tool=tool,
         plugin=plugin or plugin_for_function(tool),
@@ -248,7 +246,7 @@ def make_worker_handler(
         metrics=metrics,
         local=settings.get("TICKET_ENHANCER_LOCAL") == "1",
         http_client=httpx.AsyncClient(
-            verify=ssl.create_default_context(cafile=certifi.where()),
+            verify=aws.tls_context(),  # one CA bundle load per container, shared with AWS calls
             transport=transport,
             timeout=httpx.Timeout(10.0, connect=3.0),
             follow_redirects=False,
