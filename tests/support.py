@@ -500,7 +500,7 @@ AWS_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "TicketEnhancerTest",
     # mock_aws intercepts botocore only: functions built here use botocore clients. The light JSON
     # client (ticket_enhancer.aws.jsonapi) runs against moto's server instead: see
-    # tests/integration/test_aws_jsonapi.py and the local-stack tests.
+    # tests/integration/test_aws_vs_botocore.py and the local-stack tests.
     "TICKET_ENHANCER_AWS_CLIENT": "botocore",
 }
 

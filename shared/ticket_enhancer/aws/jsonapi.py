@@ -6,7 +6,7 @@ budget leaves; this module costs a few milliseconds on top of ``http.client``. I
 our functions need: ``POST`` of a JSON document, SigV4, keep-alive connections, botocore's
 "standard" retry rules, and errors as ``botocore.exceptions.ClientError`` (the same ``response``
 shape, modeled error fields such as DynamoDB's ``Item`` included), so callers and tests do not
-care which client they hold. ``tests/integration/test_aws_jsonapi.py`` runs both clients side by
+care which client they hold. ``tests/integration/test_aws_vs_botocore.py`` runs both clients side by
 side against moto.
 """
 
