@@ -4,9 +4,10 @@ Each sample is a fresh interpreter with Lambda's layout (see ``lambda_layout``);
 module creates its clients, plugin and configuration at import, as Lambda guidance recommends.
 Samples of the baseline and of every function are interleaved so machine noise hits all alike.
 Two figures per function: in-process import time (the init work we own) and whole-process
-wall time (interpreter start included). For context, each kind also gets a "floor": `import
-botocore` plus creating the AWS clients that kind of function cannot do without (functions use
-botocore directly: see ``ticket_enhancer.aws``).
+wall time (interpreter start included). For context, two references per kind of function: the
+AWS clients it cannot do without, created with botocore (``import botocore.session`` plus the
+clients: what functions paid before ``ticket_enhancer.aws.jsonapi``) and with the light client
+the functions use (clients plus the TLS context).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from benchmarks.lambda_layout import LAMBDA_PYTHON, BuiltFunction, built_functio
 
 BUDGET = {"webhook": 1.6, "worker": 2.5}
 CLIENTS = {"webhook": ("dynamodb", "sqs", "secretsmanager"), "worker": ("dynamodb", "secretsmanager")}
+REFERENCES = ("botocore", "light")
 TIMER = "import time\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
 
 
@@ -42,10 +44,13 @@ def _sample(function: BuiltFunction, code: str) -> Sample:
     return Sample(float(out.strip().splitlines()[-1]), time.perf_counter() - started)
 
 
-def _floor_code(kind: str) -> str:
+def _reference_code(kind: str, client: str) -> str:
     names = CLIENTS[kind]
-    session = "import botocore.session\ns = botocore.session.get_session()"
-    return f"{session}\nclients = [s.create_client(n) for n in {names!r}]"
+    if client == "botocore":
+        session = "import botocore.session\ns = botocore.session.get_session()"
+        return f"{session}\nclients = [s.create_client(n) for n in {names!r}]"
+    light = "from ticket_enhancer import aws\naws.tls_context()"
+    return f"{light}\nclients = [getattr(aws, n)() for n in {names!r}]"
 
 
 def _median(samples: list[Sample]) -> tuple[float, float]:
@@ -56,12 +61,12 @@ def run(runs: int = 7) -> dict[str, object]:
     functions = built_functions()
     first = {kind: next(fn for fn in functions if fn.kind == kind) for kind in BUDGET}
     baseline: list[Sample] = []
-    floors: dict[str, list[Sample]] = {kind: [] for kind in BUDGET}
+    references: dict[tuple[str, str], list[Sample]] = {(k, c): [] for k in BUDGET for c in REFERENCES}
     samples: dict[str, list[Sample]] = {fn.logical_id: [] for fn in functions}
     for _ in range(runs):
         baseline.append(_sample(functions[0], "import boto3"))
-        for kind, fn in first.items():
-            floors[kind].append(_sample(fn, _floor_code(kind)))
+        for (kind, client), values in references.items():
+            values.append(_sample(first[kind], _reference_code(kind, client)))
         for fn in functions:
             samples[fn.logical_id].append(_sample(fn, f"import {fn.module}"))
     base_import, base_process = _median(baseline)
@@ -79,22 +84,25 @@ def run(runs: int = 7) -> dict[str, object]:
                 "budget": BUDGET[fn.kind],
             }
         )
-    floor = {kind: round(_median(values)[0] / base_import, 2) for kind, values in floors.items()}
+    reference = {
+        client: {kind: round(_median(references[kind, client])[0] / base_import, 2) for kind in BUDGET}
+        for client in REFERENCES
+    }
     return {
         "runs": runs,
         "baseline_import_ms": round(base_import * 1000, 1),
         "baseline_process_ms": round(base_process * 1000, 1),
-        "floor_import_ratio": floor,
+        "clients_import_ratio": reference,
         "functions": rows,
     }
 
 
 def report(result: dict[str, object]) -> str:
-    floor = result["floor_import_ratio"]
+    reference = result["clients_import_ratio"]
     lines = [
         f"cold start ({result['runs']} runs, medians); baseline `import boto3`: "
         f"{result['baseline_import_ms']} ms in-process, {result['baseline_process_ms']} ms whole process",
-        f"floor (import botocore + the clients the kind needs): {floor}",
+        f"the AWS clients each kind needs, alone: {reference}",
         f"{'function':34} {'import ms':>9} {'ratio':>6} {'process ms':>10} {'ratio':>6} budget",
     ]
     for row in result["functions"]:  # type: ignore[attr-defined]
