@@ -175,7 +175,7 @@ def test_sqs_fifo_send_deduplicates_and_errors_like_botocore(endpoint: str, env:
         ours.send_message(**missing)
     with pytest.raises(ClientError) as theirs_error:
         theirs.send_message(**missing)
-    assert ours_error.value.response["Error"]["Code"] == theirs_error.value.response["Error"]["Code"]
+    assert ours_error.value.response["Error"] == theirs_error.value.response["Error"]
 
 
 def test_secrets_manager_answers_like_botocore(endpoint: str, env: dict[str, str]) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from ticket_enhancer.aws import endpoints
-from ticket_enhancer.aws.jsonapi import JsonApiClient, Timeouts, error_code
+from ticket_enhancer.aws.jsonapi import JsonApiClient, Timeouts, error_fields
 from ticket_enhancer.aws.services import SQS, BedrockRuntime, DynamoDB
 from ticket_enhancer.aws.sigv4 import Credentials
 
@@ -263,32 +263,46 @@ def test_bedrock_converse_puts_the_encoded_model_id_in_the_path(server: tuple[st
 
 
 @pytest.mark.parametrize(
-    ("body", "headers", "code"),
+    ("body", "headers", "error"),
     [
         (
-            {"__type": "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"},
+            {"__type": "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", "message": "no table"},
             {},
-            "ResourceNotFoundException",
+            {"Code": "ResourceNotFoundException", "Message": "no table"},
         ),
-        ({"__type": "ValidationException"}, {}, "ValidationException"),
+        (
+            {"__type": "ValidationException", "Message": "bad"},
+            {},
+            {"Code": "ValidationException", "Message": "bad"},
+        ),
         (
             {},
             {"x-amzn-errortype": "AccessDeniedException:http://internal.amazon.com/"},
-            "AccessDeniedException",
+            {"Code": "AccessDeniedException", "Message": ""},
         ),
-        ({"code": "ThrottlingException"}, {}, "ThrottlingException"),
-        ({}, {}, ""),
+        ({"code": "ThrottlingException"}, {}, {"Code": "ThrottlingException", "Message": ""}),
+        ({}, {}, {"Code": "502", "Message": ""}),  # not JSON (a proxy's page): the status, as botocore
+        (
+            {"__type": "com.amazon.coral.service#QueueDoesNotExist", "message": "gone"},
+            {"x-amzn-query-error": "AWS.SimpleQueueService.NonExistentQueue;Sender"},
+            {
+                "Code": "AWS.SimpleQueueService.NonExistentQueue",
+                "Message": "gone",
+                "QueryErrorCode": "QueueDoesNotExist",
+                "Type": "Sender",
+            },
+        ),
     ],
 )
-def test_error_codes_in_every_form_aws_sends(
-    body: dict[str, str], headers: dict[str, str], code: str
+def test_error_fields_in_every_form_aws_sends(
+    body: dict[str, str], headers: dict[str, str], error: dict[str, str]
 ) -> None:
     from email.message import Message
 
     message = Message()
     for name, value in headers.items():
         message[name] = value
-    assert error_code(body, message) == code  # type: ignore[arg-type]
+    assert error_fields(body, message, 502) == error  # type: ignore[arg-type]
 
 
 def test_endpoint_urls_with_a_path_prefix_are_kept(server: tuple[str, Script]) -> None:

@@ -21,12 +21,13 @@ class Service:
     env_name: str  # suffix of AWS_ENDPOINT_URL_<...>, e.g. "SECRETS_MANAGER"
     content_type: str  # "application/x-amz-json-1.0" or "-1.1"; rest-json APIs use application/json
     target_prefix: str | None  # X-Amz-Target prefix; None for rest-json
+    query_compatible: bool = False  # an old query-protocol API (SQS): sends x-amzn-query-mode
 
 
 DYNAMODB = Service(
     "dynamodb", "dynamodb", "dynamodb", "DYNAMODB", "application/x-amz-json-1.0", "DynamoDB_20120810"
 )
-SQS = Service("sqs", "sqs", "sqs", "SQS", "application/x-amz-json-1.0", "AmazonSQS")
+SQS = Service("sqs", "sqs", "sqs", "SQS", "application/x-amz-json-1.0", "AmazonSQS", query_compatible=True)
 SECRETS_MANAGER = Service(
     "secretsmanager",
     "secretsmanager",

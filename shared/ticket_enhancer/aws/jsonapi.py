@@ -74,13 +74,16 @@ class _Retryable(Exception):
         self.error = error
 
 
-def error_code(body: dict[str, Any], headers: http.client.HTTPMessage) -> str:
-    """The error's short name from the JSON body or the headers (``ns#Code`` and ``Code:uri`` forms)."""
-    query_code = headers.get("x-amzn-query-error")  # SQS answers its old query-protocol code here
-    if query_code:
-        return query_code.split(";", 1)[0]
-    raw = str(body.get("__type") or body.get("code") or headers.get("x-amzn-errortype") or "")
-    return raw.rsplit("#", 1)[-1].split(":", 1)[0]
+def error_fields(body: dict[str, Any], headers: http.client.HTTPMessage, status: int) -> dict[str, str]:
+    """The ``Error`` of botocore's response: code (``ns#Code`` and ``Code:uri`` forms), message, and
+    for SQS the old query-protocol code it sends in ``x-amzn-query-error`` (as botocore does)."""
+    raw = str(body.get("__type") or body.get("code") or headers.get("x-amzn-errortype") or status)
+    code = raw.split(":", 1)[0].rsplit("#", 1)[-1]
+    error = {"Code": code, "Message": str(body.get("message") or body.get("Message") or "")}
+    query = (headers.get("x-amzn-query-error") or "").split(";")
+    if len(query) == 2 and query[0]:
+        error.update(Code=query[0], QueryErrorCode=code, Type=query[1])
+    return error
 
 
 class JsonApiClient:
@@ -122,6 +125,8 @@ class JsonApiClient:
         headers = {"content-type": self.service.content_type}
         if self.service.target_prefix:
             headers["x-amz-target"] = f"{self.service.target_prefix}.{operation}"
+        if self.service.query_compatible:
+            headers["x-amzn-query-mode"] = "true"
         attempt = 0
         while True:
             attempt += 1
@@ -129,7 +134,7 @@ class JsonApiClient:
                 result = self._attempt(operation, self._base_path + path, headers, body)
             except _Retryable as retry:
                 if attempt >= self._timeouts.max_attempts:
-                    raise retry.error from None
+                    raise retry.error from retry.__cause__
                 self._sleep(random.random() * min(MAX_BACKOFF_SECONDS, 2.0 ** (attempt - 1)))  # noqa: S311 (jitter)
                 continue
             result.setdefault("ResponseMetadata", {})["RetryAttempts"] = attempt - 1
@@ -167,14 +172,13 @@ class JsonApiClient:
         if status < 300:
             parsed["ResponseMetadata"] = metadata
             return parsed
-        code = error_code(parsed, response_headers) or str(status)
-        message = str(parsed.get("message") or parsed.get("Message") or "")
+        fields = error_fields(parsed, response_headers, status)
         extra = {k: v for k, v in parsed.items() if k != "__type"}
         error = ClientError(
-            {**extra, "Error": {"Code": code, "Message": message}, "ResponseMetadata": metadata},  # type: ignore[typeddict-item]
+            {**extra, "Error": fields, "ResponseMetadata": metadata},  # type: ignore[typeddict-item]
             operation,
         )
-        if status in RETRYABLE_STATUSES or code in RETRYABLE_CODES:
+        if status in RETRYABLE_STATUSES or fields["Code"] in RETRYABLE_CODES:
             raise _Retryable(error)
         raise error
 
