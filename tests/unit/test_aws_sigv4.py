@@ -72,6 +72,8 @@ def test_signature_matches_botocore(  # noqa: PLR0917 (hypothesis passes each st
     host = f"{service}.{region}.amazonaws.com"
     path = "/" if service != "bedrock" else f"/model/{quote(model, safe='')}/converse"
     headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target}
+    if target.startswith("AmazonSQS."):
+        headers["x-amzn-query-mode"] = "true"
     ours = sign(
         method="POST",
         host=host,
