@@ -135,7 +135,7 @@ class JsonApiClient:
             except _Retryable as retry:
                 if attempt >= self._timeouts.max_attempts:
                     raise retry.error from retry.__cause__
-                self._sleep(random.random() * min(MAX_BACKOFF_SECONDS, 2.0 ** (attempt - 1)))  # noqa: S311 (jitter)
+                self._sleep(random.random() * min(MAX_BACKOFF_SECONDS, 2.0 ** (attempt - 1)))  # noqa: S311 # nosec B311 # jitter
                 continue
             result.setdefault("ResponseMetadata", {})["RetryAttempts"] = attempt - 1
             return result
