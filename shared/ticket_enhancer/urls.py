@@ -95,12 +95,13 @@ def system_resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
 
 
-def check_resolved_host(url: str, resolve: Resolver = system_resolve) -> None:
-    """Refuse a host name that resolves to a non-public address.
+def check_resolved_host(url: str, resolve: Resolver = system_resolve) -> str:
+    """The address to connect to for ``url``'s host; refused if any address it has is non-public.
 
     For hosts the tenant chose (on-prem ServiceDesk Plus with ``allow_custom_host``): the vendors'
-    own domains are theirs to resolve. Checked before the worker calls the host; a resolver
-    answering differently a moment later (DNS rebinding) is not covered by this check.
+    own domains are theirs to resolve. The worker resolves once per job and then connects to the
+    returned address only (``TenantContext.pinned_address``), keeping the host name for TLS and
+    ``Host``: a resolver answering differently a moment later (DNS rebinding) is never asked.
     """
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -115,3 +116,4 @@ def check_resolved_host(url: str, resolve: Resolver = system_resolve) -> None:
         mapped = getattr(ip, "ipv4_mapped", None)
         if not ip.is_global or (mapped is not None and not mapped.is_global):
             raise BaseUrlError(f"base URL host {host!r} resolves to a non-public address ({address})")
+    return addresses[0].split("%", 1)[0]

@@ -57,6 +57,7 @@ SDP_CLOUD_BASE = "https://sdpondemand.manageengine.com/app/itdesk"
 ZOHO_TOKEN_URL = "https://accounts.zoho.com/oauth/v2/token"
 ZOHO_ACCESS_TOKEN = "zoho-access-token-1"
 SANDBOX_BASE = "http://127.0.0.1:9/_sandbox/{tool}"
+PUBLIC_ADDRESSES = {public_resolver("any", 443)[0]}  # where a pinned on-prem host "is"
 HOSTILE = (
     "Printer <script>alert(1)</script> <img src=x onerror=alert(1)> "
     "[code]<b onmouseover=alert(1)>x</b>[/code] [click](javascript:alert(1))"
@@ -81,6 +82,7 @@ class Seen:
     path: str
     headers: httpx.Headers
     body: bytes
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -141,11 +143,16 @@ class Vendor:
             self.token_requests.append(parse_qs(body.decode()))
             return httpx.Response(200, json={"access_token": ZOHO_ACCESS_TOKEN, "expires_in": 3600})
         path = request.url.path
-        if request.url.host != self._host or not path.startswith(self._base_path + "/"):
+        # A pinned request goes to the address the worker checked, naming the host in Host (and SNI).
+        named = request.headers.get("host", "").split(":")[0] == self._host
+        at_host = request.url.host == self._host or (named and request.url.host in PUBLIC_ADDRESSES)
+        if not at_host or not path.startswith(self._base_path + "/"):
             self.unexpected.append(str(request.url))
             return httpx.Response(404, json={"error": "unexpected host"})
         relative = path[len(self._base_path) :]
-        self.seen.append(Seen(request.method, request.url, relative, request.headers, body))
+        self.seen.append(
+            Seen(request.method, request.url, relative, request.headers, body, request.extensions)
+        )
         for fault in self.faults:
             if fault.remaining and fault.method == request.method and re.fullmatch(fault.path, relative):
                 fault.remaining -= 1
@@ -419,6 +426,7 @@ class WorkerFactory:
         secret: dict[str, Any] | None = None,
         local: bool = False,
         delay: float = 0.0,
+        resolve: Callable[[str, int], list[str]] = public_resolver,
     ) -> Harness:
         url = base_url or BASE_URLS[tool]
         if tool == "servicedesk_plus" and url == BASE_URLS[tool]:
@@ -448,7 +456,7 @@ class WorkerFactory:
             transport=vendor.transport(),
             env=env,
             bedrock_client_factory=no_bedrock,
-            resolve=public_resolver,
+            resolve=resolve,
         )
         self.workers.append(worker)
         return Harness(tool, tenant_id, self.stack, self.jobs_table, worker, vendor)
@@ -593,6 +601,39 @@ def test_local_stack_reaches_the_sandbox_over_loopback_http(make_worker: WorkerF
         ("POST", "/_sandbox/jira/rest/api/3/issue/10001/comment"),
     ]
     assert len(h.vendor.notes("10001")) == 1
+
+
+def test_on_prem_host_is_resolved_once_per_job_and_every_call_connects_to_the_checked_address(
+    make_worker: WorkerFactory,
+) -> None:
+    """DNS rebinding: the host answers a public address to the check, then loopback. The worker
+    asks once per job and connects to the checked address; TLS and Host keep the host name."""
+    answers = iter([*PUBLIC_ADDRESSES] + ["127.0.0.1"] * 10)
+    asked: list[str] = []
+
+    def rebinding(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return [next(answers)]
+
+    h = make_worker("servicedesk_plus", resolve=rebinding)
+    assert h.run_jobs(h.job()) == []
+    assert asked == ["helpdesk.acme-corp.example"]
+    assert len(h.vendor.seen) == 2  # the fetch and the note
+    for seen in h.vendor.seen:
+        assert seen.url.host in PUBLIC_ADDRESSES
+        assert seen.headers["host"] == "helpdesk.acme-corp.example"
+        assert seen.extensions["sni_hostname"] == "helpdesk.acme-corp.example"
+    assert h.vendor.unexpected == []
+
+
+def test_vendor_domains_are_not_pinned(make_worker: WorkerFactory) -> None:
+    def never(host: str, port: int) -> list[str]:
+        raise AssertionError("the vendor's own domains are theirs to resolve")
+
+    h = make_worker("zendesk", resolve=never)
+    assert h.run_jobs(h.job()) == []
+    assert {seen.url.host for seen in h.vendor.seen} == {"acme.zendesk.com"}
+    assert all("sni_hostname" not in seen.extensions for seen in h.vendor.seen)
 
 
 def test_loopback_base_url_is_refused_outside_the_local_stack(make_worker: WorkerFactory) -> None:

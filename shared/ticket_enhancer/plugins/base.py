@@ -278,6 +278,7 @@ class TicketingToolPlugin(ABC):
                 client,
                 tenant.config.base_url,
                 request,
+                connect_to=tenant.pinned_address,
                 headers=await self.auth_headers(tenant),
                 tool=self.__tool_type__,
                 operation=operation,

@@ -57,11 +57,16 @@ class WebhookRequest:
 
 @dataclass(frozen=True, slots=True)
 class TenantContext:
-    """The tenant a call is for: its config, its secret and the shared HTTP client."""
+    """The tenant a call is for: its config, its secret and the shared HTTP client.
+
+    ``pinned_address``: for a host the tenant chose, the address checked to be public for this job;
+    vendor calls connect there (``plugins.http.send``), so DNS is not asked again mid-job.
+    """
 
     config: TenantConfig
     secret: TenantSecret
     http: httpx.AsyncClient | None = None
+    pinned_address: str | None = None
 
     @property
     def tenant_id(self) -> str:

@@ -76,6 +76,13 @@ def _error_for(response: httpx.Response, request: VendorRequest, tool: str, oper
     return VendorRequestError(message, tool_type=tool, operation=operation, status=status)
 
 
+def pinned(url: str, address: str) -> tuple[str, str, str]:
+    """``url`` aimed at ``address``; with the ``Host`` header and TLS server name it had."""
+    parts = httpx.URL(url)
+    host = parts.raw_host.decode("ascii")  # IDNA form, as TLS and DNS see it
+    return str(parts.copy_with(host=address)), parts.netloc.decode("ascii"), host
+
+
 async def send(
     client: httpx.AsyncClient,
     base_url: str,
@@ -86,10 +93,18 @@ async def send(
     operation: str,
     policy: RetryPolicy,
     sleep: Sleep | None = None,
+    connect_to: str | None = None,
 ) -> httpx.Response:
-    """Send with retries; return a 2xx response or raise a typed ``VendorError``."""
+    """Send with retries; return a 2xx response or raise a typed ``VendorError``.
+
+    ``connect_to``: an address checked for this host (``urls.check_resolved_host``). The request
+    goes to that address while TLS (SNI and certificate) and ``Host`` keep the host name.
+    """
     url = base_url.rstrip("/") + request.path
     merged = {**headers, **request.headers}
+    extensions: dict[str, str] = {}
+    if connect_to is not None:
+        url, merged["Host"], extensions["sni_hostname"] = pinned(url, connect_to)
     last: VendorError | None = None
     for attempt in range(policy.attempts):
         try:
@@ -101,6 +116,7 @@ async def send(
                 data=request.form,
                 headers=merged,
                 timeout=httpx.Timeout(policy.timeout, connect=policy.connect_timeout),
+                extensions=extensions,
             )
         except _NOT_SENT as exc:
             last = VendorUnavailableError(

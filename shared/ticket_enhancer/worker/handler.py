@@ -142,15 +142,16 @@ class WorkerHandler:
         if tenant is None:
             raise JobFailedError("tenant is unknown, disabled or of another tool")
         custom_host = tenant.config.options.get("allow_custom_host") == "true"
+        pinned: str | None = None
         try:
             check_base_url(self.tool, tenant.config.base_url, local=self.local, allow_custom_host=custom_host)
             if custom_host and not self.local:
-                await asyncio.to_thread(check_resolved_host, tenant.config.base_url, self.resolve)
+                pinned = await asyncio.to_thread(check_resolved_host, tenant.config.base_url, self.resolve)
         except HostResolutionError as exc:
             raise VendorUnavailableError(str(exc), tool_type=self.tool, operation="resolve") from None
         except BaseUrlError as exc:
             raise JobFailedError(f"base URL refused: {exc}") from None
-        return dataclasses.replace(tenant, http=self.http())
+        return dataclasses.replace(tenant, http=self.http(), pinned_address=pinned)
 
     async def _run(self, job: EnhancementJob, claim: Claim) -> str:
         tenant = await self._tenant(job.tenant_id)
