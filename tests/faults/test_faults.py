@@ -112,7 +112,7 @@ class Vendor:
 
     async def _handle(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        if request.url.host == self.LLM_HOST:
+        if request.headers.get("host") == self.LLM_HOST:  # pinned: sent to the checked address
             self.llm_requests += 1
             return httpx.Response(503, json={"error": "model overloaded"})
         assert request.url.host == self._host, f"unexpected host {request.url.host}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -81,10 +82,23 @@ def openai_options() -> dict[str, str]:
     return {"synthesis_provider": "openai", "synthesis_endpoint": ENDPOINT, "synthesis_model": "gpt-test"}
 
 
-def run_openai(handler: Any, *, key: str | None = API_KEY, seconds: float = 5.0) -> SynthesisResult:
+PUBLIC_ADDRESS = "93.184.216.34"
+
+
+def public(host: str, port: int) -> list[str]:
+    return [PUBLIC_ADDRESS]
+
+
+def run_openai(
+    handler: Any,
+    *,
+    key: str | None = API_KEY,
+    seconds: float = 5.0,
+    resolve: Callable[[str, int], list[str]] = public,
+) -> SynthesisResult:
     async def go() -> SynthesisResult:
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-            provider = choose_provider(tenant(openai_options(), http, key))
+            provider = choose_provider(tenant(openai_options(), http, key), resolve=resolve)
             return await synthesize_note(provider, build_prompt(context()), seconds=seconds)
 
     return asyncio.run(go())
@@ -176,7 +190,10 @@ def test_openai_request_shape_and_bearer_header() -> None:
     assert result == SynthesisResult("### Note\nok", "openai")
     (request,) = seen
     assert request.method == "POST"
-    assert str(request.url) == f"{ENDPOINT}/chat/completions"
+    # The tenant's endpoint is pinned to the address checked to be public; TLS and Host keep the name.
+    assert str(request.url) == f"https://{PUBLIC_ADDRESS}/v1/chat/completions"
+    assert request.headers["host"] == "llm.example.com"
+    assert request.extensions["sni_hostname"] == "llm.example.com"
     assert request.headers["authorization"] == f"Bearer {API_KEY}"
     body = json.loads(request.content)
     assert body["model"] == "gpt-test"
@@ -184,6 +201,19 @@ def test_openai_request_shape_and_bearer_header() -> None:
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
     assert body["messages"][0]["content"] == SYSTEM_PROMPT
     assert "<ticket>" in body["messages"][1]["content"]
+
+
+@pytest.mark.parametrize("address", ["10.0.0.7", "127.0.0.1", "169.254.169.254", "::ffff:192.168.0.1"])
+def test_an_endpoint_resolving_to_a_private_address_is_never_called(address: str) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"choices": [{"message": {"content": "leaked"}}]})
+
+    result = run_openai(handler, resolve=lambda host, port: [address])
+    assert (result.provider, result.fallback_from, result.fallback_reason) == ("offline", "openai", "error")
+    assert seen == []
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,19 @@
 
 ``POST {endpoint}/chat/completions`` through the shared ``httpx.AsyncClient`` with the tenant's
 ``llm_api_key`` as a bearer token. The response is read with a size cap; redirects are not followed.
+The endpoint is the tenant's choice, so (outside the local stack) its host must resolve to public
+addresses only, and the call connects to the address checked, as for on-prem vendor hosts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ticket_enhancer.enhance.errors import SynthesisError
+from ticket_enhancer.urls import BaseUrlError, Resolver, check_resolved_host, system_resolve
 
 if TYPE_CHECKING:
     import httpx
@@ -57,8 +61,10 @@ class OpenAICompatibleProvider:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         local: bool = False,
+        resolve: Resolver = system_resolve,
     ) -> None:
         self._http = http
+        self._resolve = resolve
         self._endpoint = endpoint
         self._api_key = api_key
         self.model = model
@@ -86,9 +92,12 @@ class OpenAICompatibleProvider:
             "temperature": TEMPERATURE,
         }
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        extensions: dict[str, str] = {}
+        if not self._local:
+            url, headers["Host"], extensions["sni_hostname"] = await self._pin(url)
         timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0))
         try:
-            data = await self._post(self._http, url, body, headers, timeout)
+            data = await self._post(self._http, url, body, headers, timeout, extensions)
         except httpx.TimeoutException as exc:
             raise TimeoutError("chat/completions timed out") from exc
         try:
@@ -99,18 +108,35 @@ class OpenAICompatibleProvider:
             raise SynthesisError("chat/completions returned no text")
         return content
 
+    async def _pin(self, url: str) -> tuple[str, str, str]:
+        """``url`` aimed at its host's address, checked to be public (``plugins.http.pinned``)."""
+        from ticket_enhancer.plugins.http import pinned
+
+        try:
+            address = await asyncio.to_thread(check_resolved_host, url, self._resolve)
+        except BaseUrlError as exc:
+            raise SynthesisError(f"synthesis_endpoint refused: {exc}") from None
+        return pinned(url, address)
+
     @staticmethod
-    async def _post(
+    async def _post(  # noqa: PLR0917 (one call's parts)
         http: httpx.AsyncClient,
         url: str,
         body: dict[str, object],
         headers: dict[str, str],
         limits: httpx.Timeout,
+        extensions: dict[str, str],
     ) -> bytes:
         """The response body of a 200 answer, read up to :data:`MAX_RESPONSE_BYTES`."""
         data = bytearray()
         async with http.stream(
-            "POST", url, json=body, headers=headers, timeout=limits, follow_redirects=False
+            "POST",
+            url,
+            json=body,
+            headers=headers,
+            timeout=limits,
+            follow_redirects=False,
+            extensions=extensions,
         ) as response:
             if response.status_code != 200:
                 raise SynthesisError(f"chat/completions answered HTTP {response.status_code}")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ticket_enhancer.enhance.store import ContextStore
     from ticket_enhancer.models import Ticket
     from ticket_enhancer.plugins.context import TenantContext
+    from ticket_enhancer.urls import Resolver
 
 __all__ = ["Enhancement", "EnhancementContext", "Pipeline", "PipelineStep", "build_default_pipeline"]
 
@@ -131,6 +132,7 @@ def build_default_pipeline(
     bedrock_client_factory: Callable[[], Any] | None = None,
     step_timeout: float = 8.0,
     model_timeout: float = 20.0,
+    resolve: Resolver | None = None,
 ) -> Pipeline:
     """ticket_context -> (similar_tickets, knowledge, network_assets) -> synthesis."""
     from ticket_enhancer.enhance.steps import (
@@ -147,7 +149,9 @@ def build_default_pipeline(
             SimilarTicketsStep(store),
             KnowledgeStep(store),
             NetworkAssetsStep(store),
-            SynthesisStep(bedrock_client_factory=bedrock_client_factory, model_timeout=model_timeout),
+            SynthesisStep(
+                bedrock_client_factory=bedrock_client_factory, model_timeout=model_timeout, resolve=resolve
+            ),
         ],
         step_timeout=step_timeout,
     )

@@ -25,6 +25,7 @@ from ticket_enhancer.enhance.synthesis import (
 
 if TYPE_CHECKING:
     from ticket_enhancer.enhance.store import ContextStore
+    from ticket_enhancer.urls import Resolver
 
 __all__ = [
     "CachedFactory",
@@ -128,15 +129,20 @@ class SynthesisStep:
         *,
         bedrock_client_factory: Callable[[], Any] | None = None,
         model_timeout: float = DEFAULT_TIMEOUT,
+        resolve: Resolver | None = None,
     ) -> None:
         self._factory = CachedFactory(bedrock_client_factory or default_bedrock_client)  # one per container
+        self._resolve = resolve
         self._model_timeout = model_timeout
         self.timeout = model_timeout + 5.0
 
     async def run(self, ctx: EnhancementContext) -> None:
         prompt = build_prompt(ctx.gathered())
         provider = choose_provider(
-            ctx.tenant, bedrock_client_factory=self._factory, timeout=self._model_timeout
+            ctx.tenant,
+            bedrock_client_factory=self._factory,
+            timeout=self._model_timeout,
+            resolve=self._resolve,
         )
         result = await synthesize_note(provider, prompt, seconds=self._model_timeout)
         if result.fallback_from is not None:

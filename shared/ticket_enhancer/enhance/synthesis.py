@@ -23,9 +23,11 @@ from ticket_enhancer.enhance.openai_compat import (
     OpenAICompatibleProvider,
 )
 from ticket_enhancer.enhance.prompt import Prompt, build_prompt
+from ticket_enhancer.urls import system_resolve
 
 if TYPE_CHECKING:
     from ticket_enhancer.plugins.context import TenantContext
+    from ticket_enhancer.urls import Resolver
 
 __all__ = [
     "DEFAULT_BEDROCK_MODEL",
@@ -169,6 +171,7 @@ def choose_provider(
     bedrock_client_factory: Callable[[], Any] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     local: bool | None = None,
+    resolve: Resolver | None = None,
 ) -> SynthesisProvider:
     """The tenant's provider from ``options["synthesis_provider"]`` (offline|bedrock|openai)."""
     options = tenant.config.options
@@ -186,6 +189,7 @@ def choose_provider(
             model,
             timeout=timeout,
             local=os.environ.get("TICKET_ENHANCER_LOCAL") == "1" if local is None else local,
+            resolve=resolve or system_resolve,
         )
     if kind != "offline":
         logger.warning("tenant %s: unknown synthesis_provider %r, using offline", tenant.tenant_id, kind)

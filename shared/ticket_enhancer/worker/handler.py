@@ -240,7 +240,7 @@ def make_worker_handler(
         ),
         jobs=JobStore(dynamodb, settings.get("JOBS_TABLE", "jobs")),
         store=store,
-        pipeline=pipeline or build_default_pipeline(store, bedrock_client_factory=factory),
+        pipeline=pipeline or build_default_pipeline(store, bedrock_client_factory=factory, resolve=resolve),
         dynamodb=dynamodb,
         deliveries_table=settings.get("DELIVERIES_TABLE", "deliveries"),
         logger=make_logger(settings),
