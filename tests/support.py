@@ -24,6 +24,7 @@ from ticket_enhancer.webhooks.signing import sign
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import KeySchemaElementTypeDef
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
@@ -309,15 +310,25 @@ class QueuedMessage:
     group_id: str
 
 
+def create_table(dynamodb: DynamoDBClient, name: str, hash_key: str, range_key: str | None = None) -> None:
+    """An on-demand table keyed by string attributes, as the template declares its tables."""
+    schema: list[KeySchemaElementTypeDef] = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=schema,
+        AttributeDefinitions=[
+            {"AttributeName": key["AttributeName"], "AttributeType": "S"} for key in schema
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def create_tables(dynamodb: DynamoDBClient, tenants_table: str, deliveries_table: str) -> None:
     """The template's TenantsTable (key ``tenant_id``) and DeliveriesTable (key ``dedupe_key``, TTL)."""
-    for table, key in ((tenants_table, "tenant_id"), (deliveries_table, "dedupe_key")):
-        dynamodb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    create_table(dynamodb, tenants_table, "tenant_id")
+    create_table(dynamodb, deliveries_table, "dedupe_key")
     dynamodb.update_time_to_live(
         TableName=deliveries_table,
         TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True},

@@ -36,7 +36,16 @@ from ticket_enhancer.sandbox.vendor import VendorSandbox
 from ticket_enhancer.tenants import deserialize_item
 from ticket_enhancer.worker.handler import WorkerHandler, make_worker_handler
 
-from tests.support import BASE_URLS, BODY_FACTORIES, Stack, Tenant, invoke, public_resolver, unique
+from tests.support import (
+    BASE_URLS,
+    BODY_FACTORIES,
+    Stack,
+    Tenant,
+    create_table,
+    invoke,
+    public_resolver,
+    unique,
+)
 
 # Every handler built in a process sets the shared EMF default dimension again.
 pytestmark = [
@@ -307,21 +316,8 @@ def system(aws: Stack, clock: Clock) -> Iterator[SystemFactory]:
     """``system(tool, options=..., bedrock=...)``: one tool's deployment, a tenant and its vendor."""
     built: list[System] = []
     jobs_table, context_table = f"{aws.prefix}-JobsTable", f"{aws.prefix}-ContextTable"
-    aws.dynamodb.create_table(
-        TableName=jobs_table,
-        KeySchema=[{"AttributeName": "job_key", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "job_key", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    aws.dynamodb.create_table(
-        TableName=context_table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(aws.dynamodb, jobs_table, "job_key")
+    create_table(aws.dynamodb, context_table, "pk", "sk")
 
     def build(
         tool: str, *, options: dict[str, str] | None = None, bedrock: Callable[[], Any] | None = None

@@ -19,7 +19,15 @@ from ticket_enhancer import aws
 from ticket_enhancer.aws.services import SQS, DynamoDB, SecretsManager
 from ticket_enhancer.ingest.handler import make_webhook_handler
 
-from tests.support import REGION, invoke, light_client_env, moto_server, server_world, webhook_event
+from tests.support import (
+    REGION,
+    create_table,
+    invoke,
+    light_client_env,
+    moto_server,
+    server_world,
+    webhook_event,
+)
 
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -54,15 +62,7 @@ def without_metadata(answer: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def make_table(endpoint: str, name: str) -> None:
-    boto("dynamodb", endpoint).create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(boto("dynamodb", endpoint), name, "pk", "sk")
 
 
 def test_factories_build_the_light_client_when_credentials_are_in_the_environment(

@@ -28,6 +28,8 @@ from ticket_enhancer.models import NOTE_FOOTER_PREFIX, Priority, TenantConfig, T
 from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.plugins.errors import PluginDependencyError
 
+from tests.support import create_table
+
 TABLE = "context"
 
 
@@ -42,18 +44,7 @@ def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[ContextStore]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-        )
+        create_table(client, TABLE, "pk", "sk")  # the template's ContextTable
         yield ContextStore(client, TABLE)
 
 

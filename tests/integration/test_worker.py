@@ -41,7 +41,7 @@ from ticket_enhancer.sandbox.vendor import VendorSandbox
 from ticket_enhancer.tenants import deserialize_item, secret_name
 from ticket_enhancer.worker.handler import WorkerHandler, make_worker_handler
 
-from tests.support import TOOLS, Stack, public_resolver, unique
+from tests.support import TOOLS, Stack, create_table, public_resolver, unique
 
 API_USER = "agent@example.com"
 API_TOKEN = "api-token-5b1f"
@@ -367,24 +367,8 @@ class WorkerFactory:
         prefix = stack.prefix
         self.jobs_table, self.context_table = f"{prefix}-JobsTable", f"{prefix}-ContextTable"
         db = stack.dynamodb
-        db.create_table(
-            TableName=self.jobs_table,
-            KeySchema=[{"AttributeName": "job_key", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "job_key", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        db.create_table(
-            TableName=self.context_table,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(db, self.jobs_table, "job_key")
+        create_table(db, self.context_table, "pk", "sk")
 
     def add_tenant(
         self,
