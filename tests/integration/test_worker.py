@@ -224,16 +224,19 @@ def _freshservice_note(seen: Seen) -> str:
 
 
 def _sdp_note(seen: Seen) -> str:
+    """Cloud (sdpod-v3-api, Zoho OAuth): ``request_note``; on-prem (sdpop-v3-api, authtoken): ``note``."""
     assert seen.headers["content-type"] == "application/x-www-form-urlencoded"
     form = seen.form()
     assert set(form) == {"input_data"}
     data = json.loads(form["input_data"][0])
-    assert set(data) == {"request_note"}
-    note = data["request_note"]
+    cloud = "authtoken" not in seen.headers
+    assert set(data) == {"request_note" if cloud else "note"}
+    note = data["request_note" if cloud else "note"]
     assert note["show_to_requester"] is False
-    assert note["notify_technician"] is False
     assert note["mark_first_response"] is False
     assert note["add_to_linked_requests"] is False
+    expected = {"description", "show_to_requester", "mark_first_response", "add_to_linked_requests"}
+    assert set(note) == (expected | {"notify_technician"} if cloud else expected)
     html: str = note["description"]
     return html
 

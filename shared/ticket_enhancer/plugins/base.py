@@ -215,7 +215,7 @@ class TicketingToolPlugin(ABC):
 
     async def update_ticket(self, tenant: TenantContext, ticket_id: str, note: Note) -> bool:
         """Post ``note`` as an internal note. Safe to call again after an unknown outcome."""
-        request = self.note_request(_segment(ticket_id), self.render_note(note))
+        request = self.tenant_note_request(tenant, _segment(ticket_id), self.render_note(note))
         try:
             await self._call(tenant, request, "update_ticket")
         except VendorOutcomeUnknownError:
@@ -228,6 +228,10 @@ class TicketingToolPlugin(ABC):
         """Whether a note carrying ``job_id``'s footer is already on the ticket."""
         response = await self._call(tenant, self.notes_request(_segment(ticket_id)), "list_notes")
         return any(job_id in body for body in self.parse_notes(response.json()))
+
+    def tenant_note_request(self, tenant: TenantContext, ticket_id: str, rendered: Any) -> VendorRequest:
+        """``note_request``; a tool whose deployments differ (cloud or on-prem) overrides this."""
+        return self.note_request(ticket_id, rendered)
 
     def render_note(self, note: Note) -> Any:
         """The note in this tool's format (HTML, ADF or plain text), footer included."""

@@ -35,6 +35,7 @@ class Call:
     path: str
     query: dict[str, list[str]]
     body: bytes
+    headers: dict[str, str]
 
 
 @dataclass
@@ -102,7 +103,8 @@ class VendorSandbox:
                 return Answer(200, {"tickets": self.state.tickets[tool], "notes": self.state.notes[tool]})
             if self.state.faults[tool]:
                 return self.state.faults[tool].pop(0)
-            return _ROUTES[tool](self.state, Call(method, rest, parse_qs(query), body))
+            lowered = {k.lower(): v for k, v in headers.items()}
+            return _ROUTES[tool](self.state, Call(method, rest, parse_qs(query), body, lowered))
 
     def transport(self) -> httpx.MockTransport:
         def handler(request: httpx.Request) -> httpx.Response:
@@ -219,11 +221,22 @@ def _servicedesk_plus(state: SandboxState, call: Call) -> Answer:
         return Answer(404, {"response_status": {"status_code": 4000, "status": "failed"}})
     key = str(ticket["id"])
     if m[2] and method == "POST":
-        form = parse_qs(body.decode())
-        note = json.loads(form["input_data"][0])["request_note"]
+        # Cloud (Zoho OAuth) wraps the note in "request_note", on-prem (authtoken) in "note".
+        wrapper = "note" if "authtoken" in call.headers else "request_note"
+        data = json.loads(parse_qs(body.decode())["input_data"][0])
+        if set(data) != {wrapper}:
+            failed = {
+                "status_code": 4000,
+                "status": "failed",
+                "messages": [{"message": f"expected {wrapper}"}],
+            }
+            return Answer(400, {"response_status": failed})
         return Answer(
             201,
-            {"request_note": {"id": _add_note(state, "servicedesk_plus", key, note)}, "response_status": ok},
+            {
+                wrapper: {"id": _add_note(state, "servicedesk_plus", key, data[wrapper])},
+                "response_status": ok,
+            },
         )
     if m[2]:
         return Answer(200, {"notes": state.notes["servicedesk_plus"].get(key, []), "response_status": [ok]})

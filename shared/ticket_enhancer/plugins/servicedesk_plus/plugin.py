@@ -93,11 +93,28 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
             )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:
+        """Cloud (``sdpod-v3-api``): the note travels under ``request_note``."""
         note = {
             "request_note": {
                 "description": rendered,
                 "show_to_requester": False,
                 "notify_technician": False,
+                "mark_first_response": False,
+                "add_to_linked_requests": False,
+            }
+        }
+        return VendorRequest(
+            "POST", f"/api/v3/requests/{ticket_id}/notes", form={"input_data": json.dumps(note)}
+        )
+
+    def tenant_note_request(self, tenant: TenantContext, ticket_id: str, rendered: Any) -> VendorRequest:
+        """On-prem (``sdpop-v3-api``) names the wrapper ``note`` and documents no ``notify_technician``."""
+        if self.is_cloud(tenant.config.base_url):
+            return self.note_request(ticket_id, rendered)
+        note = {
+            "note": {
+                "description": rendered,
+                "show_to_requester": False,
                 "mark_first_response": False,
                 "add_to_linked_requests": False,
             }
