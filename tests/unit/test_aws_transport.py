@@ -192,6 +192,9 @@ def test_keep_alive_connections_are_reused(server: tuple[str, Script]) -> None:
         api.call("GetItem", {})
     assert len(script.seen) == 5
     assert len(script.connections) == 1
+    DynamoDB(api).close()  # botocore clients have close() too: the idle connections go
+    api.call("GetItem", {})
+    assert len(script.connections) == 2
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced_without_a_retry(

@@ -17,10 +17,6 @@ class _Facade:
     def __init__(self, api: JsonApiClient) -> None:
         self._api = api
 
-    @property
-    def api(self) -> JsonApiClient:
-        return self._api
-
     def close(self) -> None:
         self._api.close()
 
