@@ -53,7 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length", "0"))
         body = self.rfile.read(length)
         self.script.seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
-        self.script.connections.add(id(self.connection))
+        self.script.connections.add(self.client_address[1])  # one client port per TCP connection
         answer = self.script.answers.pop(0) if self.script.answers else Answer()
         if answer.drop:
             self.close_connection = True
