@@ -230,6 +230,16 @@ def test_a_body_failing_its_crc32_is_retried(server: tuple[str, Script]) -> None
     assert len(sleeps) == 1
 
 
+def test_a_success_that_is_not_json_is_retried_and_never_read_as_empty(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.answers += [Answer(body=b'{"Item": {"pk"'), Answer(body=b"[]")]  # cut short; not an object
+    api, sleeps = client(url, attempts=2)
+    with pytest.raises(EndpointConnectionError):
+        DynamoDB(api).get_item(TableName="tenants", Key={"tenant_id": {"S": "acme"}})
+    assert len(script.seen) == 2
+    assert len(sleeps) == 1
+
+
 def test_sqs_uses_the_json_protocol_and_its_query_error_code(server: tuple[str, Script]) -> None:
     url, script = server
     script.answers.append(

@@ -161,9 +161,13 @@ class JsonApiClient:
         try:
             parsed = json.loads(data) if data else {}
         except ValueError:
-            parsed = {}
+            parsed = None
         if not isinstance(parsed, dict):
-            parsed = {}
+            if status < 300:  # a garbled success must never read as "no item": retry, then fail
+                raise _Retryable(
+                    EndpointConnectionError(endpoint_url=self.endpoint_url, error="unreadable answer")
+                )
+            parsed = {}  # an error page (a proxy's 502): the status is the code
         metadata = {
             "RequestId": response_headers.get("x-amzn-requestid", ""),
             "HTTPStatusCode": status,
