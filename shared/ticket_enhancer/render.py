@@ -3,23 +3,28 @@
 Threat model
 ------------
 The markdown given to :func:`render_note` is written by our own note composer, but it embeds text
-we do not control: ticket subjects and bodies (anyone who can e-mail the service desk writes those)
-and model output (which a requester can steer by prompt injection). So ALL of it is treated as
-hostile. The note is posted as an internal note and read by agents inside the ticketing tool, so the
-risks are stored XSS in the tool's UI, links to ``javascript:``/``data:`` or look-alike targets, and
-markup smuggled past a tool's own format (ServiceNow renders raw HTML inside ``[code]...[/code]`` in
-work notes).
+we do not control: ticket subjects and bodies (anyone who can e-mail the service desk writes those),
+knowledge articles, inventory entries and model output (which a requester can steer by prompt
+injection). So ALL of it is treated as hostile. The note is posted as an internal note and read by
+agents inside the ticketing tool, so the risks are stored XSS in the tool's UI, links to phishing,
+``javascript:``/``data:`` or look-alike targets, and markup smuggled past a tool's own format
+(ServiceNow renders raw HTML inside ``[code]...[/code]`` in work notes).
 
 Defences:
 
 * Input markup is never passed through. A tiny parser recognises a fixed markdown subset (headings,
-  paragraphs, ``-``/``1.`` lists, fenced code, ``**bold**``, ```code```, ``[label](url)``) and
-  produces blocks of plain-text spans; everything else stays literal text.
+  paragraphs, ``-``/``1.`` lists, fenced code, ``**bold**``, ```code```) and produces blocks of
+  plain-text spans; everything else stays literal text.
+* Link policy (this module is its one place): text can never make a link. ``[label](url)``,
+  ``<https://...>`` and bare URLs are plain text in every format. The only links are those the
+  composer builds with :func:`link` from our own data; they are written with Unicode noncharacters
+  (:data:`LINK_OPEN` label :data:`LINK_SEP` url :data:`LINK_CLOSE`) that :func:`untrusted` removes
+  from any text we do not control, and that the renderer drops wherever they do not form a link.
+* Only absolute http(s) URLs without whitespace, control or quote characters become links (checked
+  by :func:`link` and again here); anything else renders as the label's plain text.
 * The emitters build output only from our own constructs. HTML: a fixed tag allow-list, every text
   run through ``html.escape(quote=True)``, no attribute but ``href``/``rel``. ADF: a dict of known
   node types that the caller serialises as JSON. Text: ``[code]`` tags are neutralised.
-* Only absolute http(s) URLs without whitespace, control or quote characters become links;
-  anything else renders as the label's plain text.
 * The input is truncated to :data:`MAX_INPUT_CHARS`, and the inline patterns are bounded so that
   hostile input cannot make the regexes backtrack for long.
 """
@@ -40,6 +45,10 @@ MAX_INPUT_CHARS = 60_000
 TRUNCATION_MARKER = "…(truncated)"
 LINK_REL = "noopener noreferrer nofollow"
 MAX_URL_CHARS = 2048
+MAX_LABEL_CHARS = 500
+# A composer-made link: LINK_OPEN label LINK_SEP url LINK_CLOSE. Noncharacters are reserved for a
+# program's internal use; untrusted() removes them, so no text we do not control can write one.
+LINK_OPEN, LINK_SEP, LINK_CLOSE = "\ufdd0", "\ufdd1", "\ufdd2"
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FENCE_OPEN = re.compile(r"^\s*```")
@@ -47,14 +56,14 @@ _FENCE_CLOSE = re.compile(r"^\s*```\s*$")
 _HEADING = re.compile(r"^(#{1,3})[ \t]+(\S.*)$")
 _BULLET = re.compile(r"^\s*-[ \t]+(\S.*)$")
 _ORDERED = re.compile(r"^\s*\d{1,9}\.[ \t]+(\S.*)$")
-# Leftmost match wins; at one position code beats link beats bold. Character classes exclude the
-# delimiters and lengths are bounded, so each failed attempt stops early (no quadratic blow-up).
-# A URL may hold one level of balanced parentheses ("javascript:alert(1)", Wikipedia links).
-_INLINE = re.compile(
-    r"`(?P<code>[^`\n]+)`"
-    r"|\[(?P<label>[^\[\]\n]{1,500})\]\((?P<url>(?:[^()\n]|\([^()\n]{0,2048}\)){0,2048})\)"
-    r"|\*\*(?P<strong>.+?)\*\*"
+_LINK_MARKS = re.compile("[\ufdd0-\ufdd2]")
+# Character classes exclude the delimiters and lengths are bounded, so each failed attempt stops
+# early (no quadratic blow-up). Links are found first; code beats bold in the text between them.
+_LINK = re.compile(
+    f"{LINK_OPEN}([^\ufdd0-\ufdd2\n]{{1,{MAX_LABEL_CHARS}}}){LINK_SEP}"
+    f"([^\ufdd0-\ufdd2\n]{{1,{MAX_URL_CHARS}}}){LINK_CLOSE}"
 )
+_INLINE = re.compile(r"`(?P<code>[^`\n]+)`|\*\*(?P<strong>.+?)\*\*")
 _SCRIPT_SCHEME = re.compile(r"(?:java|vb)script:", re.IGNORECASE)
 _BRACKETED = re.compile(r"\[([^\[\]]*)\]")
 _URL_FORBIDDEN = frozenset("<>\"'\\`")
@@ -68,7 +77,7 @@ class Span:
     text: str
     strong: bool = False
     code: bool = False
-    href: str | None = None  # set only for vetted http(s) URLs
+    href: str | None = None  # set only for a composer-made link to a vetted http(s) URL
 
 
 @dataclass
@@ -98,8 +107,40 @@ def safe_url(url: str) -> str | None:
     return parts.scheme + url[len(parts.scheme) :]
 
 
-def parse_inline(text: str, *, strong: bool = False) -> list[Span]:
-    """Split one line of text into spans; anything that is not our syntax stays literal."""
+def untrusted(text: str) -> str:
+    """``text`` we do not control (tickets, articles, assets, model output), fit to go into the
+    note markdown: it can never make a link, since only :func:`link` writes the link markers."""
+    return _LINK_MARKS.sub("", text)
+
+
+def link(label: str, url: str) -> str:
+    """A live link to ``url``, which must come from our own data (a stored ticket or article URL).
+
+    The label is plain text (one line, no markup). A URL that :func:`safe_url` refuses gives
+    just the label, as text.
+    """
+    href = safe_url(url)
+    label = " ".join(untrusted(label).split()) or href or "link"
+    if len(label) > MAX_LABEL_CHARS:
+        label = label[: MAX_LABEL_CHARS - 1].rstrip() + "…"
+    return label if href is None else f"{LINK_OPEN}{label}{LINK_SEP}{href}{LINK_CLOSE}"
+
+
+def parse_inline(text: str) -> list[Span]:
+    """Split one line into spans: the composer's links, and ``code``/``**bold**`` in the text
+    between them. Anything else, brackets and URLs included, stays literal text."""
+    spans: list[Span] = []
+    pos = 0
+    for m in _LINK.finditer(text):
+        spans.extend(_parse_text(text[pos : m.start()]))
+        spans.append(Span(m[1], href=safe_url(m[2])))
+        pos = m.end()
+    spans.extend(_parse_text(text[pos:]))
+    return [span for span in spans if span.text]
+
+
+def _parse_text(text: str, *, strong: bool = False) -> list[Span]:
+    text = untrusted(text)  # link markers that form no link (cut or forged) are dropped
     spans: list[Span] = []
     pos = 0
     for m in _INLINE.finditer(text):
@@ -107,14 +148,12 @@ def parse_inline(text: str, *, strong: bool = False) -> list[Span]:
             spans.append(Span(text[pos : m.start()], strong=strong))
         if m["code"] is not None:
             spans.append(Span(m["code"], strong=strong, code=True))
-        elif m["label"] is not None:
-            spans.append(Span(m["label"], strong=strong, href=safe_url(m["url"])))
         else:
-            spans.extend(parse_inline(m["strong"], strong=True))
+            spans.extend(_parse_text(m["strong"], strong=True))
         pos = m.end()
     if pos < len(text):
         spans.append(Span(text[pos:], strong=strong))
-    return [span for span in spans if span.text]
+    return spans
 
 
 def parse_blocks(markdown: str) -> list[Block]:
@@ -131,7 +170,7 @@ def parse_blocks(markdown: str) -> list[Block]:
             for code_line in lines:
                 if _FENCE_CLOSE.match(code_line):
                     break
-                code.lines.append(code_line)
+                code.lines.append(untrusted(code_line))
             blocks.append(code)
             open_block = None
         elif heading := _HEADING.match(line):
@@ -298,7 +337,9 @@ def render_note(markdown: str, fmt: Literal["adf"], *, footer: str) -> dict[str,
 @overload
 def render_note(markdown: str, fmt: NoteFormat, *, footer: str) -> str | dict[str, Any]: ...
 def render_note(markdown: str, fmt: NoteFormat, *, footer: str) -> str | dict[str, Any]:
-    """Render untrusted composer ``markdown`` as a note in ``fmt``, ending with ``footer``.
+    """Render composer ``markdown`` (hostile text inside) as a note in ``fmt``, ending with ``footer``.
+
+    Only :func:`link` markers become links; see the module docstring for the policy.
 
     ``footer`` is ours (it carries the job id that is later searched for) and appears verbatim as
     the last element: HTML ``<hr><p>footer</p>``, ADF rule + paragraph, text ``--`` + footer line.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,10 +29,12 @@ from ticket_enhancer.enhance.store import MAX_INDEXED_TEXT_BYTES, ContextStore
 from ticket_enhancer.models import NOTE_FOOTER_PREFIX, Priority, TenantConfig, TenantSecret, Ticket
 from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.plugins.errors import PluginDependencyError
+from ticket_enhancer.render import link, render_note
 
 from tests.support import create_table
 
 TABLE = "context"
+KB_LINK = link("VPN disconnects: MTU", "https://kb.acme.example/vpn")
 
 
 @pytest.fixture
@@ -146,9 +150,9 @@ def test_default_pipeline_writes_an_offline_note_from_the_tenant_context(store: 
     result = enhance(build_default_pipeline(store))
     assert (result.provider, result.unavailable) == ("offline", [])
     md = result.markdown
-    assert "[IT-900: VPN disconnects every 5 minutes](https://acme.atlassian.net/browse/IT-900)" in md
+    assert link("IT-900: VPN disconnects every 5 minutes", "https://acme.atlassian.net/browse/IT-900") in md
     assert "IT-10001:" not in md.split("### Similar tickets", 1)[1]  # never the ticket itself
-    assert "[VPN disconnects: MTU](https://kb.acme.example/vpn)" in md
+    assert KB_LINK in md
     assert "globex" not in md.lower()
     assert "**vpn-pool**" in md
     assert "**vpn-gw**" in md
@@ -207,7 +211,7 @@ def test_a_failing_step_still_yields_a_note_naming_what_was_unavailable(store: C
     result = enhance(pipeline)
     assert result.unavailable == ["similar_tickets"]
     assert "Unavailable for this note: similar tickets (error)" in result.markdown
-    assert "[VPN disconnects: MTU](https://kb.acme.example/vpn)" in result.markdown  # the rest still ran
+    assert KB_LINK in result.markdown  # the rest still ran
 
 
 def test_a_slow_step_times_out_and_the_others_finish(store: ContextStore) -> None:
@@ -281,7 +285,41 @@ def test_model_failure_falls_back_and_is_recorded(store: ContextStore) -> None:
     result = asyncio.run(go())
     assert (result.provider, result.fallback_from, result.unavailable) == ("offline", "openai", ["synthesis"])
     assert "Unavailable for this note: AI summary (error)" in result.markdown
-    assert "[VPN disconnects: MTU](https://kb.acme.example/vpn)" in result.markdown
+    assert KB_LINK in result.markdown
+
+
+PHISH = "[Re-verify SSO](https://sso-acme.evil.example)"
+
+
+@pytest.mark.parametrize("provider", ["offline", "bedrock"])
+def test_text_from_tickets_articles_assets_and_models_makes_no_link(
+    store: ContextStore, provider: str
+) -> None:
+    store.put_article("acme", f"VPN MTU {PHISH}", f"Body {PHISH}", "https://kb.acme.example/vpn")
+    store.put_asset(
+        "acme", "10.8.0.0/16", f"vpn-pool {PHISH}", "see <https://evil.example> or https://evil.example/x"
+    )
+
+    class EchoingBedrock:  # a model steered by the ticket: it repeats the data, links and all
+        def converse(self, **kwargs: Any) -> dict[str, Any]:
+            data = kwargs["messages"][0]["content"][0]["text"]
+            note = f"### Note\n[Re-verify](https://evil.example/m) <https://evil.example>\n{data}"
+            return {"output": {"message": {"content": [{"text": note}]}}}
+
+    description = "IP 10.8.0.12. Log in at <https://evil.example> or https://evil.example/x"
+    hostile = ticket(subject=PHISH, description=description)
+    pipeline = build_default_pipeline(store, bedrock_client_factory=EchoingBedrock)
+    result = enhance(pipeline, tenant(options={"synthesis_provider": provider}), hostile)
+    assert result.provider == provider
+    ours = {"https://kb.acme.example/vpn"} if provider == "offline" else set()
+    html = render_note(result.markdown, "html", footer="f")
+    assert set(re.findall(r'<a href="([^"]*)"', html)) == ours
+    adf = json.dumps(render_note(result.markdown, "adf", footer="f"))
+    assert set(re.findall(r'"type": "link", "attrs": \{"href": "([^"]*)"\}', adf)) == ours
+    text = render_note(result.markdown, "text", footer="f")
+    assert PHISH in text
+    assert "vpn-pool [Re-verify SSO]" in text
+    assert "https://evil.example/x" in text
 
 
 def test_bedrock_tenant_gets_the_model_note_and_one_client(store: ContextStore) -> None:

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ticket_enhancer.render import MAX_INPUT_CHARS, TRUNCATION_MARKER, NoteFormat, render_note
+from ticket_enhancer.render import (
+    LINK_CLOSE,
+    LINK_OPEN,
+    LINK_SEP,
+    MAX_INPUT_CHARS,
+    TRUNCATION_MARKER,
+    NoteFormat,
+    link,
+    render_note,
+)
 
 FOOTER = "Ticket Enhancer · job 01J9ZK3Q8WBX4M7T2N5R6S0V1C"
 REL = 'rel="noopener noreferrer nofollow"'
@@ -209,11 +219,20 @@ def test_code_block_content_is_literal_and_empty_block_has_no_empty_text() -> No
     assert html_of("```\nunclosed\n# x").startswith("<pre><code>unclosed\n# x</code></pre>\n")  # to the end
 
 
-# --- Links ------------------------------------------------------------------------------------
+# --- Links (only the composer's; text never makes one, see test_link_policy.py) -----------------
+
+
+def raw_link(label: str, url: str) -> str:
+    """A link marker written by hand, past link()'s own URL check: the renderer checks again."""
+    return f"{LINK_OPEN}{label}{LINK_SEP}{url}{LINK_CLOSE}"
 
 
 def test_http_links() -> None:
-    markdown = "See [the KB](https://kb.example.com/a?b=1&c=2) or [w](http://en.example.org/wiki/X_(y))."
+    kb, wiki = (
+        link("the KB", "https://kb.example.com/a?b=1&c=2"),
+        link("w", "http://en.example.org/wiki/X_(y)"),
+    )
+    markdown = f"See {kb} or {wiki}."
     out = html_of(markdown)
     assert f'<a href="https://kb.example.com/a?b=1&amp;c=2" {REL}>the KB</a>' in out
     assert f'<a href="http://en.example.org/wiki/X_(y)" {REL}>w</a>' in out
@@ -230,7 +249,8 @@ def test_http_links() -> None:
 
 
 def test_link_scheme_is_lowercased() -> None:
-    assert f'<a href="https://x.example/" {REL}>x</a>' in html_of("[x](HTTPS://x.example/)")
+    assert f'<a href="https://x.example/" {REL}>x</a>' in html_of(link("x", "HTTPS://x.example/"))
+    assert f'<a href="https://x.example/" {REL}>x</a>' in html_of(raw_link("x", "HTTPS://x.example/"))
 
 
 @pytest.mark.parametrize(
@@ -257,8 +277,9 @@ def test_link_scheme_is_lowercased() -> None:
         "http://[::1",
     ],
 )
-def test_unsafe_links_render_as_label_text(url: str) -> None:
-    markdown = f"Click [here]({url}) now"
+@pytest.mark.parametrize("make", [link, raw_link])
+def test_unsafe_links_render_as_label_text(url: str, make: Callable[[str, str], str]) -> None:
+    markdown = f"Click {make('here', url)} now"
     out = html_of(markdown)
     assert "<a" not in out
     assert "href" not in out
@@ -272,8 +293,9 @@ def test_unsafe_links_render_as_label_text(url: str) -> None:
 
 
 def test_simple_unsafe_link_is_exactly_its_label() -> None:
-    assert html_of("[x](javascript:alert(1))").startswith("<p>x</p>\n")
-    assert text_of("[x](data:text/html,hi)").startswith("x\n")
+    assert html_of(raw_link("x", "javascript:alert(1)")).startswith("<p>x</p>\n")
+    assert text_of(raw_link("x", "data:text/html,hi")).startswith("x\n")
+    assert link("x", "javascript:alert(1)") == "x"
 
 
 # --- Hostile text -----------------------------------------------------------------------------
@@ -428,6 +450,9 @@ TOKENS = [
     "\n  ",
     "\n1. ",
     "[x](",
+    LINK_OPEN,
+    LINK_SEP,
+    LINK_CLOSE,
     "](javascript:alert(1))",
     "](https://ok.example/a)",
     "](//evil.example)",
@@ -449,7 +474,8 @@ URL_PREFIXES = [
 ]
 fragments = st.one_of(st.sampled_from(TOKENS), st.text(max_size=5))
 links = st.builds(
-    "[{}]({}{})".format,
+    lambda form, label, prefix, rest: form.format(label, prefix + rest),
+    st.sampled_from(["[{}]({})", "<{1}>", "{1}", LINK_OPEN + "{}" + LINK_SEP + "{}" + LINK_CLOSE]),
     st.lists(fragments, min_size=1, max_size=4).map("".join),
     st.sampled_from(URL_PREFIXES),
     st.one_of(st.sampled_from(["ok.example/a", "ok.example/?q=<b>&r='1'", "x@evil.example"]), fragments),

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import best_match
-from ticket_enhancer.render import MAX_INPUT_CHARS, render_note
+from ticket_enhancer.render import LINK_CLOSE, LINK_OPEN, LINK_SEP, MAX_INPUT_CHARS, link, render_note
 
 ADF_SCHEMA_PACKAGE = "@atlaskit/adf-schema"
 ADF_SCHEMA_VERSION = "57.7.22"  # pinned: a release that ships dist/json-schema/v1/full.json
@@ -84,10 +84,13 @@ def assert_valid(validator: Draft4Validator, doc: dict[str, Any]) -> None:
 EXAMPLES = {
     "empty": "",
     "headings": "# One\n## Two **bold**\n### Three `code`",
-    "paragraphs": "First **bold** and `x < y`\nsecond line with [a link](https://kb.example.com/a?b=1&c=2)\n\nNext",
-    "marks": "**[bold link](https://x.example/)** and [`code link`](http://y.example/) and **a `c` b**",
-    "unsafe_links": "[x](javascript:alert(1)) [y](data:text/html,hi) [z](java\tscript:1) [w](/relative)",
-    "bullets": "- one\n- **two**\n  continued\n- [three](https://z.example/)",
+    "paragraphs": "First **bold** and `x < y`\nsecond line with "
+    + link("a link", "https://kb.example.com/a?b=1&c=2")
+    + "\n\nNext",
+    "marks": f"**bold** {link('`code` link', 'http://y.example/')} and **a `c` b**",
+    "unsafe_links": f"{LINK_OPEN}x{LINK_SEP}javascript:alert(1){LINK_CLOSE} {link('w', '/relative')}",
+    "text_links": "[x](https://x.example/) <https://y.example/> https://z.example/ **[b](http://b.example/)**",
+    "bullets": "- one\n- **two**\n  continued\n- " + link("three", "https://z.example/"),
     "ordered": "1. first\n2. `second`\n10. tenth",
     "code": "```python\nif a < b:\n    print('<script>')\n```",
     "empty_code": "```\n```",
@@ -146,6 +149,11 @@ TOKENS = [
     "\n1. ",
     "[x](https://ok.example/a)",
     "[y](javascript:alert(1))",
+    link("x", "https://ok.example/a"),
+    f"{LINK_OPEN}y{LINK_SEP}javascript:alert(1){LINK_CLOSE}",
+    LINK_OPEN,
+    LINK_SEP,
+    LINK_CLOSE,
     "[",
     "](https://ok.example/b)",
     "word",

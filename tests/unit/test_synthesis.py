@@ -24,6 +24,7 @@ from ticket_enhancer.enhance.synthesis import (
 )
 from ticket_enhancer.models import Priority, TenantConfig, TenantSecret, Ticket
 from ticket_enhancer.plugins.context import TenantContext
+from ticket_enhancer.render import link
 
 API_KEY = "sk-test-key-123"
 ENDPOINT = "https://llm.example.com/v1"
@@ -154,8 +155,8 @@ def test_offline_note_is_structured_with_links_and_next_steps() -> None:
     note = asyncio.run(OfflineProvider().synthesize(build_prompt(context())))
     assert "**Summary:** IT-42: VPN unstable" in note
     assert "**Priority:** High" in note
-    assert "[IT-7: VPN disconnects](https://acme.atlassian.net/browse/IT-7)" in note
-    assert "[VPN troubleshooting](https://kb.example.com/vpn)" in note
+    assert link("IT-7: VPN disconnects", "https://acme.atlassian.net/browse/IT-7") in note
+    assert link("VPN troubleshooting", "https://kb.example.com/vpn") in note
     assert "**vpn-pool**" in note
     assert "AnyConnect address pool" in note
     steps = note.split("### Suggested next steps", 1)[1]

@@ -1,18 +1,21 @@
 """The offline note: structured markdown written from the gathered context, without a model.
 
 It is the note when a tenant uses no model and the fallback when the model fails. Text from tickets,
-articles and the inventory is collapsed to one line and cut, so it cannot start blocks of its own;
-the renderer downstream still treats the whole note as hostile.
+articles and the inventory goes through :func:`_inline`: collapsed to one line and cut, so it cannot
+start blocks of its own, and passed through :func:`~ticket_enhancer.render.untrusted`, so brackets
+and URLs in it stay plain text. The only live links are the similar tickets' and articles' stored
+URLs, made with :func:`~ticket_enhancer.render.link`. The renderer still treats the whole note as
+hostile.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlsplit
 
 from ticket_enhancer.enhance.records import AssetMatch, GatheredContext
 from ticket_enhancer.models import Priority
+from ticket_enhancer.render import link, untrusted
 
 __all__ = ["STEP_LABELS", "compose_offline_note", "unavailable_line"]
 
@@ -30,8 +33,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _inline(text: str, limit: int = 160) -> str:
-    """One line of plain text, at most ``limit`` characters."""
-    text = _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
+    """Untrusted text as one line of plain text (never a link), at most ``limit`` characters."""
+    text = _SPACE.sub(" ", _CONTROL.sub(" ", untrusted(text))).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -40,14 +43,8 @@ def _code(text: str) -> str:
 
 
 def _link(label: str, url: str) -> str:
-    label = _inline(label).replace("[", "(").replace("]", ")") or "link"
-    url = url.strip()
-    parts = urlsplit(url) if url and len(url) <= 2048 else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        return label
-    if any(c.isspace() or c in "()<>\"'`" for c in url):
-        return label
-    return f"[{label}]({url})"
+    """A live link to a URL from our own records, its untrusted label cut to one line."""
+    return link(_inline(label), url.strip())
 
 
 def _asset_line(match: AssetMatch) -> str:
@@ -77,10 +74,8 @@ def _next_steps(context: GatheredContext) -> list[str]:
         if key in seen:
             continue
         seen.add(key)
-        steps.append(
-            f"Check the health and recent changes of **{_inline(match.asset.name, 80) or key}** "
-            f"({_code(match.indicator)})."
-        )
+        name = _inline(match.asset.name, 80) or _inline(key, 80)
+        steps.append(f"Check the health and recent changes of **{name}** ({_code(match.indicator)}).")
     if not (context.similar or context.articles or context.assets):
         steps.append(
             "Ask the requester for the affected system or address, the exact error message "

@@ -1,6 +1,7 @@
 """Synthesis providers: the offline note, Amazon Bedrock (Converse) and OpenAI-compatible APIs.
 
-Model output is untrusted markdown: it is cut to :data:`MAX_OUTPUT_CHARS` here and sanitised by the
+Model output is untrusted markdown: it is cut to :data:`MAX_OUTPUT_CHARS` and passed through
+:func:`~ticket_enhancer.render.untrusted` here (so no link in it is ever live) and sanitised by the
 renderer downstream. :func:`synthesize_note` never fails: any provider error or timeout yields the
 offline note and records which provider failed and why.
 """
@@ -23,6 +24,7 @@ from ticket_enhancer.enhance.openai_compat import (
     OpenAICompatibleProvider,
 )
 from ticket_enhancer.enhance.prompt import Prompt, build_prompt
+from ticket_enhancer.render import untrusted
 from ticket_enhancer.urls import system_resolve
 
 if TYPE_CHECKING:
@@ -62,8 +64,8 @@ class SynthesisProvider(Protocol):
 
 
 def limit_output(text: str) -> str:
-    """Model output cut to :data:`MAX_OUTPUT_CHARS` (still untrusted markdown)."""
-    text = text.replace("\x00", "").strip()
+    """Model output cut to :data:`MAX_OUTPUT_CHARS`: untrusted markdown that makes no link."""
+    text = untrusted(text).replace("\x00", "").strip()
     if len(text) <= MAX_OUTPUT_CHARS:
         return text
     return text[: MAX_OUTPUT_CHARS - len(TRUNCATED)].rstrip() + TRUNCATED
