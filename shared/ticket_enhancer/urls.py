@@ -2,6 +2,11 @@
 
 Always https to the tool's own domain, never an IP literal, never loopback, link-local or
 private ranges. The one exception: plain http to loopback when the stack runs locally.
+
+A host is matched exactly or as a whole-label suffix (``*.atlassian.net``), never by prefix.
+ServiceDesk Plus Cloud is a fixed table of data centres, each with its own Zoho accounts host
+(:data:`SDP_CLOUD_DATA_CENTRES`); any other ServiceDesk Plus host needs ``allow_custom_host`` and
+is DNS-checked and pinned by the worker (:func:`check_resolved_host`).
 """
 
 from __future__ import annotations
@@ -10,16 +15,53 @@ import ipaddress
 import re
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-ALLOWED_HOST_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "jira": (".atlassian.net",),
-    "zendesk": (".zendesk.com",),
-    "servicenow": (".service-now.com",),
-    "freshservice": (".freshservice.com",),
-    "servicedesk_plus": (),  # sdpondemand.manageengine.<tld>, or any host with allow_custom_host
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True, slots=True)
+class DataCentre:
+    """A ServiceDesk Plus Cloud data centre: its API host and its Zoho accounts (OAuth) host."""
+
+    code: str
+    host: str
+    accounts_host: str
+
+    @property
+    def token_url(self) -> str:
+        return f"https://{self.accounts_host}/oauth/v2/token"
+
+
+# ManageEngine's "Data Centres" page (sdpod-v3-api/getting-started/data-centers.html) and Zoho's
+# multi-DC page (accounts/protocol/oauth/multi-dc.html). Never derived from a tenant's URL.
+SDP_CLOUD_DATA_CENTRES: dict[str, DataCentre] = {
+    dc.code: dc
+    for dc in (
+        DataCentre("us", "sdpondemand.manageengine.com", "accounts.zoho.com"),
+        DataCentre("eu", "sdpondemand.manageengine.eu", "accounts.zoho.eu"),
+        DataCentre("in", "sdpondemand.manageengine.in", "accounts.zoho.in"),
+        DataCentre("au", "servicedeskplus.net.au", "accounts.zoho.com.au"),
+        DataCentre("cn", "servicedeskplus.cn", "accounts.zoho.com.cn"),
+        DataCentre("jp", "servicedeskplus.jp", "accounts.zoho.jp"),
+        DataCentre("ca", "servicedeskplus.ca", "accounts.zohocloud.ca"),
+        DataCentre("uk", "servicedeskplus.uk", "accounts.zoho.uk"),
+        DataCentre("sa", "servicedeskplus.sa", "accounts.zoho.sa"),
+    )
 }
-SDP_CLOUD_PREFIX = "sdpondemand.manageengine."
+SDP_CLOUD_HOSTS: dict[str, DataCentre] = {dc.host: dc for dc in SDP_CLOUD_DATA_CENTRES.values()}
+ZOHO_DATA_CENTRE_OPTION = "zoho_data_centre"
+
+# Per tool: host patterns, each an exact host or ``*.`` + a domain (any host under it, never the
+# domain itself). Matched by :func:`host_matches`, label by label.
+ALLOWED_HOSTS: dict[str, tuple[str, ...]] = {
+    "jira": ("*.atlassian.net",),
+    "zendesk": ("*.zendesk.com",),
+    "servicenow": ("*.service-now.com",),
+    "freshservice": ("*.freshservice.com",),
+    "servicedesk_plus": tuple(SDP_CLOUD_HOSTS),  # or any host with allow_custom_host
+}
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 HOST_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?)*")
 
@@ -28,7 +70,92 @@ class BaseUrlError(ValueError):
     """The base URL is not one the worker may call; the message says why."""
 
 
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def host_matches(host: str, pattern: str) -> bool:
+    """``pattern`` is an exact host, or ``*.domain``: any host ending in whole labels ``.domain``."""
+    host = host.lower().rstrip(".")
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:]) and len(host) > len(pattern) - 1
+    return host == pattern
+
+
+def url_host(url: str) -> str:
+    """The URL's host, lower case, without a trailing dot ('' when it has none or is malformed)."""
+    try:
+        return (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
+
+
+def is_vendor_host(tool: str, url: str) -> bool:
+    """Whether ``url``'s host is on the tool's own domain (the vendor resolves it, not the tenant)."""
+    host = url_host(url)
+    return bool(host) and any(host_matches(host, pattern) for pattern in ALLOWED_HOSTS.get(tool, ()))
+
+
+def sdp_data_centre(url: str, zoho_data_centre: str | None = None) -> DataCentre | None:
+    """The ServiceDesk Plus Cloud data centre of a tenant, from the fixed table only.
+
+    By the base URL's exact cloud host; for a custom domain, by the tenant's ``zoho_data_centre``
+    option. ``None``: on-prem (authtoken). ``BaseUrlError`` for an unknown code, or one that names
+    another data centre than the cloud host does.
+    """
+    by_host = SDP_CLOUD_HOSTS.get(url_host(url))
+    if zoho_data_centre is None:
+        return by_host
+    centre = SDP_CLOUD_DATA_CENTRES.get(zoho_data_centre)
+    if centre is None:
+        raise BaseUrlError(
+            f"unknown {ZOHO_DATA_CENTRE_OPTION} {zoho_data_centre!r}; "
+            f"one of: {', '.join(SDP_CLOUD_DATA_CENTRES)}"
+        )
+    if by_host is not None and by_host is not centre:
+        raise BaseUrlError(
+            f"{ZOHO_DATA_CENTRE_OPTION} {zoho_data_centre!r} contradicts the base URL host "
+            f"{by_host.host!r} (data centre {by_host.code!r})"
+        )
+    return centre
+
+
+# -- addresses --------------------------------------------------------------------------------------
+
+_IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # SIIT, RFC 2765
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated, RFC 4291 2.5.5.1
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: never globally reachable
+_SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")  # RFC 3056
+
+
+def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries, by the standard embeddings; else ``None``.
+
+    IPv4-mapped ``::ffff:a.b.c.d``, IPv4-translated ``::ffff:0:a.b.c.d``, IPv4-compatible
+    ``::a.b.c.d`` and NAT64 ``64:ff9b::a.b.c.d`` (the last 32 bits); NAT64 local-use
+    ``64:ff9b:1::/48`` (RFC 6052 /48 format: bits 48-63 and 72-87, the octet between them is
+    ``u``); 6to4 ``2002:AABB:CCDD::/48`` (bits 16-47); Teredo ``2001::/32`` (the client address,
+    stored inverted in the last 32 bits).
+    """
+    if isinstance(ip, ipaddress.IPv4Address):
+        return None
+    if any(ip in net for net in (_IPV4_MAPPED, _IPV4_TRANSLATED, _IPV4_COMPATIBLE, _NAT64_WELL_KNOWN)):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _NAT64_LOCAL_USE:
+        packed = ip.packed
+        return ipaddress.IPv4Address(packed[6:8] + packed[9:11])
+    if ip in _SIX_TO_FOUR:
+        return ip.sixtofour
+    return ip.teredo[1] if ip.teredo else None
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """Globally reachable, and so is any IPv4 address it embeds (169.254.169.254 in no form)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64_LOCAL_USE:
+        return False  # the network's own translator: only reaches what it is configured to
+    embedded = embedded_ipv4(ip)
+    return ip.is_global and (embedded is None or embedded.is_global)
+
+
+def _ip(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
@@ -40,12 +167,23 @@ def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 
 def check_base_url(  # noqa: PLR0912 (one branch per rule, each with its own message)
-    tool: str, url: str, *, allow_custom_host: bool = False, local: bool = False
+    tool: str,
+    url: str,
+    *,
+    allow_custom_host: bool = False,
+    local: bool = False,
+    zoho_data_centre: str | None = None,
 ) -> str:
-    """The normalised base URL (no trailing slash), or ``BaseUrlError``."""
-    if tool not in ALLOWED_HOST_SUFFIXES:
+    """The normalised base URL (no trailing slash), or ``BaseUrlError``.
+
+    ``zoho_data_centre``: the tenant's option of that name (ServiceDesk Plus Cloud on a custom
+    domain); checked against :data:`SDP_CLOUD_DATA_CENTRES` and the base URL host.
+    """
+    if tool not in ALLOWED_HOSTS:
         raise BaseUrlError(f"unknown tool {tool!r}")
-    custom = allow_custom_host and tool == "servicedesk_plus"  # on-prem ServiceDesk Plus only
+    custom = allow_custom_host and tool == "servicedesk_plus"  # on-prem or custom-domain ServiceDesk Plus
+    if zoho_data_centre is not None and tool != "servicedesk_plus":
+        raise BaseUrlError(f"{ZOHO_DATA_CENTRE_OPTION} is for ServiceDesk Plus only")
     if any(c.isspace() or ord(c) < 32 for c in url):
         raise BaseUrlError("base URL contains whitespace or control characters")
     try:
@@ -60,13 +198,14 @@ def check_base_url(  # noqa: PLR0912 (one branch per rule, each with its own mes
         raise BaseUrlError("base URL must not contain credentials")
     if parts.query or parts.fragment:
         raise BaseUrlError("base URL must not contain a query or fragment")
+    sdp_data_centre(url, zoho_data_centre)  # an unknown or contradicting data centre: refused
     ip = _ip(host)
     is_loopback = host == "localhost" or (ip is not None and ip.is_loopback)
     if local and is_loopback and parts.scheme in ("http", "https"):
         return url.rstrip("/")
     if parts.scheme != "https":
         raise BaseUrlError("base URL must use https")
-    if ip is not None:
+    if ip is not None:  # whether public or not, in whatever form (embedded IPv4 included)
         raise BaseUrlError("base URL must be a host name, not an IP address")
     if not HOST_NAME_RE.fullmatch(host) or len(host) > 253:
         raise BaseUrlError(f"base URL host {host!r} is not a valid host name")
@@ -74,12 +213,11 @@ def check_base_url(  # noqa: PLR0912 (one branch per rule, each with its own mes
         raise BaseUrlError("base URL must not point at a local or internal host")
     if port == 0 or (port not in (None, 443) and not custom):
         raise BaseUrlError("base URL must use the default https port")
-    suffixes = ALLOWED_HOST_SUFFIXES[tool]
-    on_domain = any(host.endswith(s) and len(host) > len(s) for s in suffixes)
-    if tool == "servicedesk_plus":
-        on_domain = host.startswith(SDP_CLOUD_PREFIX) and host.count(".") >= 2
-    if not on_domain and not custom:
-        expected = ", ".join(f"*{s}" for s in suffixes) or f"{SDP_CLOUD_PREFIX}* (or --allow-custom-host)"
+    patterns = ALLOWED_HOSTS[tool]
+    if not any(host_matches(host, p) for p in patterns) and not custom:
+        expected = ", ".join(patterns)
+        if tool == "servicedesk_plus":
+            expected = f"one of the ServiceDesk Plus Cloud hosts {expected}, or --allow-custom-host"
         raise BaseUrlError(f"base URL host {host!r} is not a {tool} host ({expected})")
     return url.rstrip("/")
 
@@ -98,8 +236,11 @@ def system_resolve(host: str, port: int) -> list[str]:
 def check_resolved_host(url: str, resolve: Resolver = system_resolve) -> str:
     """The address to connect to for ``url``'s host; refused if any address it has is non-public.
 
-    For hosts the tenant chose (on-prem ServiceDesk Plus with ``allow_custom_host``): the vendors'
-    own domains are theirs to resolve. The worker resolves once per job and then connects to the
+    Non-public: not globally reachable, or embedding an IPv4 address that is not
+    (:func:`is_public_address`: NAT64, 6to4, Teredo, IPv4-mapped and -compatible forms).
+
+    For hosts the tenant chose (ServiceDesk Plus with ``allow_custom_host``): the vendors' own
+    domains are theirs to resolve. The worker resolves once per job and then connects to the
     returned address only (``TenantContext.pinned_address``), keeping the host name for TLS and
     ``Host``: a resolver answering differently a moment later (DNS rebinding) is never asked.
     """
@@ -113,7 +254,8 @@ def check_resolved_host(url: str, resolve: Resolver = system_resolve) -> str:
         raise HostResolutionError(f"base URL host {host!r} does not resolve")
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
-        mapped = getattr(ip, "ipv4_mapped", None)
-        if not ip.is_global or (mapped is not None and not mapped.is_global):
-            raise BaseUrlError(f"base URL host {host!r} resolves to a non-public address ({address})")
+        if not is_public_address(ip):
+            embedded = embedded_ipv4(ip)
+            shown = f"{address}, which embeds {embedded}" if embedded is not None else address
+            raise BaseUrlError(f"base URL host {host!r} resolves to a non-public address ({shown})")
     return addresses[0].split("%", 1)[0]

@@ -374,15 +374,23 @@ class Worker:
     stack: Stack
     jobs_table: str
     requests: list[str] = field(default_factory=list)
+    sent: list[httpx.Request] = field(default_factory=list)
 
     def run(
-        self, tool: str, base_url: str, *, custom_host: bool, resolve: Resolver = public_resolver
+        self,
+        tool: str,
+        base_url: str,
+        *,
+        custom_host: bool,
+        resolve: Resolver = public_resolver,
+        options: dict[str, str] | None = None,
+        secret: dict[str, str] | None = None,
     ) -> tuple[list[str], dict[str, Any]]:
         """One job for a tenant whose row (written past the CLI's checks) names ``base_url``."""
         tenant_id = unique("ssrf")
-        options = {"synthesis_provider": {"S": "offline"}}
+        options = {"synthesis_provider": "offline", **(options or {})}
         if custom_host:
-            options["allow_custom_host"] = {"S": "true"}
+            options["allow_custom_host"] = "true"
         self.stack.dynamodb.put_item(
             TableName=self.stack.tenants_table,
             Item={
@@ -391,16 +399,19 @@ class Worker:
                 "base_url": {"S": base_url},
                 "enabled": {"BOOL": True},
                 "secret_id": {"S": secret_name(tool, tenant_id)},
-                "options": {"M": options},
+                "options": {"M": {k: {"S": v} for k, v in options.items()}},
             },
         )
+        document = {"webhook_secrets": ["w" * 24], "api_user": "u", "api_token": "t", **(secret or {})}
         self.stack.secretsmanager.create_secret(
-            Name=secret_name(tool, tenant_id),
-            SecretString=json.dumps({"webhook_secrets": ["w" * 24], "api_user": "u", "api_token": "t"}),
+            Name=secret_name(tool, tenant_id), SecretString=json.dumps(document)
         )
 
         def record(request: httpx.Request) -> httpx.Response:
             self.requests.append(str(request.url))
+            self.sent.append(request)
+            if request.url.path == "/oauth/v2/token":
+                return httpx.Response(200, json={"access_token": "zoho-access", "expires_in": 3600})
             return httpx.Response(200, json={})
 
         worker = make_worker_handler(
@@ -471,6 +482,91 @@ def test_worker_refuses_a_host_outside_the_tools_domain(ssrf_worker: Worker) -> 
     ssrf_worker.requests.clear()
     failures, job = ssrf_worker.run("jira", "https://acme.atlassian.net.evil.example", custom_host=False)
     assert (failures, job["state"], ssrf_worker.requests) == ([], "failed", [])
+
+
+SDP_LOOKALIKES = (
+    "https://sdpondemand.manageengine.evil.example/app/x",
+    "https://sdpondemand.manageengine.127.0.0.1.nip.io",
+)
+ZOHO_SECRET = {
+    "zoho_client_id": "1000.CLIENT",
+    "zoho_client_secret": "zoho-client-secret",
+    "zoho_refresh_token": "1000.refresh",
+}
+
+
+@pytest.mark.parametrize("base_url", SDP_LOOKALIKES)
+def test_worker_refuses_a_host_that_only_starts_like_servicedesk_plus_cloud(
+    ssrf_worker: Worker, base_url: str
+) -> None:
+    ssrf_worker.requests.clear()
+    failures, job = ssrf_worker.run("servicedesk_plus", base_url, custom_host=False, secret=ZOHO_SECRET)
+    assert (failures, job["state"], ssrf_worker.requests) == ([], "failed", [])
+    assert "not a servicedesk_plus host" in job["last_error"]
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "::10.0.0.5"])
+@pytest.mark.parametrize("base_url", SDP_LOOKALIKES)
+def test_worker_resolves_a_custom_lookalike_host_like_any_on_prem_host(
+    ssrf_worker: Worker, base_url: str, address: str
+) -> None:
+    """With ``allow_custom_host`` a lookalike is a custom host: DNS-checked (embedded IPv4
+    included) before any request, Zoho's accounts server included."""
+    ssrf_worker.requests.clear()
+    failures, job = ssrf_worker.run(
+        "servicedesk_plus",
+        base_url,
+        custom_host=True,
+        resolve=lambda host, port: [address],
+        secret=ZOHO_SECRET,
+        options={"zoho_data_centre": "eu"},
+    )
+    assert (failures, job["state"], ssrf_worker.requests) == ([], "failed", [])
+    assert "resolves to a non-public address" in job["last_error"]
+
+
+def test_worker_pins_a_custom_lookalike_host_and_sends_it_no_zoho_credentials(ssrf_worker: Worker) -> None:
+    ssrf_worker.requests.clear()
+    ssrf_worker.sent.clear()
+    ssrf_worker.run("servicedesk_plus", SDP_LOOKALIKES[0], custom_host=True, secret=ZOHO_SECRET)
+    address = public_resolver("any", 443)[0]
+    assert ssrf_worker.requests
+    assert all(url.startswith(f"https://{address}/app/x/api/v3/") for url in ssrf_worker.requests)
+    for request in ssrf_worker.sent:
+        assert request.headers["host"] == "sdpondemand.manageengine.evil.example"
+        assert request.headers["authtoken"] == "t"
+        assert "authorization" not in request.headers
+        assert b"zoho-client-secret" not in request.content
+
+
+def test_worker_sends_a_custom_domain_cloud_tenants_zoho_refresh_to_the_tables_accounts_host(
+    ssrf_worker: Worker,
+) -> None:
+    ssrf_worker.requests.clear()
+    ssrf_worker.run(
+        "servicedesk_plus",
+        SDP_LOOKALIKES[0],
+        custom_host=True,
+        secret=ZOHO_SECRET,
+        options={"zoho_data_centre": "eu"},
+    )
+    address = public_resolver("any", 443)[0]
+    assert ssrf_worker.requests[0] == "https://accounts.zoho.eu/oauth/v2/token"
+    assert all(url.startswith(f"https://{address}/app/x/api/v3/") for url in ssrf_worker.requests[1:])
+    assert len(ssrf_worker.requests) > 1
+
+
+def test_worker_fails_a_tenant_with_an_unknown_zoho_data_centre(ssrf_worker: Worker) -> None:
+    ssrf_worker.requests.clear()
+    failures, job = ssrf_worker.run(
+        "servicedesk_plus",
+        "https://helpdesk.acme-corp.example/app/x",
+        custom_host=True,
+        secret=ZOHO_SECRET,
+        options={"zoho_data_centre": "evil.example"},
+    )
+    assert (failures, job["state"], ssrf_worker.requests) == ([], "failed", [])
+    assert "unknown zoho_data_centre 'evil.example'; one of: us, eu," in job["last_error"]
 
 
 hosts = st.ip_addresses().map(lambda ip: f"[{ip}]" if ip.version == 6 else str(ip))

@@ -10,7 +10,13 @@ from urllib.parse import urlsplit
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ticket_enhancer.urls import BaseUrlError, HostResolutionError, check_base_url, check_resolved_host
+from ticket_enhancer.urls import (
+    SDP_CLOUD_HOSTS,
+    BaseUrlError,
+    HostResolutionError,
+    check_base_url,
+    check_resolved_host,
+)
 
 TOOLS = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
 GOOD = {
@@ -179,7 +185,8 @@ ip_hosts = st.one_of(
 name_hosts = st.one_of(
     st.builds(lambda sub, tool: f"{sub}.{SUFFIXES[tool]}", label, st.sampled_from(TOOLS)),
     st.builds(lambda a, b: f"{a}.{b}", label, label),
-    st.just("sdpondemand.manageengine.com"),
+    st.sampled_from(sorted(SDP_CLOUD_HOSTS)),
+    st.builds(lambda tld: f"sdpondemand.manageengine.{tld}", label),  # a prefix is no match
 )
 schemes = st.sampled_from(["https", "http", "HTTPS", "ftp", "ws", "wss", "file", "gopher", "javascript", ""])
 ports = st.one_of(st.just(""), st.integers(0, 65535).map(lambda p: f":{p}"))
@@ -226,8 +233,10 @@ def test_whatever_is_accepted_is_https_to_a_host_name(
     assert not accepted.endswith("/")
     if not (custom and tool == "servicedesk_plus"):
         assert parts.port in (None, 443)
-        expected = SUFFIXES[tool]
-        assert parts.hostname.endswith("." + expected) or parts.hostname.startswith("sdpondemand.")
+        if tool == "servicedesk_plus":  # the exact hosts of the data-centre table, nothing else
+            assert parts.hostname.lower() in SDP_CLOUD_HOSTS
+        else:
+            assert parts.hostname.endswith("." + SUFFIXES[tool])
 
 
 @settings(max_examples=300, deadline=None)
@@ -264,6 +273,9 @@ def _resolving_to(*addresses: str) -> Callable[[str, int], list[str]]:
         "fd00:ec2::254",
         "fe80::1%eth0",
         "::ffff:169.254.169.254",
+        "64:ff9b::a9fe:a9fe",  # NAT64, 6to4, IPv4-compatible: tests/unit/test_embedded_ipv4.py
+        "2002:a9fe:a9fe::1",
+        "::169.254.169.254",
         "0.0.0.0",  # noqa: S104 (an address to refuse, not a bind)
     ],
 )

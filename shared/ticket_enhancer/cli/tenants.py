@@ -107,6 +107,16 @@ def add(target: Target, args: Any) -> int:
     options = parse_options(args.option or [])
     if args.allow_custom_host:
         options["allow_custom_host"] = "true"
+    try:  # ServiceDesk Plus Cloud on a custom domain: a known data centre, never contradicting the host
+        check_base_url(
+            tool,
+            base_url,
+            allow_custom_host=args.allow_custom_host,
+            local=target.local,
+            zoho_data_centre=options.get("zoho_data_centre"),
+        )
+    except BaseUrlError as exc:
+        raise CliError(str(exc)) from None
     generated = args.webhook_secret is None
     webhook_secret = args.webhook_secret or new_webhook_secret(mode)
     check_webhook_secret(mode, webhook_secret)

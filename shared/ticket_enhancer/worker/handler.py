@@ -30,11 +30,13 @@ from ticket_enhancer.plugins.errors import VendorError, VendorUnavailableError
 from ticket_enhancer.plugins.registry import plugin_for_function
 from ticket_enhancer.tenants import TenantStore
 from ticket_enhancer.urls import (
+    ZOHO_DATA_CENTRE_OPTION,
     BaseUrlError,
     HostResolutionError,
     Resolver,
     check_base_url,
     check_resolved_host,
+    is_vendor_host,
     system_resolve,
 )
 from ticket_enhancer.worker.batch import SqsRecord, process_batch
@@ -141,12 +143,21 @@ class WorkerHandler:
         tenant = await asyncio.to_thread(self.tenants.get, tenant_id)
         if tenant is None:
             raise JobFailedError("tenant is unknown, disabled or of another tool")
-        custom_host = tenant.config.options.get("allow_custom_host") == "true"
+        options, base_url = tenant.config.options, tenant.config.base_url
+        custom_host = options.get("allow_custom_host") == "true"
         pinned: str | None = None
         try:
-            check_base_url(self.tool, tenant.config.base_url, local=self.local, allow_custom_host=custom_host)
-            if custom_host and not self.local:
-                pinned = await asyncio.to_thread(check_resolved_host, tenant.config.base_url, self.resolve)
+            check_base_url(
+                self.tool,
+                base_url,
+                local=self.local,
+                allow_custom_host=custom_host,
+                zoho_data_centre=options.get(ZOHO_DATA_CENTRE_OPTION),
+            )
+            # A host off the vendor's own domains (on-prem, a custom domain) is the tenant's to
+            # resolve: checked to be public, then pinned for the job.
+            if not self.local and (custom_host or not is_vendor_host(self.tool, base_url)):
+                pinned = await asyncio.to_thread(check_resolved_host, base_url, self.resolve)
         except HostResolutionError as exc:
             raise VendorUnavailableError(str(exc), tool_type=self.tool, operation="resolve") from None
         except BaseUrlError as exc:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_token, text_field
@@ -13,17 +13,28 @@ from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import VendorAuthError, VendorRequestError
 from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
+from ticket_enhancer.urls import ZOHO_DATA_CENTRE_OPTION, BaseUrlError, DataCentre, sdp_data_centre
 
 ACCEPT = "application/vnd.manageengine.sdp.v3+json"
-CLOUD_HOST_PREFIX = "sdpondemand.manageengine."
 TOKEN_REFRESH_MARGIN = 60.0
 
 
-def zoho_accounts_url(base_url: str) -> str:
-    """Zoho's accounts server for a cloud portal: same data centre as its domain suffix."""
-    host = urlsplit(base_url).hostname or ""
-    suffix = host.removeprefix(CLOUD_HOST_PREFIX) or "com"
-    return f"https://accounts.zoho.{suffix}/oauth/v2/token"
+def data_centre(base_url: str, options: Mapping[str, str] | None = None) -> DataCentre | None:
+    """The tenant's Zoho data centre (``urls.SDP_CLOUD_DATA_CENTRES``), ``None`` when on-prem.
+
+    By the base URL's exact cloud host, or for a custom domain the ``zoho_data_centre`` option;
+    a host that merely looks like a cloud host is on-prem and never gets Zoho credentials.
+    """
+    return sdp_data_centre(base_url, (options or {}).get(ZOHO_DATA_CENTRE_OPTION))
+
+
+def zoho_accounts_url(base_url: str, options: Mapping[str, str] | None = None) -> str:
+    """Zoho's token endpoint for a cloud tenant: the data centre's fixed accounts host, never one
+    derived from the base URL. ``BaseUrlError`` for a tenant that is not on ServiceDesk Plus Cloud."""
+    centre = data_centre(base_url, options)
+    if centre is None:
+        raise BaseUrlError(f"{base_url!r} is not a ServiceDesk Plus Cloud portal")
+    return centre.token_url
 
 
 class ServiceDeskPlusPlugin(TicketingToolPlugin):
@@ -109,7 +120,7 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
 
     def tenant_note_request(self, tenant: TenantContext, ticket_id: str, rendered: Any) -> VendorRequest:
         """On-prem (``sdpop-v3-api``) names the wrapper ``note`` and documents no ``notify_technician``."""
-        if self.is_cloud(tenant.config.base_url):
+        if self.is_cloud(tenant.config.base_url, tenant.config.options):
             return self.note_request(ticket_id, rendered)
         note = {
             "note": {
@@ -131,12 +142,16 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
         return [first_text(obj(n), "description") for n in notes] if isinstance(notes, list) else []
 
     @staticmethod
-    def is_cloud(base_url: str) -> bool:
-        return (urlsplit(base_url).hostname or "").startswith(CLOUD_HOST_PREFIX)
+    def is_cloud(base_url: str, options: Mapping[str, str] | None = None) -> bool:
+        """On ServiceDesk Plus Cloud: an exact cloud host, or a custom domain with ``zoho_data_centre``."""
+        try:
+            return data_centre(base_url, options) is not None
+        except BaseUrlError:
+            return True  # an unknown data centre is still a cloud tenant; its token refresh fails
 
     async def auth_headers(self, tenant: TenantContext) -> dict[str, str]:
         headers = {"Accept": ACCEPT}
-        if self.is_cloud(tenant.config.base_url):
+        if self.is_cloud(tenant.config.base_url, tenant.config.options):
             headers["Authorization"] = f"Zoho-oauthtoken {await self._zoho_token(tenant)}"
         else:
             headers["authtoken"] = api_token(tenant)
@@ -146,6 +161,10 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
         cached = self._tokens.get(tenant.tenant_id)
         if cached and cached[1] - TOKEN_REFRESH_MARGIN > time.time():
             return cached[0]
+        try:
+            token_url = zoho_accounts_url(tenant.config.base_url, tenant.config.options)
+        except BaseUrlError as exc:
+            raise VendorAuthError(str(exc), tool_type=self.__tool_type__, operation="oauth") from None
         secret = tenant.secret
         if tenant.http is None or not (
             secret.zoho_client_id and secret.zoho_client_secret and secret.zoho_refresh_token
@@ -156,7 +175,7 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
                 operation="oauth",
             )
         response = await tenant.http.post(
-            zoho_accounts_url(tenant.config.base_url),
+            token_url,
             data={
                 "grant_type": "refresh_token",
                 "client_id": secret.zoho_client_id,
