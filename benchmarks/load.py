@@ -175,7 +175,7 @@ def plan(stack: Launched, webhooks: int, tenants_per_tool: int, seed: int) -> li
                 index, tool, tenant_id, ticket_id, url, body, secrets[(tool, tenant_id)], str(uuid.uuid4())
             )
         )
-    with httpx.Client(timeout=30) as http:
+    with httpx.Client(timeout=30, headers=stack.control_headers) as http:
         for tool, ids in tickets.items():
             if ids:
                 answer = http.post(f"{stack.config['sandbox_url']}/{tool}/_tickets", json={"ticket_ids": ids})
@@ -368,7 +368,7 @@ def run(
         seen = Observations()
         with NoteWatcher(stack.config["sandbox_url"]) as watcher:
             run_senders(order, senders, seen)
-            with httpx.Client(timeout=10) as http:
+            with httpx.Client(timeout=10, headers=stack.control_headers) as http:
                 expected = {(d.tool, d.ticket_id) for d in order if d.original is None}
                 timeout = note_timeout if note_timeout is not None else 60 + webhooks * 0.25
                 wait_until(lambda: expected <= set(watcher.first_seen), timeout)

@@ -120,7 +120,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     }
     launched = launch(root, time_scale=TIME_SCALE, timeout=READY_TIMEOUT, env=env)
     assert launched.ready_line == f"ready: http://127.0.0.1:{launched.port}"
-    started = Stack(launched.proc, root, launched.port, launched.config, httpx.Client(timeout=15.0))
+    http = httpx.Client(timeout=15.0, headers=launched.control_headers)  # for the control routes
+    started = Stack(launched.proc, root, launched.port, launched.config, http)
     yield started
     started.http.close()
     assert launched.stop(timeout=20) == 0

@@ -13,6 +13,7 @@ import os
 import queue
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -53,6 +54,7 @@ LOCAL_JSON_KEYS = {
     "tools",
     "sandbox_url",
     "control_url",
+    "control_token",
 }
 TOOL_KEYS = {"webhook_url", "queue_url", "dlq_url", "webhook_function", "worker_function"}
 
@@ -180,7 +182,8 @@ def start_stack(root: Path) -> LocalStack:
         if line.startswith("ready: "):
             break
     config = json.loads((root / ".ticket-enhancer" / "local.json").read_text(encoding="utf-8"))
-    return LocalStack(proc, root, port, lines, config, httpx.Client(timeout=15.0))
+    http = httpx.Client(timeout=15.0, headers={"X-Local-Token": config["control_token"]})  # control routes
+    return LocalStack(proc, root, port, lines, config, http)
 
 
 @pytest.fixture(scope="module")
@@ -345,6 +348,28 @@ def test_a_port_in_use_fails_before_starting_anything(tmp_path: Path) -> None:
         f"error: port {port} is already in use (is `ticket-enhancer local up` already running?)"
     ]
     assert not (tmp_path / ".ticket-enhancer").exists()
+
+
+def test_only_loopback_hosts_and_token_holders_steer_the_stack(stack: LocalStack) -> None:
+    assert stat.S_IMODE(stack.state_file.stat().st_mode) == 0o600  # it holds the control token
+    token = stack.config["control_token"]
+    assert len(token) >= 32
+    assert all(token not in line for line in stack.lines)  # never printed
+    api, emulator = f"http://127.0.0.1:{stack.port}", stack.config["endpoint_url"]
+    evil = {"Host": f"evil.example:{stack.port}"}
+    with httpx.Client(timeout=15.0) as anyone:  # no token
+        assert anyone.post(f"{stack.config['control_url']}/pause/jira").status_code == 401
+        wrong = {"X-Local-Token": token[:-1] + ("A" if token[-1] != "A" else "B")}
+        assert anyone.post(f"{stack.config['sandbox_url']}/_reset", headers=wrong).status_code == 401
+        assert anyone.get(f"{stack.config['sandbox_url']}/jira/").status_code == 200  # a view
+        for url in (f"{stack.config['control_url']}/status", f"{api}/webhooks/jira/t1"):
+            refused = anyone.get(url, headers={**evil, "X-Local-Token": token})
+            assert (refused.status_code, refused.json()["message"]) == (421, "Misdirected Request")
+        emulator_port = emulator.rsplit(":", 1)[1]
+        refused = anyone.post(emulator, headers={"Host": f"evil.example:{emulator_port}"})
+        assert refused.status_code == 421
+    assert stack.status()["paused"] == []  # nothing was paused
+    stack.client("sqs").list_queues()  # boto3 (Host = the endpoint's) still gets through
 
 
 def test_sigint_stops_everything(stack: LocalStack) -> None:

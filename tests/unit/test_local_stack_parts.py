@@ -190,8 +190,14 @@ def test_function_process_is_gone_after_stop(process: FunctionProcess) -> None:
     assert process.invoke({}).status == "crashed"  # never restarted once stopped
 
 
+TOKEN = "local-token-for-tests"
+AUTH = [("X-Local-Token", TOKEN)]  # what the control routes need (test_local_security.py)
+
+
 def app() -> LocalApp:
-    return LocalApp(routes=[], sandbox=VendorSandbox(), pollers={}, status=lambda: {"paused": []})
+    return LocalApp(
+        routes=[], sandbox=VendorSandbox(), pollers={}, status=lambda: {"paused": []}, token=TOKEN
+    )
 
 
 @pytest.mark.parametrize(
@@ -205,18 +211,18 @@ def app() -> LocalApp:
     ],
 )
 def test_sandbox_fail_endpoint_validates(body: bytes, status: int) -> None:
-    assert app().handle("POST", "/_sandbox/jira/_fail", [], body, "127.0.0.1").status == status
+    assert app().handle("POST", "/_sandbox/jira/_fail", AUTH, body, "127.0.0.1").status == status
 
 
 def test_sandbox_fault_then_reset() -> None:
     local = app()
-    local.handle("POST", "/_sandbox/jira/_fail", [], b'{"status": 500, "count": 1}', "127.0.0.1")
+    local.handle("POST", "/_sandbox/jira/_fail", AUTH, b'{"status": 500, "count": 1}', "127.0.0.1")
 
     failed = local.handle("GET", "/_sandbox/jira/rest/api/3/issue/10001", [], b"", "127.0.0.1")
     healthy = local.handle("GET", "/_sandbox/jira/rest/api/3/issue/10001", [], b"", "127.0.0.1")
 
     assert (failed.status, healthy.status) == (500, 200)
-    assert local.handle("POST", "/_sandbox/_reset", [], b"", "127.0.0.1").status == 200
+    assert local.handle("POST", "/_sandbox/_reset", AUTH, b"", "127.0.0.1").status == 200
     shown = json.loads(local.handle("GET", "/_sandbox/jira/", [], b"", "127.0.0.1").body)
     assert shown["notes"] == {}
 
@@ -224,7 +230,7 @@ def test_sandbox_fault_then_reset() -> None:
 def test_unknown_routes_are_404() -> None:
     local = app()
     assert local.handle("POST", "/webhooks/jira/t1", [], b"", "127.0.0.1").status == 404
-    assert local.handle("POST", "/_local/pause/nope", [], b"", "127.0.0.1").status == 404
+    assert local.handle("POST", "/_local/pause/nope", AUTH, b"", "127.0.0.1").status == 404
 
 
 @pytest.mark.parametrize(
@@ -240,12 +246,12 @@ def test_unknown_routes_are_404() -> None:
     ],
 )
 def test_sandbox_tickets_endpoint_validates(path: str, body: bytes, status: int) -> None:
-    assert app().handle("POST", path, [], body, "127.0.0.1").status == status
+    assert app().handle("POST", path, AUTH, body, "127.0.0.1").status == status
 
 
 def test_sandbox_tickets_are_added_and_notes_counted() -> None:
     local = app()
-    added = local.handle("POST", "/_sandbox/zendesk/_tickets", [], b'{"ticket_ids": ["900"]}', "127.0.0.1")
+    added = local.handle("POST", "/_sandbox/zendesk/_tickets", AUTH, b'{"ticket_ids": ["900"]}', "127.0.0.1")
     assert json.loads(added.body) == {"tool": "zendesk", "added": 1}
     assert local.handle("GET", "/_sandbox/zendesk/api/v2/tickets/900", [], b"", "127.0.0.1").status == 200
     note = json.dumps({"ticket": {"comment": {"html_body": "<p>hi</p>", "public": False}}}).encode()

@@ -44,8 +44,9 @@ def _running(root: Path) -> Target | None:
     if not (root / LOCAL_STATE).exists():
         return None
     target = load_local(root)
+    headers = target.control_headers()
     try:
-        httpx.get(f"{target.control_url}/status", timeout=2).raise_for_status()
+        httpx.get(f"{target.control_url}/status", headers=headers, timeout=2).raise_for_status()
     except httpx.HTTPError:
         return None
     return target
@@ -128,7 +129,7 @@ def run(root: Path) -> int:
 
 def _demo(target: Target) -> int:
     with httpx.Client(timeout=10) as http:
-        http.post(f"{target.sandbox_url}/_reset").raise_for_status()
+        http.post(f"{target.sandbox_url}/_reset", headers=target.control_headers()).raise_for_status()
         sent: dict[str, float] = {}
         answers: dict[str, str] = {}
         for tool in TOOL_TYPES:

@@ -19,7 +19,13 @@ def _control(target: Target, path: str, method: str = "GET") -> Any:
     import httpx
 
     try:
-        response = httpx.request(method, f"{target.control_url}/{path}", timeout=5)
+        url = f"{target.control_url}/{path}"
+        response = httpx.request(method, url, headers=target.control_headers(), timeout=5)
+        if response.status_code == 401:
+            raise CliError(
+                f"the local stack at {target.control_url} refused the control token (401): "
+                "is local.json from the running `ticket-enhancer local up`?"
+            )
         response.raise_for_status()
         return response.json()
     except (httpx.HTTPError, ValueError) as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ticket_enhancer.cli.errors import CliError
+from ticket_enhancer.local.guard import TOKEN_HEADER
 from ticket_enhancer.models import TOOL_TYPES
 
 LOCAL_STATE = Path(".ticket-enhancer") / "local.json"
@@ -44,6 +45,7 @@ class Target:
     tools: dict[str, ToolResources]
     endpoint_url: str | None = None
     control_url: str | None = None
+    control_token: str | None = None  # local.json's; the control routes need it
     sandbox_url: str | None = None
     api_url: str | None = None
     session: Any = None  # one boto3 session for every client (each new one reloads botocore's data)
@@ -67,6 +69,10 @@ class Target:
                 self.session = boto3.session.Session()
             self._clients[service] = self.session.client(service, **kwargs)
         return self._clients[service]
+
+    def control_headers(self) -> dict[str, str]:
+        """The headers a request to the local stack's control routes carries."""
+        return {TOKEN_HEADER: self.control_token} if self.control_token else {}
 
     def tool(self, tool: str) -> ToolResources:
         if tool not in self.tools:
@@ -97,6 +103,7 @@ def load_local(root: Path | None = None) -> Target:
         tools,
         endpoint_url=state["endpoint_url"],
         control_url=state.get("control_url"),
+        control_token=state.get("control_token"),
         sandbox_url=state.get("sandbox_url"),
         api_url=state.get("api_url"),
     )

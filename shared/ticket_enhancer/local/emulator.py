@@ -1,23 +1,28 @@
 """The embedded AWS emulator (moto server) and the template's tables and queues inside it.
 
 Lambda event source mappings are not created in the emulator: ``poller`` plays that part.
+The emulator answers only requests whose ``Host`` is its own loopback address (``guard.HostCheck``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from ticket_enhancer.local.guard import HostCheck, loopback_hosts
 from ticket_enhancer.local.template import Queue, Table, Template
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
+    from werkzeug.serving import BaseWSGIServer
 
+HOST = "127.0.0.1"
 REGION = "us-east-1"
 STACK_NAME = "ticket-enhancer-local"
 # The embedded emulator's dummy credentials (what moto expects), never real ones.
@@ -41,19 +46,31 @@ class Resources:
 
 
 class Emulator:
-    """moto's threaded server on an ephemeral loopback port."""
+    """moto's server (what ``moto.server.ThreadedMotoServer`` runs) on an ephemeral loopback port,
+    behind a Host check."""
 
     def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per long poll
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
         self.endpoint_url = ""
 
     def start(self) -> str:
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        app = HostCheck(DomainDispatcherApplication(create_backend_app))
+        server = make_server(HOST, 0, app, threaded=True, request_handler=MotoRequestHandler)
+        port = int(server.server_address[1])
+        app.allowed = loopback_hosts(port)  # bound, not serving yet
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
+        self._thread.start()
+        self.endpoint_url = f"http://{HOST}:{port}"
         return self.endpoint_url
 
     def stop(self) -> None:
@@ -67,8 +84,14 @@ class Emulator:
             reset = urllib.request.Request(url, method="POST")  # noqa: S310 # nosec B310
             with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 # nosec B310
                 pass
-            self._server.stop()
             self.endpoint_url = ""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
     def client(self, service: str) -> Any:
         return boto3.client(  # type: ignore[call-overload]

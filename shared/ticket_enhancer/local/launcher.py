@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ticket_enhancer.local.guard import TOKEN_HEADER
+
 STATE_FILE = Path(".ticket-enhancer") / "local.json"
 LOG_FILE = Path(".ticket-enhancer") / "local-up.log"
 PROJECT_PARTS = ("template.yaml", "functions", "shared")
@@ -50,6 +52,11 @@ class Launched:
     ready_line: str
     lines: list[str] = field(default_factory=list)  # everything it printed on stdout
     config: dict[str, Any] = field(default_factory=dict)  # its local.json, read once ready
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """What the control routes (``/_local``, the sandbox's ``_reset``/``_fail``/``_tickets``) need."""
+        return {TOKEN_HEADER: self.config["control_token"]}
 
     def client(self, service: str) -> Any:
         """A boto3 client on the stack's emulator (dummy credentials: it accepts any)."""

@@ -7,6 +7,11 @@
   under new ids, for load tests), ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket),
   ``POST /_sandbox/_reset``;
 - ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``.
+
+Every request needs a loopback ``Host`` (421 otherwise); the control routes, which steer the stack
+(all of ``/_local`` and the sandbox's ``_reset``, ``_fail`` and ``_tickets``), also need the token of
+``local.json`` in ``X-Local-Token`` (401 otherwise). The sandbox's views (``GET /_sandbox/{tool}/``,
+``_notes``) and its vendor APIs do not: the functions call those as a vendor. See ``guard``.
 """
 
 from __future__ import annotations
@@ -16,11 +21,22 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from ticket_enhancer.local.functions import FunctionProcess
+from ticket_enhancer.local.guard import (
+    MISDIRECTED,
+    NO_TOKEN,
+    TOKEN_HEADER,
+    WRONG_HOST,
+    host_allowed,
+    loopback_hosts,
+    read_chunked,
+    token_matches,
+)
 from ticket_enhancer.local.http_api import Reply, http_api_event, http_api_reply, json_reply, route_pattern
 from ticket_enhancer.local.poller import Poller
 from ticket_enhancer.sandbox.vendor import VendorSandbox
@@ -33,6 +49,8 @@ SANDBOX_TICKET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 MAX_NEW_TICKETS = 10_000  # per request
 CONTROL_PATH = re.compile(r"/_local/(?P<action>pause|resume)/(?P<tool>[a-z_]+)")
 QUIET_PATH = re.compile(r"/_local/status|/_sandbox/[a-z_]+/(_notes)?")
+# Routes that steer the stack: they need the control token (every method, so none falls through).
+CONTROL_ROUTE = re.compile(r"/_local/.*|/_sandbox/_reset|/_sandbox/[a-z_]+/_(fail|tickets)")
 NOT_FOUND = {"message": "Not Found"}
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
@@ -60,11 +78,18 @@ class LocalApp:
     sandbox: VendorSandbox
     pollers: dict[str, Poller]
     status: Callable[[], dict[str, Any]]
+    token: str  # local.json's control token
 
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str
     ) -> Reply:
         parts = urlsplit(target)
+        token = TOKEN_HEADER.lower()
+        if CONTROL_ROUTE.fullmatch(parts.path):
+            presented = [value for name, value in headers if name.lower() == token]
+            if len(presented) != 1 or not token_matches(presented[0], self.token):
+                return json_reply(401, NO_TOKEN)
+        headers = [(name, value) for name, value in headers if name.lower() != token]  # it goes no further
         if parts.path.startswith("/_sandbox/"):
             return self.sandbox_request(method, parts.path, parts.query, headers, body)
         if parts.path.startswith("/_local/"):
@@ -168,6 +193,10 @@ class LocalServer(ThreadingHTTPServer):
     daemon_threads = True
     app: LocalApp | None = None
 
+    @cached_property
+    def allowed_hosts(self) -> frozenset[str]:
+        return loopback_hosts(int(self.server_address[1]))
+
 
 class Handler(BaseHTTPRequestHandler):
     server: LocalServer
@@ -178,19 +207,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                pass  # trailers
-            return b"".join(chunks)
+            return read_chunked(self.rfile, MAX_BODY_BYTES)
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             raise OverflowError
         return self.rfile.read(length) if length > 0 else b""
 
     def _dispatch(self) -> None:
+        if not host_allowed(self.headers.get_all("Host", []), self.server.allowed_hosts):
+            self.close_connection = True  # the body is left unread
+            self._send(json_reply(MISDIRECTED, WRONG_HOST))
+            return
         try:
             body = self._body()
         except (ValueError, OverflowError) as exc:

@@ -5,6 +5,7 @@
 and queues, one process per function, one poller per worker, then serves HTTP. It writes
 ``<root>/.ticket-enhancer/local.json`` (what ``--local`` reads), prints the URLs and
 ``ready: http://127.0.0.1:PORT``; SIGINT or SIGTERM stops everything and removes local.json.
+local.json (mode 0600) holds the control token the control routes need (``guard``).
 
 Time scale: the queues' visibility timeout and delay are divided by ``time_scale`` (default 60:
 360 s -> 6 s), and so is Lambda's 20 s long poll (at least 1 s). Receive counts, retention and
@@ -36,6 +37,7 @@ from ticket_enhancer.local.emulator import (
     scaled,
 )
 from ticket_enhancer.local.functions import FunctionProcess, FunctionSpec
+from ticket_enhancer.local.guard import new_token, write_private
 from ticket_enhancer.local.http_api import ACCOUNT_ID
 from ticket_enhancer.local.poller import LAMBDA_LONG_POLL, Poller
 from ticket_enhancer.local.server import Handler, LocalApp, LocalServer, Route
@@ -67,6 +69,7 @@ class LocalStack:
         self.time_scale = time_scale
         self.port = int(server.server_address[1])
         self.api_url = f"http://{HOST}:{self.port}"
+        self.token = new_token()  # for the control routes; only local.json (0600) holds it
         self.emulator = Emulator()
         self.resources = Resources({}, {})
         self.processes: dict[str, FunctionProcess] = {}
@@ -167,7 +170,7 @@ class LocalStack:
             for f in self.template.functions.values()
             if f.route is not None
         ]
-        self.server.app = LocalApp(routes, VendorSandbox(), self.pollers, self.status)
+        self.server.app = LocalApp(routes, VendorSandbox(), self.pollers, self.status, self.token)
         self._serving = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
         self._serving.start()
 
@@ -212,6 +215,7 @@ class LocalStack:
             "tools": {tool: self.tool_info(tool) for tool in self.tools()},
             "sandbox_url": f"{self.api_url}/_sandbox",
             "control_url": f"{self.api_url}/_local",
+            "control_token": self.token,
         }
 
     def status(self) -> dict[str, Any]:
@@ -292,10 +296,7 @@ def _running(state_file: Path) -> dict[str, Any] | None:
 
 
 def _write_state(state_file: Path, data: dict[str, Any]) -> None:
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    partial = state_file.with_suffix(".json.tmp")
-    partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    partial.replace(state_file)
+    write_private(state_file, json.dumps(data, indent=2) + "\n")  # mode 0600: it holds the token
 
 
 def _remove_state(state_file: Path) -> None:
