@@ -23,7 +23,7 @@ class Emulated:
     resources: Resources
 
     def add_jira_tenant(self, base_url: str, secret: str, **secret_fields: str) -> None:
-        """The `bench` Jira tenant: its row and its secret (`jira-hmac`)."""
+        """The `bench` Jira tenant: its row and its two secrets (`jira-hmac`)."""
         name = f"ticket-enhancer/jira/{TENANT}"
         self.emulator.client("dynamodb").put_item(
             TableName=self.resources.tables["TenantsTable"],
@@ -36,8 +36,9 @@ class Emulated:
                 "secret_id": {"S": name},
             },
         )
-        document = {"webhook_secrets": [secret], **secret_fields}
-        self.emulator.client("secretsmanager").create_secret(Name=name, SecretString=json.dumps(document))
+        secrets = self.emulator.client("secretsmanager")
+        secrets.create_secret(Name=f"{name}/webhook", SecretString=json.dumps({"webhook_secrets": [secret]}))
+        secrets.create_secret(Name=name, SecretString=json.dumps(secret_fields))
 
 
 @contextmanager

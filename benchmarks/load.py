@@ -125,8 +125,11 @@ def add_tenant(stack: Launched, tool: str, tenant_id: str) -> str:
             "options": {"M": {"synthesis_provider": {"S": "offline"}}},
         },
     )
-    document = {"webhook_secrets": [secret], "api_user": "load@example.com", "api_token": SANDBOX_TOKEN}
-    stack.client("secretsmanager").create_secret(Name=secret_id, SecretString=json.dumps(document))
+    secrets = stack.client("secretsmanager")
+    webhook_document = {"webhook_secrets": [secret]}
+    secrets.create_secret(Name=f"{secret_id}/webhook", SecretString=json.dumps(webhook_document))
+    document = {"api_user": "load@example.com", "api_token": SANDBOX_TOKEN}
+    secrets.create_secret(Name=secret_id, SecretString=json.dumps(document))
     return secret
 
 

@@ -41,7 +41,7 @@ def _record(job: str, i: int) -> dict[str, Any]:
 
 
 def run(rounds: int = 3) -> dict[str, object]:
-    from ticket_enhancer.models import EnhancementJob, TicketMetadata, new_job_id
+    from ticket_enhancer.models import EnhancementJob, JobTicket, TicketMetadata, new_job_id
     from ticket_enhancer.sandbox.vendor import VendorSandbox
 
     sandbox = VendorSandbox()
@@ -78,7 +78,9 @@ def run(rounds: int = 3) -> dict[str, object]:
                 meta = TicketMetadata(
                     tool_type="jira", tenant_id="bench", ticket_id=ticket_id, delivery_id=f"d-{ticket_id}"
                 )
-                job = EnhancementJob(job_id=new_job_id(), metadata=meta, queued_at=datetime.now(UTC))
+                job = EnhancementJob(
+                    job_id=new_job_id(), metadata=JobTicket.of(meta), queued_at=datetime.now(UTC)
+                )
                 records.append(_record(job.model_dump_json(), len(records)))
             started = time.perf_counter()
             with contextlib.redirect_stdout(quiet):

@@ -61,11 +61,16 @@ def sub(text: str) -> Doc:
     return {"Fn::Sub": text}
 
 
-def secret_arn(tool: str) -> Doc:
+def secret_arn(tool: str, pattern: str = "*") -> Doc:
+    """Secrets of ``tool`` whose name (with Secrets Manager's 6-character suffix) matches ``pattern``."""
     return sub(
         "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
-        f":secret:{secrets_prefix(tool)}*"
+        f":secret:{secrets_prefix(tool)}{pattern}"
     )
+
+
+# The webhook secret `ticket-enhancer/<tool>/<tenant_id>/webhook` (tenant ids hold no "/").
+WEBHOOK_SECRETS = "*/webhook-??????"
 
 
 def secrets_prefix(tool: str) -> str:
@@ -132,8 +137,8 @@ def checkov_skips(*checks: tuple[str, str]) -> Doc:
     return {"checkov": {"skip": [{"id": check, "comment": comment} for check, comment in checks]}}
 
 
-def statement(actions: list[str], resources: list[Node]) -> Doc:
-    return {"Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
+def statement(actions: list[str], resources: list[Node], *, effect: str = "Allow") -> Doc:
+    return {"Effect": effect, "Action": list(actions), "Resource": list(resources)}
 
 
 def policy(*statements: Doc) -> list[Node]:
@@ -306,6 +311,43 @@ def shared_resources() -> Doc:
         # TTL: processed-ticket index items expire after a year; articles and assets carry no
         # `expires_at` and stay until removed.
         "ContextTable": table(["pk", "sk"], ttl=True, point_in_time_recovery=True, retain=True),
+        **secrets_migration(),
+    }
+
+
+def secrets_migration() -> Doc:
+    """Splits pre-split tenant secrets on deploy (``ticket_enhancer.migrations``), before any webhook
+    function is replaced; bump ``Layout`` to run it again."""
+    every_secret = sub(
+        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:ticket-enhancer/*"
+    )
+    return {
+        "SecretsMigrationFunction": {
+            "Type": "AWS::Serverless::Function",
+            "Metadata": checkov_skips(*SKIP_FUNCTION),
+            "Properties": {
+                "Description": "Deploy-time migration: each tenant's webhook secret apart from the API one.",
+                "CodeUri": "functions/secrets_migration/",
+                "Handler": "secrets_migration.handler",
+                "Timeout": 300,
+                "MemorySize": 256,
+                "Policies": policy(
+                    statement(["dynamodb:Scan"], [arn("TenantsTable")]),
+                    statement(
+                        [
+                            "secretsmanager:CreateSecret",
+                            "secretsmanager:DescribeSecret",
+                            "secretsmanager:GetSecretValue",
+                        ],
+                        [every_secret],
+                    ),
+                ),
+            },
+        },
+        "SecretsLayoutMigration": {
+            "Type": "Custom::SecretsLayoutMigration",
+            "Properties": {"ServiceToken": arn("SecretsMigrationFunction"), "Layout": "2"},
+        },
     }
 
 
@@ -346,7 +388,12 @@ def errors_alarm(tool: str, function_id: str, what: str) -> Doc:
 def tool_resources(tool: str, camel: str) -> Doc:
     webhook, worker = f"{camel}WebhookFunction", f"{camel}WorkerFunction"
     queue, dlq = f"{camel}Queue", f"{camel}DeadLetterQueue"
-    secrets = statement(["secretsmanager:GetSecretValue"], [secret_arn(tool)])
+    # The internet-facing webhook reads webhook secrets only; the worker reads API secrets only.
+    webhook_secrets = statement(["secretsmanager:GetSecretValue"], [secret_arn(tool, WEBHOOK_SECRETS)])
+    api_secrets = statement(["secretsmanager:GetSecretValue"], [secret_arn(tool)])
+    not_webhook_secrets = statement(
+        ["secretsmanager:GetSecretValue"], [secret_arn(tool, WEBHOOK_SECRETS)], effect="Deny"
+    )
     tool_env: Doc = {"TICKET_ENHANCER_TOOL": tool, "SECRETS_PREFIX": secrets_prefix(tool)}
     dlq_metric: Doc = {
         "Namespace": "AWS/SQS",
@@ -357,6 +404,8 @@ def tool_resources(tool: str, camel: str) -> Doc:
     return {
         webhook: {
             "Type": "AWS::Serverless::Function",
+            # Replaced only once every tenant has its webhook secret (pre-split deployments).
+            "DependsOn": ["SecretsLayoutMigration"],
             "Metadata": checkov_skips(*SKIP_FUNCTION),
             "Properties": {
                 "Description": f"{tool} webhook: verify, de-duplicate, queue.",
@@ -369,7 +418,7 @@ def tool_resources(tool: str, camel: str) -> Doc:
                     statement(["dynamodb:GetItem"], [arn("TenantsTable")]),
                     statement(["dynamodb:GetItem", "dynamodb:PutItem"], [arn("DeliveriesTable")]),
                     statement(["sqs:SendMessage"], [arn(queue)]),
-                    secrets,
+                    webhook_secrets,
                 ),
                 "Events": {
                     f"{camel}Webhook": {
@@ -445,7 +494,8 @@ def tool_resources(tool: str, camel: str) -> Doc:
             statement(["dynamodb:GetItem"], [arn("TenantsTable")]),
             # Marks a delivery done so late repeats send nothing.
             statement(["dynamodb:UpdateItem"], [arn("DeliveriesTable")]),
-            secrets,
+            api_secrets,
+            not_webhook_secrets,
             # The Converse API is authorised by bedrock:InvokeModel.
             statement(["bedrock:InvokeModel"], [BEDROCK_MODELS]),
         ),

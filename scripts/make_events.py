@@ -39,7 +39,7 @@ TEST_SECRETS: dict[str, str] = {
     "zendesk": "test-zendesk-secret",
     "servicenow": "whsec_dGVzdC1zZXJ2aWNlbm93LXNlY3JldA==",
     "freshservice": "test-freshservice-token",
-    "servicedesk_plus": "test-sdp-token",
+    "servicedesk_plus": "test-servicedesk-plus-token",
 }
 TENANT_IDS: dict[str, str] = {tool: "demo-" + tool.replace("_", "-") for tool in TOOLS}
 MODES: dict[str, str] = {

@@ -86,9 +86,13 @@ class Deployment:
         return deserialize_item(dict(item)) if item else None
 
     def secret(self, tool: str, tenant_id: str) -> dict[str, Any]:
-        value = self.secretsmanager.get_secret_value(SecretId=f"ticket-enhancer/{tool}/{tenant_id}")
-        document: dict[str, Any] = json.loads(value["SecretString"])
-        return document
+        """The tenant's two secret documents merged (the API secret never holds webhook secrets)."""
+        name = f"ticket-enhancer/{tool}/{tenant_id}"
+        api: dict[str, Any] = json.loads(self.secretsmanager.get_secret_value(SecretId=name)["SecretString"])
+        assert "webhook_secrets" not in api
+        webhook = json.loads(self.secretsmanager.get_secret_value(SecretId=f"{name}/webhook")["SecretString"])
+        assert set(webhook) == {"webhook_secrets"}
+        return {**api, **webhook}
 
     def secret_names(self) -> list[str]:
         return sorted(s["Name"] for s in self.secretsmanager.list_secrets().get("SecretList", []))

@@ -18,7 +18,7 @@ import boto3
 from moto import mock_aws
 from ticket_enhancer.ingest.handler import WebhookHandler, make_webhook_handler
 from ticket_enhancer.models import EnhancementJob
-from ticket_enhancer.tenants import secret_name
+from ticket_enhancer.tenants import WEBHOOK_SECRET_SUFFIX, secret_name
 from ticket_enhancer.webhooks import schemes
 from ticket_enhancer.webhooks.signing import sign
 
@@ -308,6 +308,7 @@ class QueuedMessage:
     job: EnhancementJob
     dedupe_id: str
     group_id: str
+    body: str = ""
 
 
 def create_table(dynamodb: DynamoDBClient, name: str, hash_key: str, range_key: str | None = None) -> None:
@@ -429,6 +430,13 @@ class Stack:
             clock=clock or time.time,
         )
 
+    def put_secret(self, name: str, document: dict[str, Any]) -> None:
+        text = json.dumps(document)
+        try:
+            self.secretsmanager.create_secret(Name=name, SecretString=text)
+        except self.secretsmanager.exceptions.ResourceExistsException:  # a fixed id used again
+            self.secretsmanager.put_secret_value(SecretId=name, SecretString=text)
+
     def add_tenant(
         self,
         tool: str,
@@ -441,7 +449,7 @@ class Stack:
         secret_id: str | None = None,
         options: dict[str, str] | None = None,
     ) -> Tenant:
-        """Write a tenant row and its secret (``ticket-enhancer/<tool>/<tenant_id>``)."""
+        """Write a tenant row and its two secrets (``ticket-enhancer/<tool>/<tenant_id>[/webhook]``)."""
         tenant_id = tenant_id or unique(f"acme-{tool.replace('_', '-')}")
         row_tool = tool_type or tool
         mode = webhook_auth or DEFAULT_MODES[tool]
@@ -462,13 +470,12 @@ class Stack:
         if webhook_auth is not None:
             item["webhook_auth"] = {"S": webhook_auth}
         self.dynamodb.put_item(TableName=self.tenants_table, Item=item)
-        document = json.dumps(
-            {"webhook_secrets": secret_list, "api_user": "agent@example.com", "api_token": API_TOKEN}
-        )
-        try:
-            self.secretsmanager.create_secret(Name=sid, SecretString=document)
-        except self.secretsmanager.exceptions.ResourceExistsException:  # a fixed id used again
-            self.secretsmanager.put_secret_value(SecretId=sid, SecretString=document)
+        documents: dict[str, dict[str, Any]] = {
+            sid + WEBHOOK_SECRET_SUFFIX: {"webhook_secrets": secret_list},
+            sid: {"api_user": "agent@example.com", "api_token": API_TOKEN},
+        }
+        for name, document in documents.items():
+            self.put_secret(name, document)
         tenant = Tenant(tool=tool, tenant_id=tenant_id, mode=mode, secrets=tuple(secret_list))
         self.tenants.append(tenant)
         return tenant
@@ -493,6 +500,7 @@ class Stack:
                         job=EnhancementJob.model_validate_json(message["Body"]),
                         dedupe_id=attributes.get("MessageDeduplicationId", ""),
                         group_id=attributes.get("MessageGroupId", ""),
+                        body=message["Body"],
                     )
                 )
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from ticket_enhancer.webhooks.schemes import MIN_SECRET_BYTES, strong_secret
+
 ToolType = Literal["jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus"]
 TOOL_TYPES: tuple[str, ...] = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
 
@@ -67,11 +69,14 @@ class TicketFields(BaseModel):
         return None if value is None else _as_utc(value)
 
 
-class TicketMetadata(TicketFields):
-    """What a webhook delivery tells us about a ticket."""
+class EventKeys:
+    """The keys of a ticket event, for models with tool, tenant, ticket, event and delivery ids."""
 
-    event_type: str = "created"
-    delivery_id: str = Field(min_length=1, max_length=512)
+    tool_type: str
+    tenant_id: str
+    ticket_id: str
+    event_type: str
+    delivery_id: str
 
     @property
     def dedupe_key(self) -> str:
@@ -84,13 +89,49 @@ class TicketMetadata(TicketFields):
         return f"{self.tool_type}#{self.tenant_id}#{self.ticket_id}#{self.event_type}"
 
 
+class TicketMetadata(EventKeys, TicketFields):
+    """What a webhook delivery tells us about a ticket."""
+
+    event_type: str = "created"
+    delivery_id: str = Field(min_length=1, max_length=512)
+
+
+
+class JobTicket(EventKeys, BaseModel):
+    """Which ticket event a queued job is for: ids only, never ticket text.
+
+    Queues and dead-letter queues keep messages for up to 14 days, and the worker re-fetches the
+    ticket anyway, so subject, description and requester never travel on the queue. ``extra`` is
+    ignored so that messages queued in the older format (the whole ``TicketMetadata``) are still
+    processed after a deploy.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    tool_type: str
+    tenant_id: str
+    ticket_id: str = Field(min_length=1, max_length=256)
+    event_type: str = "created"
+    delivery_id: str = Field(min_length=1, max_length=512)
+
+    @classmethod
+    def of(cls, metadata: TicketMetadata) -> JobTicket:
+        return cls(
+            tool_type=metadata.tool_type,
+            tenant_id=metadata.tenant_id,
+            ticket_id=metadata.ticket_id,
+            event_type=metadata.event_type,
+            delivery_id=metadata.delivery_id,
+        )
+
+
 class EnhancementJob(BaseModel):
     """The message on a tool's queue."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     job_id: str
-    metadata: TicketMetadata
+    metadata: JobTicket
     queued_at: datetime
 
     @property
@@ -130,6 +171,13 @@ class TenantSecret(BaseModel):
     zoho_client_id: str | None = None
     zoho_client_secret: SecretStr | None = None
     zoho_refresh_token: SecretStr | None = None
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _strong(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if any(not strong_secret(secret.get_secret_value()) for secret in value):
+            raise ValueError(f"a webhook secret is shorter than {MIN_SECRET_BYTES} bytes")
+        return value
 
     def webhook_secret_values(self) -> list[str]:
         return [s.get_secret_value() for s in self.webhook_secrets]

@@ -1,19 +1,31 @@
 """Tenant config (DynamoDB) and tenant secrets (Secrets Manager), cached in the warm container.
 
 The tenant id always comes from the request path. A tenant is usable by a function only if its
-row names that function's tool, it is enabled, and its secret lives under the tool's prefix
-(``ticket-enhancer/<tool>/<tenant_id>``), which is also all that IAM lets the function read.
+row names that function's tool, it is enabled, and its secrets live under the tool's prefix.
+
+Each tenant has two secrets, so that the internet-facing webhook function can never read vendor or
+model credentials:
+
+- ``ticket-enhancer/<tool>/<tenant_id>/webhook``: ``{"webhook_secrets": [...]}``, read by the
+  webhook function (``SecretKind = "webhook"``) and all that IAM lets it read;
+- ``ticket-enhancer/<tool>/<tenant_id>``: ``api_user``, ``api_token`` and tool extras, read by the
+  worker (``"api"``), whose IAM policy denies it the webhook secrets.
+
+Deployments from before the split kept ``webhook_secrets`` in the API secret; the stack's secrets
+migration (``ticket_enhancer.migrations``) copies them to the webhook secret on deploy, before the
+webhook functions change.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
@@ -34,8 +46,22 @@ NEGATIVE_TTL = 10.0
 MAX_ENTRIES = 2048
 
 
+WEBHOOK_SECRET_SUFFIX = "/webhook"  # noqa: S105 # nosec B105 # a name suffix, not a secret
+SecretKind = Literal["webhook", "api"]
+
+
 def secret_name(tool: str, tenant_id: str) -> str:
+    """The tenant's API secret (vendor and model credentials; the worker's)."""
     return f"{SECRET_PREFIX}{tool}/{tenant_id}"
+
+
+def webhook_secret_name(tool: str, tenant_id: str) -> str:
+    """The tenant's webhook secret (``webhook_secrets``; the webhook function's)."""
+    return secret_name(tool, tenant_id) + WEBHOOK_SECRET_SUFFIX
+
+
+class _Metrics(Protocol):
+    def add_metric(self, name: str, unit: Any, value: float) -> Any: ...
 
 
 def valid_tenant_id(tenant_id: str) -> bool:
@@ -92,14 +118,18 @@ class TenantStore:
         secrets: SecretsManagerClient,
         table: str,
         tool: str,
+        kind: SecretKind,
         ttl: float = DEFAULT_TTL,
         negative_ttl: float = NEGATIVE_TTL,
         clock: Callable[[], float] = time.monotonic,
+        metrics: _Metrics | None = None,
     ) -> None:
         self._dynamodb = dynamodb
         self._secrets = secrets
         self._table = table
         self._tool = tool
+        self._kind = kind
+        self._metrics = metrics
         self._ttl = ttl
         self._negative_ttl = negative_ttl
         self._clock = clock
@@ -141,8 +171,9 @@ class TenantStore:
         expected = secret_name(self._tool, tenant_id)
         if config.tool_type != self._tool or not config.enabled or config.secret_id != expected:
             return None
+        secret_id = webhook_secret_name(self._tool, tenant_id) if self._kind == "webhook" else expected
         try:
-            response = self._secrets.get_secret_value(SecretId=expected)
+            response = self._secrets.get_secret_value(SecretId=secret_id)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
                 logger.error("tenant secret missing", extra={"tenant_id": tenant_id})
@@ -150,9 +181,31 @@ class TenantStore:
             raise TenantStoreUnavailableError(f"secrets: {type(exc).__name__}") from exc
         except BotoCoreError as exc:
             raise TenantStoreUnavailableError(f"secrets: {type(exc).__name__}") from exc
+        secret = self._secret(tenant_id, response.get("SecretString") or "{}")
+        return None if secret is None else TenantContext(config=config, secret=secret)
+
+    def _secret(self, tenant_id: str, text: str) -> TenantSecret | None:
+        """The part of the secret document this function may use, validated."""
         try:
-            secret = TenantSecret.model_validate_json(response.get("SecretString") or "{}")
-        except ValidationError:
-            logger.error("tenant secret has the wrong shape", extra={"tenant_id": tenant_id})
+            document = json.loads(text)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            logger.error("tenant secret is not a JSON object", extra={"tenant_id": tenant_id})
             return None
-        return TenantContext(config=config, secret=secret)
+        if self._kind == "webhook":
+            document = {"webhook_secrets": document.get("webhook_secrets") or []}
+        else:  # the worker never needs webhook secrets (a pre-split document may still hold them)
+            document.pop("webhook_secrets", None)
+        try:
+            return TenantSecret.model_validate(document)
+        except ValidationError as exc:
+            reasons = "; ".join(str(error["msg"]) for error in exc.errors())
+            logger.error(  # pydantic's messages only: hide_input_in_errors keeps values out
+                "tenant secret refused (%s): the tenant is treated as unknown until it is fixed",
+                reasons,
+                extra={"tenant_id": tenant_id},
+            )
+            if self._metrics is not None:
+                self._metrics.add_metric(name="TenantSecretRefused", unit="Count", value=1)
+            return None

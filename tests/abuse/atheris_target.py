@@ -3,7 +3,8 @@
 Run by ``test_abuse.py`` in a subprocess with a bounded number of runs; by hand:
 ``python tests/abuse/atheris_target.py -runs=200000 -max_len=4096 CORPUS_DIR``.
 The first byte picks the tool and the auth mode, the rest is the body. ``extract_metadata`` may
-raise only ``WebhookPayloadError`` or pydantic's ``ValidationError`` (both answered 400); anything
+raise only ``WebhookPayloadError`` or pydantic's ``ValidationError`` (both answered 400) or
+``WebhookEventIgnoredError`` (answered 200 ignored); anything
 else is a crash, and so is a ticket id the REST paths would not accept.
 """
 
@@ -18,7 +19,7 @@ with atheris.instrument_imports(include=["ticket_enhancer"]):
     from ticket_enhancer.models import TenantConfig, TenantSecret
     from ticket_enhancer.plugins import base, fields
     from ticket_enhancer.plugins.context import Headers, TenantContext, WebhookRequest
-    from ticket_enhancer.plugins.errors import WebhookPayloadError
+    from ticket_enhancer.plugins.errors import WebhookEventIgnoredError, WebhookPayloadError
     from ticket_enhancer.plugins.freshservice import plugin as freshservice
     from ticket_enhancer.plugins.jira import plugin as jira
     from ticket_enhancer.plugins.servicedesk_plus import plugin as servicedesk_plus
@@ -45,7 +46,7 @@ def tenant(plugin: base.TicketingToolPlugin, mode: str | None) -> TenantContext:
         webhook_auth=mode,
         secret_id=f"ticket-enhancer/{tool}/acme",
     )
-    return TenantContext(config=config, secret=TenantSecret.model_validate({"webhook_secrets": ["s"]}))
+    return TenantContext(config=config, secret=TenantSecret.model_validate({"webhook_secrets": ["s" * 16]}))
 
 
 TENANTS = [[tenant(p, m) for m in MODES] for p in PLUGINS]
@@ -62,7 +63,7 @@ def test_one_input(data: bytes) -> None:
     )
     try:
         meta = PLUGINS[plugin_index].extract_metadata(request, TENANTS[plugin_index][mode_index])
-    except (WebhookPayloadError, ValidationError):
+    except (WebhookPayloadError, WebhookEventIgnoredError, ValidationError):
         return
     if not base.TICKET_ID_RE.fullmatch(meta.ticket_id):
         raise AssertionError(f"ticket id {meta.ticket_id!r} escaped the check")

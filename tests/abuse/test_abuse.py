@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ticket_enhancer.ingest.handler import WebhookHandler
-from ticket_enhancer.models import EnhancementJob, TicketMetadata, new_job_id
+from ticket_enhancer.models import EnhancementJob, JobTicket, TicketMetadata, new_job_id
 from ticket_enhancer.plugins.base import TICKET_ID_RE
 from ticket_enhancer.sandbox.tickets import webhook_body
 from ticket_enhancer.tenants import deserialize_item, secret_name, valid_tenant_id
@@ -429,7 +429,7 @@ class Worker:
             resolve=resolve,
         )
         meta = TicketMetadata(tool_type=tool, tenant_id=tenant_id, ticket_id="10001", delivery_id=unique("d"))
-        job = EnhancementJob(job_id=new_job_id(), metadata=meta, queued_at=datetime.now(UTC))
+        job = EnhancementJob(job_id=new_job_id(), metadata=JobTicket.of(meta), queued_at=datetime.now(UTC))
         record_event = {
             "messageId": unique("m"),
             "body": job.model_dump_json(),

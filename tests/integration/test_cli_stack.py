@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from ticket_enhancer.enhance.store import ContextStore
-from ticket_enhancer.models import EnhancementJob, TicketMetadata
+from ticket_enhancer.models import EnhancementJob, JobTicket, TicketMetadata
 from ticket_enhancer.plugins.context import Headers, WebhookRequest
 from ticket_enhancer.webhooks import schemes
 from ticket_enhancer.webhooks.signing import sign
@@ -271,7 +271,10 @@ def test_remove_deletes_row_secret_and_context_of_that_tenant_only(
     assert (run.code, run.err) == (0, "")
     assert run.lines[0].startswith("tenant gone removed")
     assert deployed.row("gone") is None
-    assert deployed.secret_names() == ["ticket-enhancer/servicenow/kept"]
+    assert deployed.secret_names() == [
+        "ticket-enhancer/servicenow/kept",
+        "ticket-enhancer/servicenow/kept/webhook",
+    ]
     pks = {item["pk"]["S"] for item in deployed.items("ContextTable")}
     assert pks == {"kept#kb", "kept#asset"}
     assert deployed.row("kept") is not None
@@ -424,7 +427,9 @@ def _job(tenant_id: str, ticket_id: str) -> EnhancementJob:
     metadata = TicketMetadata(
         tool_type="jira", tenant_id=tenant_id, ticket_id=ticket_id, delivery_id=f"d-{ticket_id}"
     )
-    return EnhancementJob(job_id=f"job-{ticket_id}", metadata=metadata, queued_at=datetime.now(UTC))
+    return EnhancementJob(
+        job_id=f"job-{ticket_id}", metadata=JobTicket.of(metadata), queued_at=datetime.now(UTC)
+    )
 
 
 def test_dlq_list_and_redrive_move_each_job_back_once(deployed: Deployment) -> None:

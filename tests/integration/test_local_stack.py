@@ -107,7 +107,7 @@ class LocalStack:
         )
 
     def add_tenant(self, tool: str, tenant_id: str) -> str:
-        """The tenant row and its secret, pointing at the sandbox; returns the webhook secret."""
+        """The tenant row and its two secrets, pointing at the sandbox; returns the webhook secret."""
         mode = DEFAULT_MODES[tool]
         raw = f"secret-{tenant_id}-{os.urandom(6).hex()}"
         secret = (
@@ -125,8 +125,10 @@ class LocalStack:
                 "options": {"M": {}},
             },
         )
-        document = {"webhook_secrets": [secret], "api_user": "agent@example.com", "api_token": "token-1"}
-        self.client("secretsmanager").create_secret(Name=secret_id, SecretString=json.dumps(document))
+        sm = self.client("secretsmanager")
+        sm.create_secret(Name=f"{secret_id}/webhook", SecretString=json.dumps({"webhook_secrets": [secret]}))
+        document = {"api_user": "agent@example.com", "api_token": "token-1"}
+        sm.create_secret(Name=secret_id, SecretString=json.dumps(document))
         return secret
 
     def signed_webhook(self, tool: str, tenant_id: str, secret: str) -> tuple[str, bytes, dict[str, str]]:
@@ -375,9 +377,9 @@ def test_only_loopback_hosts_and_token_holders_steer_the_stack(stack: LocalStack
 def test_sigint_stops_everything(stack: LocalStack) -> None:
     functions = stack.status()["functions"].values()
     pids = [f["pid"] for f in functions]
-    assert len(pids) == 10
+    assert len(pids) == 2 * len(TOOLS) + 1  # a webhook and a worker per tool, the secrets migration
     assert all(pids)
-    assert [f["restarts"] for f in functions] == [0] * 10  # warm: one process served every request
+    assert [f["restarts"] for f in functions] == [0] * len(pids)  # warm: one process served every request
 
     stack.proc.send_signal(signal.SIGINT)
 

@@ -32,7 +32,7 @@ from ticket_enhancer.enhance.records import Article, Asset, IndexedTicket
 from ticket_enhancer.enhance.steps import TicketContextStep
 from ticket_enhancer.enhance.store import ContextStore
 from ticket_enhancer.jobs import LEASE_SECONDS, JobInProgressError, JobStore
-from ticket_enhancer.models import NOTE_FOOTER_PREFIX, EnhancementJob, TicketMetadata, new_job_id
+from ticket_enhancer.models import NOTE_FOOTER_PREFIX, EnhancementJob, JobTicket, TicketMetadata, new_job_id
 from ticket_enhancer.plugins.base import TicketingToolPlugin
 from ticket_enhancer.plugins.jira.plugin import JiraPlugin
 from ticket_enhancer.plugins.servicedesk_plus.plugin import ACCEPT as SDP_ACCEPT
@@ -335,7 +335,9 @@ class Harness:
             event_type=event,
             delivery_id=delivery or unique("delivery"),
         )
-        return EnhancementJob(job_id=job_id or new_job_id(), metadata=meta, queued_at=datetime.now(UTC))
+        return EnhancementJob(
+            job_id=job_id or new_job_id(), metadata=JobTicket.of(meta), queued_at=datetime.now(UTC)
+        )
 
     def run(self, *records: dict[str, Any]) -> list[str]:
         """Invoke the worker with one SQS event; the ids reported in ``batchItemFailures``."""
@@ -1055,3 +1057,26 @@ def test_job_lease_keeps_a_second_attempt_out_until_released_or_expired(make_wor
 
     store.finish(taken, state="done")
     assert store.claim(racer, now=t + 10_000) is None  # finished: nothing more to do
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_a_message_queued_in_the_old_format_is_still_processed(make_worker: WorkerFactory, tool: str) -> None:
+    """Before jobs carried ids only, the whole ticket metadata (subject, description, requester)
+    was queued; such messages still in a queue or DLQ after a deploy post their note once."""
+    h = make_worker(tool)
+    ticket = seed_ticket_id(tool)
+    old = {
+        "job_id": new_job_id(),
+        "queued_at": datetime.now(UTC).isoformat(),
+        "metadata": TicketMetadata(
+            tool_type=tool,
+            tenant_id=h.tenant_id,
+            ticket_id=ticket,
+            subject="VPN down",
+            description="Cannot reach 10.0.0.1",
+            requester="someone@example.com",
+            delivery_id=unique("delivery"),
+        ).model_dump(mode="json"),
+    }
+    assert h.run(sqs_record(json.dumps(old))) == []
+    assert len(h.vendor.notes(ticket)) == 1

@@ -61,6 +61,8 @@ def test_webhook_bodies_name_the_ticket_they_were_made_for() -> None:
             base_url="https://example.com",
             secret_id=f"ticket-enhancer/{tool}/acme",
         )
-        tenant = TenantContext(config=config, secret=TenantSecret.model_validate({"webhook_secrets": ["s"]}))
+        tenant = TenantContext(
+            config=config, secret=TenantSecret.model_validate({"webhook_secrets": ["s" * 16]})
+        )
         request = WebhookRequest(body=body, headers=Headers({}), path_parameters={"tenant_id": "acme"})
         assert PluginManager().get_plugin(tool).extract_metadata(request, tenant).ticket_id == ticket_id

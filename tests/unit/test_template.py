@@ -15,6 +15,7 @@ Template = dict[str, Any]
 SECRET_ARN = (
     "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:ticket-enhancer/%s/*"
 )
+WEBHOOK_SECRET_ARN = SECRET_ARN.removesuffix("*") + "*/webhook-??????"
 BEDROCK_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/*"
 CLI_OUTPUTS = [
     "WebhookApiUrl",
@@ -68,7 +69,7 @@ def resources_for(template: Template, function_id: str, action: str) -> list[Any
     return [
         resource
         for stmt in statements(template, function_id)
-        if action in as_list(stmt["Action"])
+        if stmt["Effect"] == "Allow" and action in as_list(stmt["Action"])
         for resource in as_list(stmt["Resource"])
     ]
 
@@ -142,9 +143,27 @@ def test_queue_redrive_visibility_and_batch_failures(template: Template, tool: s
 
 @pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
 def test_secrets_limited_to_own_tool(template: Template, tool: str, camel: str) -> None:
-    for kind in ("Webhook", "Worker"):
-        granted = resources_for(template, f"{camel}{kind}Function", "secretsmanager:GetSecretValue")
-        assert granted == [{"Fn::Sub": SECRET_ARN % tool}]
+    """The webhook reads its tool's webhook secrets only, the worker its tool's API secrets only."""
+    webhook_only = {"Fn::Sub": WEBHOOK_SECRET_ARN % tool}
+    granted = resources_for(template, f"{camel}WebhookFunction", "secretsmanager:GetSecretValue")
+    assert granted == [webhook_only]
+    granted = resources_for(template, f"{camel}WorkerFunction", "secretsmanager:GetSecretValue")
+    assert granted == [{"Fn::Sub": SECRET_ARN % tool}]
+    denied = [
+        resource
+        for stmt in statements(template, f"{camel}WorkerFunction")
+        if stmt["Effect"] == "Deny" and "secretsmanager:GetSecretValue" in as_list(stmt["Action"])
+        for resource in as_list(stmt["Resource"])
+    ]
+    assert denied == [webhook_only]
+
+
+def test_webhooks_wait_for_the_secrets_migration(template: Template) -> None:
+    resources = template["Resources"]
+    for tool, camel in TOOLS.items():
+        assert resources[f"{camel}WebhookFunction"]["DependsOn"] == ["SecretsLayoutMigration"], tool
+    migration = resources["SecretsLayoutMigration"]["Properties"]
+    assert migration["ServiceToken"] == {"Fn::GetAtt": ["SecretsMigrationFunction", "Arn"]}
 
 
 @pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
@@ -157,10 +176,12 @@ def test_webhook_sends_only_to_own_queue(template: Template, tool: str, camel: s
 
 
 def test_no_wildcards_except_secret_suffix_and_bedrock_models(template: Template) -> None:
-    allowed = {SECRET_ARN % tool for tool in TOOLS} | {BEDROCK_ARN}
+    allowed = (
+        {SECRET_ARN % tool for tool in TOOLS} | {WEBHOOK_SECRET_ARN % tool for tool in TOOLS} | {BEDROCK_ARN}
+    )
     for function_id in all_function_ids():
         for stmt in statements(template, function_id):
-            assert stmt["Effect"] == "Allow"
+            assert stmt["Effect"] == "Allow" or stmt["Action"] == ["secretsmanager:GetSecretValue"]
             for action in as_list(stmt["Action"]):
                 assert "*" not in action, (function_id, action)
             for resource in as_list(stmt["Resource"]):

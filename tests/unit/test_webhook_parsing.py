@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from ticket_enhancer.ingest.handler import WebhookHandler
 from ticket_enhancer.models import TenantConfig, TenantSecret, TicketMetadata
 from ticket_enhancer.plugins import PluginManager
 from ticket_enhancer.plugins.context import Headers, TenantContext, WebhookRequest
-from ticket_enhancer.plugins.errors import WebhookPayloadError
+from ticket_enhancer.plugins.errors import WebhookEventIgnoredError, WebhookPayloadError
 from ticket_enhancer.webhooks import schemes
 from ticket_enhancer.webhooks.signing import sign
 
@@ -51,7 +52,7 @@ def context(tool: str, mode: str | None = None, tenant_id: str = "acme") -> Tena
         webhook_auth=mode,
         secret_id=f"ticket-enhancer/{tool}/{tenant_id}",
     )
-    return TenantContext(config=config, secret=TenantSecret.model_validate({"webhook_secrets": ["s"]}))
+    return TenantContext(config=config, secret=TenantSecret.model_validate({"webhook_secrets": ["s" * 16]}))
 
 
 def extract(
@@ -68,7 +69,9 @@ def extract(
 
 
 def test_jira_issue_created() -> None:
-    meta = extract("jira", jira_body(), {"x-atlassian-webhook-identifier": "delivery-9"})
+    body = json.dumps(jira_body()).encode()
+    meta = extract("jira", body, {"x-atlassian-webhook-identifier": "delivery-9"})
+    body_id = "body:" + hashlib.sha256(body).hexdigest()  # the header id is unsigned: not used
     assert meta.model_dump() == {
         "tool_type": "jira",
         "tenant_id": "acme",
@@ -82,18 +85,20 @@ def test_jira_issue_created() -> None:
         "created_at": datetime(2019, 2, 16, 3, 1, 52, 971000, UTC),
         "status": "Open",
         "event_type": "created",
-        "delivery_id": "delivery-9",
+        "delivery_id": body_id,
     }
-    assert meta.dedupe_key == "jira#acme#delivery-9"
+    assert meta.dedupe_key == f"jira#acme#{body_id}"
     assert meta.event_key == "jira#acme#10001#created"
 
 
-def test_jira_key_when_there_is_no_id_and_delivery_fallback() -> None:
+def test_jira_key_when_there_is_no_id() -> None:
     body = jira_body()
     del body["issue"]["id"]
-    body["webhookEvent"] = "jira:issue_updated"
     meta = extract("jira", body)
-    assert (meta.ticket_id, meta.event_type, meta.delivery_id) == ("IT-42", "updated", "IT-42:updated")
+    assert (meta.ticket_id, meta.event_type) == ("IT-42", "created")
+    body["webhookEvent"] = "jira:issue_updated"
+    with pytest.raises(WebhookEventIgnoredError, match="'updated'"):
+        extract("jira", body)
 
 
 def test_jira_adf_description_becomes_text() -> None:
@@ -188,8 +193,12 @@ def test_servicedesk_plus_bodies() -> None:
 
 
 def test_event_field_sets_event_type_and_delivery() -> None:
-    meta = extract("servicedesk_plus", {"id": "9", "event": "updated"})
-    assert (meta.event_type, meta.delivery_id) == ("updated", "9:updated")
+    for spelling in ("created", " Created ", "ticket_created", "new", ""):
+        meta = extract("servicedesk_plus", {"id": "9", "event": spelling})
+        assert (meta.event_type, meta.delivery_id) == ("created", "9:created")
+    for other in ("updated", "deleted", "created!"):
+        with pytest.raises(WebhookEventIgnoredError):
+            extract("servicedesk_plus", {"id": "9", "event": other})
 
 
 def test_standard_webhooks_mode_uses_the_message_id_for_every_tool() -> None:

@@ -37,10 +37,12 @@ def build_parser() -> Parser:
     add.add_argument("tenant_id")
     add.add_argument("--tool", required=True)
     add.add_argument("--base-url", required=True)
-    add.add_argument("--webhook-secret")
+    add.add_argument(
+        "--webhook-secret", help="'-' reads it from stdin; default: $TICKET_ENHANCER_WEBHOOK_SECRET"
+    )
     add.add_argument("--webhook-auth")
     add.add_argument("--api-user")
-    add.add_argument("--api-token")
+    add.add_argument("--api-token", help="'-' reads it from stdin; default: $TICKET_ENHANCER_API_TOKEN")
     add.add_argument("--option", action="append", metavar="KEY=VALUE")
     add.add_argument("--allow-custom-host", action="store_true")
     tenants.add_parser("list", parents=[target])
@@ -48,7 +50,18 @@ def build_parser() -> Parser:
         tenants.add_parser(action, parents=[target]).add_argument("tenant_id")
     rotate = tenants.add_parser("rotate-secret", parents=[target])
     rotate.add_argument("tenant_id")
-    rotate.add_argument("--webhook-secret", help="the new secret (required for zendesk)")
+    rotate.add_argument("--webhook-secret", help="the new secret (required for zendesk; '-' reads stdin)")
+    update = tenants.add_parser("update", parents=[target], help="change a tenant's options or credentials")
+    update.add_argument("tenant_id")
+    update.add_argument("--base-url")
+    update.add_argument("--option", action="append", metavar="KEY=VALUE")
+    update.add_argument("--unset", action="append", metavar="KEY", help="remove an option")
+    update.add_argument("--api-user")
+    update.add_argument("--api-token", metavar="T|-")
+    update.add_argument("--llm-api-key", metavar="K|-")
+    update.add_argument(
+        "--credential", action="append", metavar="KEY=VALUE|KEY=-", help="a tool extra such as zoho_client_id"
+    )
     for action, what in (("knowledge", "FILE.jsonl"), ("assets", "FILE.csv")):
         sub = tenants.add_parser(action, parents=[target])
         sub.add_argument("tenant_id")
@@ -120,6 +133,10 @@ def dispatch(args: Any) -> int:  # noqa: PLR0911 (one return per command)
         return dlq.list_(resolved, args.tool) if args.action == "list" else dlq.redrive(resolved, args.tool)
     from ticket_enhancer.cli import tenants
 
+    if args.action == "update":
+        from ticket_enhancer.cli.tenant_update import update
+
+        return update(resolved, args)
     actions = {
         "add": tenants.add,
         "list": tenants.list_,

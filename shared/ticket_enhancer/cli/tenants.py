@@ -13,11 +13,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ticket_enhancer.cli.credentials import (
+    CREDENTIAL_KEYS,
+    ENV_API_TOKEN,
+    ENV_WEBHOOK_SECRET,
+    ValueReader,
+    delete_secret,
+    read_document,
+    store_webhook_secrets,
+    webhook_secrets,
+)
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.setup_guides import setup_text
 from ticket_enhancer.cli.target import Target
 from ticket_enhancer.models import TOOL_TYPES
-from ticket_enhancer.tenants import deserialize_item, secret_name, valid_tenant_id
+from ticket_enhancer.tenants import (
+    WEBHOOK_SECRET_SUFFIX,
+    deserialize_item,
+    secret_name,
+    valid_tenant_id,
+    webhook_secret_name,
+)
 from ticket_enhancer.urls import BaseUrlError, check_base_url
 from ticket_enhancer.webhooks import schemes
 
@@ -40,10 +56,12 @@ def new_webhook_secret(mode: str) -> str:
 
 
 def check_webhook_secret(mode: str, secret: str) -> None:
-    if len(secret) < 16:
-        raise CliError("--webhook-secret must be at least 16 characters")
+    if not schemes.strong_secret(secret):
+        raise CliError(f"--webhook-secret must be at least {schemes.MIN_SECRET_BYTES} bytes (blanks aside)")
     if mode == schemes.STANDARD_WEBHOOKS and schemes.standard_webhooks_key(secret) is None:
-        raise CliError("standard-webhooks secrets look like whsec_<base64>")
+        raise CliError(
+            f"standard-webhooks secrets look like whsec_<base64 of at least {schemes.MIN_SECRET_BYTES} bytes>"
+        )
 
 
 def auth_modes(tool: str) -> tuple[str, frozenset[str]]:
@@ -83,6 +101,35 @@ def get_row(target: Target, tenant_id: str) -> dict[str, Any]:
     return deserialize_item(item)
 
 
+def _add_secrets(args: Any, mode: str) -> tuple[str, bool, str | None]:
+    """(webhook secret, whether it was generated, API token) from options, stdin or environment."""
+    reader = ValueReader()
+    given = reader.value(args.webhook_secret, "--webhook-secret", ENV_WEBHOOK_SECRET)
+    api_token = reader.value(args.api_token, "--api-token", ENV_API_TOKEN)
+    if mode == schemes.ZENDESK_HMAC and not given:
+        raise CliError("zendesk creates its own signing secret: pass it with --webhook-secret")
+    webhook_secret = given or new_webhook_secret(mode)
+    check_webhook_secret(mode, webhook_secret)
+    return webhook_secret, given is None, api_token
+
+
+def _create_secrets(sm: Any, tenant_id: str, documents: dict[str, dict[str, Any]]) -> None:
+    """Create every secret, or none: one that already exists is left alone and refused."""
+    created: list[str] = []
+    try:
+        for secret_id, document in documents.items():
+            sm.create_secret(Name=secret_id, SecretString=json.dumps(document))
+            created.append(secret_id)
+    except Exception as exc:
+        for secret_id in created:
+            delete_secret(sm, secret_id)
+        if _error_code(exc) == "ResourceExistsException":
+            raise CliError(
+                f"a secret of tenant {tenant_id!r} already exists: remove the tenant first"
+            ) from None
+        raise
+
+
 def add(target: Target, args: Any) -> int:
     tool, tenant_id = args.tool, args.tenant_id
     _validate_id(tenant_id)
@@ -102,8 +149,7 @@ def add(target: Target, args: Any) -> int:
         raise CliError(
             f"--webhook-auth {mode!r} is not supported by {tool}; supported: {', '.join(sorted(modes))}"
         )
-    if mode == schemes.ZENDESK_HMAC and not args.webhook_secret:
-        raise CliError("zendesk creates its own signing secret: pass it with --webhook-secret")
+    webhook_secret, generated, api_token = _add_secrets(args, mode)
     options = parse_options(args.option or [])
     if args.allow_custom_host:
         options["allow_custom_host"] = "true"
@@ -117,26 +163,17 @@ def add(target: Target, args: Any) -> int:
         )
     except BaseUrlError as exc:
         raise CliError(str(exc)) from None
-    generated = args.webhook_secret is None
-    webhook_secret = args.webhook_secret or new_webhook_secret(mode)
-    check_webhook_secret(mode, webhook_secret)
 
     ddb, sm = target.client("dynamodb"), target.client("secretsmanager")
     table = target.tables["TenantsTable"]
     if ddb.get_item(TableName=table, Key={"tenant_id": {"S": tenant_id}}).get("Item"):
         raise CliError(f"tenant {tenant_id!r} already exists (use `tenants remove` first)")
     name = secret_name(tool, tenant_id)
-    document = {
-        "webhook_secrets": [webhook_secret],
-        "api_user": args.api_user or "",
-        "api_token": args.api_token or "",
+    documents: dict[str, dict[str, Any]] = {  # the webhook function may read the first only (contract)
+        webhook_secret_name(tool, tenant_id): {"webhook_secrets": [webhook_secret]},
+        name: {"api_user": args.api_user or "", "api_token": api_token or ""},
     }
-    try:
-        sm.create_secret(Name=name, SecretString=json.dumps(document))
-    except Exception as exc:
-        if _error_code(exc) == "ResourceExistsException":
-            raise CliError(f"secret {name!r} already exists: remove it or the tenant first") from None
-        raise
+    _create_secrets(sm, tenant_id, documents)
     now = _now()
     try:
         ddb.put_item(
@@ -155,7 +192,8 @@ def add(target: Target, args: Any) -> int:
             },
         )
     except Exception:
-        sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)  # change nothing
+        for secret_id in documents:  # change nothing
+            delete_secret(sm, secret_id)
         raise
     url = target.tool(tool).webhook_url.replace("{tenant_id}", tenant_id)
     print(f"tenant {tenant_id} added ({tool}, auth {mode})")
@@ -187,11 +225,11 @@ def list_(target: Target, args: Any) -> int:
 
 def show(target: Target, args: Any) -> int:
     row = get_row(target, args.tenant_id)
-    secret = json.loads(
-        target.client("secretsmanager").get_secret_value(SecretId=row["secret_id"])["SecretString"]
-    )
-    row["webhook_secrets"] = f"{len(secret.get('webhook_secrets', []))} current (values not shown)"
+    sm = target.client("secretsmanager")
+    secret = read_document(sm, str(row["secret_id"])) or {}
+    row["webhook_secrets"] = f"{len(webhook_secrets(sm, str(row['secret_id'])))} current (values not shown)"
     row["api_credentials"] = "set" if secret.get("api_token") else "missing"
+    row["credentials_set"] = sorted(k for k in CREDENTIAL_KEYS if secret.get(k))
     print(json.dumps(row, indent=2, default=str))
     return 0
 
@@ -234,29 +272,25 @@ def remove(target: Target, args: Any) -> int:
                     TableName=target.tables["ContextTable"], Key={"pk": item["pk"], "sk": item["sk"]}
                 )
     ddb.delete_item(TableName=target.tables["TenantsTable"], Key={"tenant_id": {"S": args.tenant_id}})
-    try:
-        target.client("secretsmanager").delete_secret(
-            SecretId=row["secret_id"], ForceDeleteWithoutRecovery=True
-        )
-    except Exception as exc:
-        if _error_code(exc) != "ResourceNotFoundException":
-            raise
-    print(f"tenant {args.tenant_id} removed (config, secret, knowledge, assets, ticket index)")
+    sm = target.client("secretsmanager")
+    for secret_id in (str(row["secret_id"]), str(row["secret_id"]) + WEBHOOK_SECRET_SUFFIX):
+        delete_secret(sm, secret_id)
+    print(f"tenant {args.tenant_id} removed (config, secrets, knowledge, assets, ticket index)")
     return 0
 
 
 def rotate_secret(target: Target, args: Any) -> int:
     row = get_row(target, args.tenant_id)
     mode = str(row.get("webhook_auth") or auth_modes(str(row["tool_type"]))[0])
-    if mode == schemes.ZENDESK_HMAC and not args.webhook_secret:
+    given = ValueReader().value(args.webhook_secret, "--webhook-secret", ENV_WEBHOOK_SECRET)
+    if mode == schemes.ZENDESK_HMAC and not given:
         raise CliError("zendesk creates its own signing secret: pass the new one with --webhook-secret")
-    new = args.webhook_secret or new_webhook_secret(mode)
+    new = given or new_webhook_secret(mode)
     check_webhook_secret(mode, new)
     sm = target.client("secretsmanager")
-    document = json.loads(sm.get_secret_value(SecretId=row["secret_id"])["SecretString"])
-    current = document.get("webhook_secrets") or []
-    document["webhook_secrets"] = [new, *current[:1]]  # the previous one stays valid until the next rotation
-    sm.put_secret_value(SecretId=row["secret_id"], SecretString=json.dumps(document))
+    current = webhook_secrets(sm, str(row["secret_id"]))
+    # The previous one stays valid until the next rotation.
+    store_webhook_secrets(sm, str(row["tool_type"]), args.tenant_id, [new, *current[:1]])
     print(f"tenant {args.tenant_id}: new webhook secret (shown once): {new}")
     print(
         "the previous secret stays valid until the next rotation (webhooks pick it up within the cache time)"

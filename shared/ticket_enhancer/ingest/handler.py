@@ -25,7 +25,7 @@ from ticket_enhancer import aws
 from ticket_enhancer.ingest.queueing import QueueUnavailableError, enqueue_once
 from ticket_enhancer.observability import make_logger, make_metrics
 from ticket_enhancer.plugins.context import Headers, WebhookRequest
-from ticket_enhancer.plugins.errors import WebhookPayloadError
+from ticket_enhancer.plugins.errors import WebhookEventIgnoredError, WebhookPayloadError
 from ticket_enhancer.plugins.registry import plugin_for_function
 from ticket_enhancer.tenants import TenantStore, TenantStoreUnavailableError
 
@@ -43,6 +43,7 @@ T = TypeVar("T")
 UNAUTHORIZED = {"error": "unauthorized"}
 TOO_LARGE = {"error": "payload too large"}
 UNAVAILABLE = {"error": "temporarily unavailable"}
+IGNORED = {"status": "ignored"}
 
 
 def response(status: int, body: Mapping[str, str]) -> dict[str, Any]:
@@ -133,6 +134,12 @@ class WebhookHandler:
 
         try:
             metadata = self.plugin.extract_metadata(request, tenant)
+        except WebhookEventIgnoredError as exc:
+            self.logger.info(
+                "webhook ignored: not an event this tool acts on", extra={"event_type": exc.event_type}
+            )
+            self.metrics.add_metric(name="WebhookIgnored", unit=MetricUnit.Count, value=1)
+            return response(200, IGNORED)
         except WebhookPayloadError as exc:
             return self._reject(400, "bad_payload", {"error": str(exc)})
         except ValidationError as exc:
@@ -195,7 +202,9 @@ def make_webhook_handler(
             secrets=secrets or aws.secretsmanager(),
             table=settings.get("TENANTS_TABLE", "tenants"),
             tool=tool,
+            kind="webhook",
             ttl=float(settings.get("TENANT_CACHE_SECONDS", "300")),
+            metrics=metrics,
         ),
         dynamodb=dynamodb,
         sqs=sqs or aws.sqs(),

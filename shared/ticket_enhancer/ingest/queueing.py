@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ticket_enhancer.models import EnhancementJob, TicketMetadata, new_job_id
+from ticket_enhancer.models import EnhancementJob, JobTicket, TicketMetadata, new_job_id
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -87,7 +87,7 @@ def enqueue_once(
     except BotoCoreError as exc:
         raise QueueUnavailableError(f"delivery table: {type(exc).__name__}") from exc
 
-    job = EnhancementJob(job_id=job_id, metadata=metadata, queued_at=queued_at)
+    job = EnhancementJob(job_id=job_id, metadata=JobTicket.of(metadata), queued_at=queued_at)
     digest = dedupe_hash(key)
     try:
         sqs.send_message(

@@ -9,6 +9,8 @@ differ: how to read its webhook body, its REST paths, its auth header and its fi
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import json
 import re
 import time
@@ -21,7 +23,11 @@ from urllib.parse import quote
 
 from ticket_enhancer.models import Note, Priority, Ticket, TicketMetadata
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
-from ticket_enhancer.plugins.errors import VendorOutcomeUnknownError, WebhookPayloadError
+from ticket_enhancer.plugins.errors import (
+    VendorOutcomeUnknownError,
+    WebhookEventIgnoredError,
+    WebhookPayloadError,
+)
 from ticket_enhancer.webhooks import schemes
 
 if TYPE_CHECKING:
@@ -32,6 +38,8 @@ if TYPE_CHECKING:
 
 NoteFormat = Literal["html", "adf", "text"]
 MAX_JSON_DEPTH = 64
+# Spellings of "a ticket was created" found in admin-written bodies; the canonical name is "created".
+CREATED_ALIASES = frozenset({"created", "create", "new", "ticket_created", "ticket.created", "issue_created"})
 # Ticket ids become REST path segments: letters, digits and - _ . : only, never a path of their own.
 TICKET_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
@@ -121,6 +129,13 @@ class TicketingToolPlugin(ABC):
     note_format: ClassVar[NoteFormat] = "html"
     # Lower-cased raw priority -> normalised priority. Unknown values map to medium.
     priority_map: ClassVar[Mapping[str, Priority]] = {}
+    # Events a delivery may announce (after ``canonical_event``); any other is answered 200 "ignored"
+    # and queues nothing, so free text in an admin-written body cannot multiply notes.
+    accepted_events: ClassVar[frozenset[str]] = frozenset({"created"})
+    # Tools whose delivery id is unsigned and whose deliveries carry no signed timestamp: the
+    # delivery is identified by a hash of the (authenticated) body, so a replay with a new id header
+    # is the same delivery.
+    dedupe_on_body: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -168,6 +183,10 @@ class TicketingToolPlugin(ABC):
             raise WebhookPayloadError("ticket id is too long")
         if not TICKET_ID_RE.fullmatch(ticket_id):
             raise WebhookPayloadError("ticket id has unexpected characters")
+        event_type = self.canonical_event(event.event_type)
+        if event_type not in self.accepted_events:
+            raise WebhookEventIgnoredError(event_type)
+        event = dataclasses.replace(event, event_type=event_type)
         delivery_id = self._delivery_id(request, tenant, event, ticket_id)
         priority_raw = event.priority_raw
         return TicketMetadata(
@@ -182,7 +201,7 @@ class TicketingToolPlugin(ABC):
             requester=event.requester,
             created_at=event.created_at,
             status=event.status,
-            event_type=event.event_type or "created",
+            event_type=event_type,
             delivery_id=delivery_id,
         )
 
@@ -193,9 +212,17 @@ class TicketingToolPlugin(ABC):
             msg_id = request.headers.get("webhook-id")
             if msg_id:
                 return msg_id[:512]
+        if self.dedupe_on_body:
+            return "body:" + hashlib.sha256(request.body).hexdigest()
         if event.delivery_id:
             return event.delivery_id[:512]
         return f"{ticket_id}:{event.event_type or 'created'}"
+
+    @staticmethod
+    def canonical_event(raw: str) -> str:
+        """The event's canonical name: lower case, "created" for its common spellings."""
+        name = raw.strip().lower() or "created"
+        return "created" if name in CREATED_ALIASES else name[:64]
 
     @classmethod
     def normalise_priority(cls, raw: str | None) -> Priority:

@@ -29,6 +29,14 @@ class PluginDependencyError(PluginError):
     """Pipeline steps cannot be ordered: a required step is missing or the requirements form a cycle."""
 
 
+class WebhookEventIgnoredError(PluginError):
+    """An authentic delivery of an event we do not act on (answered 200 ``ignored``; nothing queued)."""
+
+    def __init__(self, event_type: str) -> None:
+        self.event_type = event_type[:64]
+        super().__init__(f"event {self.event_type!r} is not one this tool acts on")
+
+
 class WebhookPayloadError(ValueError):
     """An authenticated delivery whose body is not usable (HTTP 400); the message is safe to return."""
 

@@ -20,6 +20,9 @@ if TYPE_CHECKING:  # a type only: importing the plugins package here would be ci
 
 TOLERANCE_SECONDS = 300
 MAX_HEADER_LENGTH = 4096
+# An HMAC with an empty or short key is forgeable, a short token guessable: such secrets never
+# authenticate anything, whatever the secret store holds.
+MIN_SECRET_BYTES = 16
 
 JIRA_HMAC = "jira-hmac"
 ZENDESK_HMAC = "zendesk-hmac"
@@ -27,6 +30,15 @@ STANDARD_WEBHOOKS = "standard-webhooks"
 SHARED_TOKEN = "shared-token"  # noqa: S105 # nosec B105 # a mode name, not a secret
 
 Verifier: TypeAlias = "Callable[[WebhookRequest, Sequence[str], float], bool]"
+
+
+def strong_secret(secret: str) -> bool:
+    """Whether ``secret`` may authenticate: at least 16 bytes once surrounding blanks are removed."""
+    return len(secret.strip().encode("utf-8", "replace")) >= MIN_SECRET_BYTES
+
+
+def _strong(secrets: Sequence[str]) -> list[str]:
+    return [s for s in secrets if strong_secret(s)]
 
 
 def _header(request: WebhookRequest, name: str) -> str | None:
@@ -41,7 +53,10 @@ def _hmac(key: bytes, message: bytes) -> bytes:
 
 
 def _any_equal(expected: Sequence[bytes], presented: Sequence[bytes]) -> bool:
-    # Compare every pair so timing does not depend on which secret or signature matched.
+    # Compare every pair so timing does not depend on which secret or signature matched. No usable
+    # secret (none, or all too short) means nothing is genuine.
+    if not expected:
+        return False
     results = [hmac.compare_digest(e, p) for e in expected for p in presented]
     return any(results)
 
@@ -56,7 +71,7 @@ def verify_jira_hmac(request: WebhookRequest, secrets: Sequence[str], now: float
     if header is None or not header.lower().startswith("sha256="):
         return False
     presented = header[len("sha256=") :].strip().lower().encode("ascii", "replace")
-    expected = [_hmac(s.encode(), request.body).hex().encode() for s in secrets]
+    expected = [_hmac(s.encode(), request.body).hex().encode() for s in _strong(secrets)]
     return _any_equal(expected, [presented])
 
 
@@ -80,17 +95,19 @@ def verify_zendesk_hmac(request: WebhookRequest, secrets: Sequence[str], now: fl
     if when is None or not _fresh(when, now):
         return False
     message = timestamp.encode() + request.body
-    expected = [base64.b64encode(_hmac(s.encode(), message)) for s in secrets]
+    expected = [base64.b64encode(_hmac(s.encode(), message)) for s in _strong(secrets)]
     return _any_equal(expected, [signature.encode("ascii", "replace")])
 
 
 def standard_webhooks_key(secret: str) -> bytes | None:
-    """The HMAC key of a ``whsec_<base64>`` secret (None when it is not valid base64)."""
-    raw = secret.removeprefix("whsec_")
+    """The HMAC key of a ``whsec_<base64>`` secret (None when it is not valid base64 or the key
+    is shorter than ``MIN_SECRET_BYTES``)."""
+    raw = secret.strip().removeprefix("whsec_")
     try:
-        return base64.b64decode(raw, validate=True)
+        key = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
         return None
+    return key if len(key) >= MIN_SECRET_BYTES else None
 
 
 def verify_standard_webhooks(request: WebhookRequest, secrets: Sequence[str], now: float) -> bool:
@@ -119,7 +136,7 @@ def verify_shared_token(request: WebhookRequest, secrets: Sequence[str], now: fl
     token = _header(request, "x-webhook-token")
     if token is None:
         return False
-    return _any_equal([s.encode() for s in secrets], [token.encode("utf-8", "replace")])
+    return _any_equal([s.encode() for s in _strong(secrets)], [token.encode("utf-8", "replace")])
 
 
 VERIFIERS: dict[str, Verifier] = {

@@ -247,6 +247,7 @@ def make_worker_handler(
             secrets=secrets or aws.secretsmanager(aws.WORKER_CONFIG),
             table=settings.get("TENANTS_TABLE", "tenants"),
             tool=tool,
+            kind="api",
             ttl=float(settings.get("TENANT_CACHE_SECONDS", "300")),
         ),
         jobs=JobStore(dynamodb, settings.get("JOBS_TABLE", "jobs")),

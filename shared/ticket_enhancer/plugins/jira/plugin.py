@@ -33,6 +33,8 @@ class JiraPlugin(TicketingToolPlugin):
         "trivial": Priority.LOW,
     }
 
+    dedupe_on_body = True  # X-Atlassian-Webhook-Identifier is not signed, and no timestamp is
+
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
         issue = obj(payload.get("issue"))
         fields = obj(issue.get("fields"))
