@@ -517,10 +517,6 @@ AWS_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
     "POWERTOOLS_METRICS_NAMESPACE": "TicketEnhancerTest",
-    # mock_aws intercepts botocore only: functions built here use botocore clients. The light JSON
-    # client (ticket_enhancer.aws.jsonapi) runs against moto's server instead: see
-    # tests/integration/test_aws_vs_botocore.py and the local-stack tests.
-    "TICKET_ENHANCER_AWS_CLIENT": "botocore",
 }
 
 
@@ -534,7 +530,7 @@ def moto_world() -> Iterator[World]:
 
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """moto as an HTTP server on localhost (its URL): for clients mock_aws cannot patch."""
+    """moto as an HTTP server on localhost (its URL): for functions run in another process."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -561,8 +557,8 @@ def server_world(endpoint: str) -> World:
     )
 
 
-def light_client_env(endpoint: str) -> dict[str, str]:
-    """The environment under which functions use the light JSON client, pointed at ``endpoint``."""
+def server_env(endpoint: str) -> dict[str, str]:
+    """A function's AWS environment with its clients pointed at ``endpoint`` (dummy credentials)."""
     return {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

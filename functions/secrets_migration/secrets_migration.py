@@ -2,12 +2,11 @@
 
 import os
 
-import botocore.session
+from ticket_enhancer import aws
 from ticket_enhancer.migrations import make_handler
 
-_session = botocore.session.get_session()
 handler = make_handler(
-    _session.create_client("dynamodb"),
-    _session.create_client("secretsmanager"),
+    aws.dynamodb(aws.WORKER_CONFIG),
+    aws.secretsmanager(aws.WORKER_CONFIG),
     os.environ["TENANTS_TABLE"],
 )

@@ -1,25 +1,25 @@
-"""AWS clients, created once per container and shared (inject fakes in tests).
+"""AWS clients for functions: botocore's, created once per container at init and injected.
 
-Functions call four JSON APIs (DynamoDB, SQS, Secrets Manager, Bedrock Runtime). In Lambda they do
-it with ``ticket_enhancer.aws.jsonapi``, a small SigV4 client that answers like botocore, because
-botocore's import and client construction alone cost more cold start than a webhook's budget
-(README, "Cold start"). Where that client does not apply (no credentials in the environment,
-FIPS, dual-stack or isolated partitions, or ``TICKET_ENHANCER_AWS_CLIENT=botocore``), botocore
-clients are built instead, without importing boto3. ``AWS_ENDPOINT_URL`` and
-``AWS_ENDPOINT_URL_<SERVICE>`` point either kind at the local emulator.
+Functions call DynamoDB, SQS, Secrets Manager and Bedrock Runtime with the clients botocore
+builds, the same objects ``boto3.client()`` returns and the ones every test suite runs against
+(``mock_aws``, moto's server, the fault suite's event hooks). boto3 itself is not imported: its
+session adds import time and nothing our calls use. One botocore session per container, so the
+clients share its loaded data (endpoints, partitions, retry rules).
+
+Credentials, region and endpoint come from the environment as botocore reads them (Lambda sets
+``AWS_REGION``; ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>`` point clients at the local
+stack's emulator). botocore itself is imported on the first client, not with this module.
 """
 
 from __future__ import annotations
 
 import os
-import ssl
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-from ticket_enhancer.aws import endpoints, services
-from ticket_enhancer.aws.jsonapi import JsonApiClient, Timeouts
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    import botocore.session
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
@@ -34,58 +34,52 @@ __all__ = [
     "sqs",
 ]
 
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float
+    read: float
+    max_attempts: int  # attempts in all, the first one included (botocore's total_max_attempts)
+
+
 # Fail fast on the request path: a webhook answers 503 and the tool retries.
 WEBHOOK_CONFIG = Timeouts(connect=2, read=3, max_attempts=3)
 WORKER_CONFIG = Timeouts(connect=3, read=10, max_attempts=4)
 
-_tls: ssl.SSLContext | None = None
+_session: botocore.session.Session | None = None
+_lock = threading.Lock()  # botocore sessions are not thread-safe; clients are
 
 
-def tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per container (certifi's bundle when present, as botocore does)."""
-    global _tls  # noqa: PLW0603 (one context per container, by design)
-    if _tls is None:
-        try:
-            import certifi
+def _client(service: str, timeouts: Timeouts) -> Any:
+    """A botocore client of ``service``: standard retry mode, our timeouts, the environment's region."""
+    global _session  # noqa: PLW0603 (one session per container, by design)
+    import botocore.session
+    from botocore.config import Config
 
-            _tls = ssl.create_default_context(cafile=certifi.where())
-        except ImportError:  # pragma: no cover - the dependency layer ships certifi
-            _tls = ssl.create_default_context()
-    return _tls
-
-
-def _client(
-    service: endpoints.Service,
-    facade: type[services._Facade],
-    config: Timeouts,
-    env: Mapping[str, str] | None,
-) -> Any:
-    settings = os.environ if env is None else env
-    target = endpoints.resolve(service, settings)
-    if target is None:
-        from ticket_enhancer.aws.botocore_clients import create
-
-        return create(service, config, settings)
-    tls = tls_context() if target.url.startswith("https:") else None
-    return facade(JsonApiClient(service, target, config, tls=tls))
+    config = Config(
+        connect_timeout=timeouts.connect,
+        read_timeout=timeouts.read,
+        retries={"total_max_attempts": timeouts.max_attempts, "mode": "standard"},
+    )
+    with _lock:
+        if _session is None:
+            _session = botocore.session.get_session()
+        # botocore reads AWS_DEFAULT_REGION only; Lambda sets AWS_REGION (and both, today).
+        region = os.environ.get("AWS_REGION") or None
+        return _session.create_client(service, region_name=region, config=config)
 
 
-def dynamodb(config: Timeouts = WEBHOOK_CONFIG, *, env: Mapping[str, str] | None = None) -> DynamoDBClient:
-    result: DynamoDBClient = _client(endpoints.DYNAMODB, services.DynamoDB, config, env)
-    return result
+def dynamodb(config: Timeouts = WEBHOOK_CONFIG) -> DynamoDBClient:
+    return cast("DynamoDBClient", _client("dynamodb", config))
 
 
-def sqs(config: Timeouts = WEBHOOK_CONFIG, *, env: Mapping[str, str] | None = None) -> SQSClient:
-    result: SQSClient = _client(endpoints.SQS, services.SQS, config, env)
-    return result
+def sqs(config: Timeouts = WEBHOOK_CONFIG) -> SQSClient:
+    return cast("SQSClient", _client("sqs", config))
 
 
-def secretsmanager(
-    config: Timeouts = WEBHOOK_CONFIG, *, env: Mapping[str, str] | None = None
-) -> SecretsManagerClient:
-    result: SecretsManagerClient = _client(endpoints.SECRETS_MANAGER, services.SecretsManager, config, env)
-    return result
+def secretsmanager(config: Timeouts = WEBHOOK_CONFIG) -> SecretsManagerClient:
+    return cast("SecretsManagerClient", _client("secretsmanager", config))
 
 
-def bedrock_runtime(config: Timeouts = WORKER_CONFIG, *, env: Mapping[str, str] | None = None) -> Any:
-    return _client(endpoints.BEDROCK_RUNTIME, services.BedrockRuntime, config, env)
+def bedrock_runtime(config: Timeouts = WORKER_CONFIG) -> Any:
+    return _client("bedrock-runtime", config)

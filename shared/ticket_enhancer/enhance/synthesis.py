@@ -81,7 +81,7 @@ class OfflineProvider:
 
 
 class BedrockProvider:
-    """Amazon Bedrock Runtime ``converse``; the boto3 client is created on first use."""
+    """Amazon Bedrock Runtime ``converse`` with the botocore client ``factory`` returns (on first use)."""
 
     name = "bedrock"
 

@@ -214,6 +214,10 @@ class WorkerHandler:
             self.logger.info("delivery record not updated", extra={"job_id": claim.job_id})
 
 
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
 def make_worker_handler(
     tool: str,
     *,
@@ -238,7 +242,10 @@ def make_worker_handler(
         cache_seconds=float(settings.get("CONTEXT_CACHE_SECONDS", "60")),
     )
     metrics = make_metrics(tool, settings)
-    factory = bedrock_client_factory or aws.bedrock_runtime
+    if pipeline is None:
+        # Bedrock's client is made here with the others (Lambda init), not in a job's thread.
+        factory = bedrock_client_factory or _constant(aws.bedrock_runtime())
+        pipeline = build_default_pipeline(store, bedrock_client_factory=factory, resolve=resolve)
     return WorkerHandler(
         tool=tool,
         plugin=plugin or plugin_for_function(tool),
@@ -252,14 +259,14 @@ def make_worker_handler(
         ),
         jobs=JobStore(dynamodb, settings.get("JOBS_TABLE", "jobs")),
         store=store,
-        pipeline=pipeline or build_default_pipeline(store, bedrock_client_factory=factory, resolve=resolve),
+        pipeline=pipeline,
         dynamodb=dynamodb,
         deliveries_table=settings.get("DELIVERIES_TABLE", "deliveries"),
         logger=make_logger(settings),
         metrics=metrics,
         local=settings.get("TICKET_ENHANCER_LOCAL") == "1",
         http_client=httpx.AsyncClient(
-            verify=aws.tls_context(),  # one CA bundle load per container, shared with AWS calls
+            verify=True,  # httpx's default: certifi's CA bundle (or SSL_CERT_FILE), loaded once here
             transport=transport,
             timeout=httpx.Timeout(10.0, connect=3.0),
             follow_redirects=False,
