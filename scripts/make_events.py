@@ -3,9 +3,10 @@
 Usage: python scripts/make_events.py [--check] [--tool TOOL]... [--now EPOCH] [--dir DIR]
 
 Each file is an API Gateway HTTP API (payload 2.0) event, as `sam local invoke -e` takes it, signed
-with the documented TEST secrets (events/README.md). Jira, Freshservice and ServiceDesk Plus sign no
-timestamp, so their files never change; Zendesk and ServiceNow (Standard Webhooks) sign one that
-the function accepts for 300 s only, so running this again re-signs those two with the current time.
+with the documented TEST secrets (events/README.md). The tools and their sample bodies come from the
+plugin registry (each plugin's ``sample_webhook``). Modes that sign no timestamp give files that never
+change; Zendesk and Standard Webhooks sign one that the function accepts for 300 s only, so running
+this again re-signs those with the current time.
 
 --check   write nothing; report files that are missing, stale (timestamp outside the 300 s window)
           or whose signature does not verify with the test secret; exit 1 if any.
@@ -14,6 +15,7 @@ the function accepts for 300 s only, so running this again re-signs those two wi
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 import time
@@ -26,119 +28,32 @@ if str(ROOT / "shared") not in sys.path:
     sys.path.insert(0, str(ROOT / "shared"))
 
 from ticket_enhancer.plugins.context import Headers, WebhookRequest  # noqa: E402
+from ticket_enhancer.plugins.registry import PluginManager, known_tools  # noqa: E402
 from ticket_enhancer.webhooks import schemes  # noqa: E402
 from ticket_enhancer.webhooks.signing import sign  # noqa: E402
 
 EVENTS_DIR = ROOT / "events"
 FILE_NAME = "ticket_created.json"
-TOOLS = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
+PLUGINS = {tool: PluginManager().get_plugin(tool) for tool in known_tools()}  # each declares its sample
+TOOLS = tuple(PLUGINS)
 
-# TEST secrets only: documented in events/README.md, never used by a real tenant.
-TEST_SECRETS: dict[str, str] = {
-    "jira": "test-jira-secret",
-    "zendesk": "test-zendesk-secret",
-    "servicenow": "whsec_dGVzdC1zZXJ2aWNlbm93LXNlY3JldA==",
-    "freshservice": "test-freshservice-token",
-    "servicedesk_plus": "test-servicedesk-plus-token",
-}
+
+def test_secret(tool: str, mode: str) -> str:
+    """The public TEST secret of a tool's sample event (events/README.md); never a real tenant's."""
+    secret = f"test-{tool.replace('_', '-')}-secret"
+    return (
+        "whsec_" + base64.b64encode(secret.encode()).decode() if mode == schemes.STANDARD_WEBHOOKS else secret
+    )
+
+
+MODES: dict[str, str] = {tool: plugin.default_auth_mode for tool, plugin in PLUGINS.items()}
+TEST_SECRETS: dict[str, str] = {tool: test_secret(tool, mode) for tool, mode in MODES.items()}
 TENANT_IDS: dict[str, str] = {tool: "demo-" + tool.replace("_", "-") for tool in TOOLS}
-MODES: dict[str, str] = {
-    "jira": schemes.JIRA_HMAC,
-    "zendesk": schemes.ZENDESK_HMAC,
-    "servicenow": schemes.STANDARD_WEBHOOKS,
-    "freshservice": schemes.SHARED_TOKEN,
-    "servicedesk_plus": schemes.SHARED_TOKEN,
-}
-TIMESTAMPED = frozenset({"zendesk", "servicenow"})
+TIMESTAMPED = frozenset(t for t, m in MODES.items() if m in (schemes.ZENDESK_HMAC, schemes.STANDARD_WEBHOOKS))
 FIXED_TIME = 1704164645.0  # 2024-01-02T03:04:05Z: request time of the files that sign no timestamp
-DELIVERY_IDS = {
-    "jira": "5c7d9f0e-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
-    "servicenow": "msg_demo_servicenow_INC0010001",
-}
-USER_AGENTS = {
-    "jira": "Atlassian Webhook HTTP Client",
-    "zendesk": "Zendesk Webhook",
-    "servicenow": "ServiceNow/1.0",
-    "freshservice": "Freshservice-Webhook",
-    "servicedesk_plus": "ServiceDeskPlus-Webhook",
-}
-
-BODIES: dict[str, dict[str, Any]] = {
-    "jira": {
-        "timestamp": 1704164645000,
-        "webhookEvent": "jira:issue_created",
-        "issue_event_type_name": "issue_created",
-        "user": {"accountId": "5b10a2844c20165700ede21g", "displayName": "Demo Agent"},
-        "issue": {
-            "id": "10001",
-            "key": "IT-1",
-            "self": "https://demo.atlassian.net/rest/api/2/issue/10001",
-            "fields": {
-                "summary": "VPN drops every 10 minutes",
-                "description": "The VPN disconnects every 10 minutes in the Berlin office.",
-                "priority": {"name": "High", "id": "2"},
-                "reporter": {
-                    "accountId": "5b10a2844c20165700ede21g",
-                    "displayName": "Demo User",
-                    "emailAddress": "demo.user@example.com",
-                },
-                "created": "2024-01-02T04:04:05.000+0100",
-                "status": {"name": "Open"},
-                "project": {"key": "IT"},
-            },
-        },
-    },
-    "zendesk": {
-        "type": "zen:event-type:ticket.created",
-        "account_id": 22129848,
-        "id": "2b1c8e5e-6d0a-4c59-9f3e-3f0d7c1a9b01",
-        "time": "2024-01-02T03:04:05Z",
-        "zendesk_event_version": "2022-11-06",
-        "subject": "zen:ticket:123",
-        "detail": {
-            "id": "123",
-            "subject": "Printer on floor 3 prints blank pages",
-            "description": "Every job sent to PRN-3F comes out blank since the toner was replaced.",
-            "priority": "HIGH",
-            "status": "NEW",
-            "requester_id": "8193592318236",
-            "created_at": "2024-01-02T03:04:05Z",
-        },
-        "event": {},
-    },
-    "servicenow": {
-        "sys_id": "9d385017c611228701d22104cc95c371",
-        "number": "INC0010001",
-        "short_description": "Email not syncing on mobile",
-        "description": "Outlook on my phone stopped syncing after the password change.",
-        "priority": "2",
-        "state": "1",
-        "caller_id": "Abel Tuter",
-        "opened_at": "2024-01-02 03:04:05",
-    },
-    "freshservice": {
-        "freshservice_webhook": {
-            "ticket_id": 123,
-            "ticket_subject": "Laptop will not boot",
-            "ticket_description": "Black screen after the BIOS update, power LED on.",
-            "ticket_priority": 3,
-            "ticket_status": "Open",
-            "ticket_requester_email": "demo.user@example.com",
-        }
-    },
-    "servicedesk_plus": {
-        "request": {
-            "id": "123",
-            "display_id": "123",
-            "subject": "Cannot access the shared drive",
-            "description": "<p>Mapping \\\\fs01\\shared fails with access denied.</p>",
-            "priority": {"name": "High", "id": "3"},
-            "requester": {"name": "Demo User", "email_id": "demo.user@example.com"},
-            "created_time": {"value": "1704164645000", "display_value": "Jan 2, 2024 03:04 AM"},
-            "status": {"name": "Open"},
-        }
-    },
-}
+DELIVERY_IDS = {tool: f"demo-{tool.replace('_', '-')}-delivery-0001" for tool in TOOLS}
+USER_AGENTS = {tool: plugin.sample_user_agent for tool, plugin in PLUGINS.items()}
+BODIES: dict[str, Any] = {tool: plugin.sample_webhook for tool, plugin in PLUGINS.items()}
 
 
 def event_path(tool: str, directory: Path = EVENTS_DIR) -> Path:
@@ -207,11 +122,11 @@ def render(event: dict[str, Any]) -> str:
 
 
 def signed_at(tool: str, event: dict[str, Any]) -> float | None:
-    """The signed timestamp of a Zendesk or ServiceNow event (None for tools that sign none)."""
+    """The signed timestamp of an event (None for modes that sign none)."""
     headers = Headers(event.get("headers") or {})
-    if tool == "zendesk":
+    if MODES[tool] == schemes.ZENDESK_HMAC:
         return schemes.parse_iso_timestamp(headers.get("x-zendesk-webhook-signature-timestamp", ""))
-    if tool == "servicenow":
+    if MODES[tool] == schemes.STANDARD_WEBHOOKS:
         stamp = headers.get("webhook-timestamp", "")
         return float(stamp) if stamp.isdigit() else None
     return None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from ticket_enhancer.cli.main import main
-from ticket_enhancer.cli.target import CAMEL
+from ticket_enhancer.plugins import PluginManager
 
 from tests.support import REGION, TOOLS, create_tool_queues, unique
 
@@ -170,7 +170,7 @@ def deploy(world: World) -> Deployment:
         **{f"{logical}Name": name for logical, name in tables.items()},
     }
     for tool in TOOLS:
-        camel = CAMEL[tool]
+        camel = PluginManager().get_plugin(tool).logical_name()
         queues[tool], dlqs[tool] = create_tool_queues(sqs, f"{prefix}-{tool.replace('_', '-')}")
         worker = f"{prefix}-{camel}Worker"
         lambda_.create_function(

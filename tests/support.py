@@ -586,3 +586,30 @@ def invoke(handler: WebhookHandler, event: dict[str, Any]) -> tuple[int, dict[st
 def public_resolver(host: str, port: int) -> list[str]:
     """A resolver for tests: every host is public (nothing connects: transports are fakes)."""
     return ["93.184.216.34"]
+
+
+def check_base_url(
+    tool: str,
+    url: str,
+    *,
+    allow_custom_host: bool = False,
+    local: bool = False,
+    zoho_data_centre: str | None = None,
+) -> str:
+    """A tenant base URL checked by the tool's plugin (its ``host_policy`` and own rules)."""
+    from ticket_enhancer.plugins import PluginManager
+    from ticket_enhancer.urls import BaseUrlError
+
+    options = {"zoho_data_centre": zoho_data_centre} if zoho_data_centre is not None else {}
+    if not PluginManager().is_plugin_registered(tool):
+        raise BaseUrlError(f"unknown tool {tool!r}")
+    plugin = PluginManager().get_plugin(tool)
+    custom = allow_custom_host and plugin.host_policy.custom_host  # as the worker reads a tenant row
+    return plugin.check_base_url(url, allow_custom_host=custom, local=local, options=options)
+
+
+def is_vendor_host(tool: str, url: str) -> bool:
+    from ticket_enhancer.plugins import PluginManager
+    from ticket_enhancer.urls import is_vendor_host as on_domain
+
+    return on_domain(PluginManager().get_plugin(tool).host_policy, url)

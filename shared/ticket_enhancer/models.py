@@ -10,14 +10,11 @@ import os
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ticket_enhancer.webhooks.schemes import MIN_SECRET_BYTES, strong_secret
-
-ToolType = Literal["jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus"]
-TOOL_TYPES: tuple[str, ...] = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -94,7 +91,6 @@ class TicketMetadata(EventKeys, TicketFields):
 
     event_type: str = "created"
     delivery_id: str = Field(min_length=1, max_length=512)
-
 
 
 class JobTicket(EventKeys, BaseModel):

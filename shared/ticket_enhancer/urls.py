@@ -4,9 +4,9 @@ Always https to the tool's own domain, never an IP literal, never loopback, link
 private ranges. The one exception: plain http to loopback when the stack runs locally.
 
 A host is matched exactly or as a whole-label suffix (``*.atlassian.net``), never by prefix.
-ServiceDesk Plus Cloud is a fixed table of data centres, each with its own Zoho accounts host
-(:data:`SDP_CLOUD_DATA_CENTRES`); any other ServiceDesk Plus host needs ``allow_custom_host`` and
-is DNS-checked and pinned by the worker (:func:`check_resolved_host`).
+Which hosts a tool allows is the tool's own fact: each plugin declares a :class:`HostPolicy`.
+A host off the tool's domains (``allow_custom_host``) is DNS-checked and pinned by the worker
+(:func:`check_resolved_host`).
 """
 
 from __future__ import annotations
@@ -22,46 +22,27 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True, slots=True)
-class DataCentre:
-    """A ServiceDesk Plus Cloud data centre: its API host and its Zoho accounts (OAuth) host."""
+class HostPolicy:
+    """The base-URL hosts a tool's tenants may use: declared by each plugin (``host_policy``).
 
-    code: str
-    host: str
-    accounts_host: str
+    ``patterns``: each an exact host or ``*.`` + a domain (any host under it, never the domain
+    itself), matched by :func:`host_matches`, label by label. ``custom_host``: whether a tenant
+    may use any other host with ``allow_custom_host`` (on-prem, self-hosted, a custom domain);
+    such hosts are DNS-checked and pinned by the worker. ``expected``: how the error names them.
+    """
 
-    @property
-    def token_url(self) -> str:
-        return f"https://{self.accounts_host}/oauth/v2/token"
+    patterns: tuple[str, ...] = ()
+    custom_host: bool = False
+    expected: str = ""
+
+    def matches(self, host: str) -> bool:
+        return bool(host) and any(host_matches(host, pattern) for pattern in self.patterns)
+
+    def describe(self) -> str:
+        text = self.expected or ", ".join(self.patterns) or "no fixed host"
+        return f"{text}, or --allow-custom-host" if self.custom_host else text
 
 
-# ManageEngine's "Data Centres" page (sdpod-v3-api/getting-started/data-centers.html) and Zoho's
-# multi-DC page (accounts/protocol/oauth/multi-dc.html). Never derived from a tenant's URL.
-SDP_CLOUD_DATA_CENTRES: dict[str, DataCentre] = {
-    dc.code: dc
-    for dc in (
-        DataCentre("us", "sdpondemand.manageengine.com", "accounts.zoho.com"),
-        DataCentre("eu", "sdpondemand.manageengine.eu", "accounts.zoho.eu"),
-        DataCentre("in", "sdpondemand.manageengine.in", "accounts.zoho.in"),
-        DataCentre("au", "servicedeskplus.net.au", "accounts.zoho.com.au"),
-        DataCentre("cn", "servicedeskplus.cn", "accounts.zoho.com.cn"),
-        DataCentre("jp", "servicedeskplus.jp", "accounts.zoho.jp"),
-        DataCentre("ca", "servicedeskplus.ca", "accounts.zohocloud.ca"),
-        DataCentre("uk", "servicedeskplus.uk", "accounts.zoho.uk"),
-        DataCentre("sa", "servicedeskplus.sa", "accounts.zoho.sa"),
-    )
-}
-SDP_CLOUD_HOSTS: dict[str, DataCentre] = {dc.host: dc for dc in SDP_CLOUD_DATA_CENTRES.values()}
-ZOHO_DATA_CENTRE_OPTION = "zoho_data_centre"
-
-# Per tool: host patterns, each an exact host or ``*.`` + a domain (any host under it, never the
-# domain itself). Matched by :func:`host_matches`, label by label.
-ALLOWED_HOSTS: dict[str, tuple[str, ...]] = {
-    "jira": ("*.atlassian.net",),
-    "zendesk": ("*.zendesk.com",),
-    "servicenow": ("*.service-now.com",),
-    "freshservice": ("*.freshservice.com",),
-    "servicedesk_plus": tuple(SDP_CLOUD_HOSTS),  # or any host with allow_custom_host
-}
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 HOST_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?)*")
 
@@ -86,34 +67,9 @@ def url_host(url: str) -> str:
         return ""
 
 
-def is_vendor_host(tool: str, url: str) -> bool:
+def is_vendor_host(policy: HostPolicy, url: str) -> bool:
     """Whether ``url``'s host is on the tool's own domain (the vendor resolves it, not the tenant)."""
-    host = url_host(url)
-    return bool(host) and any(host_matches(host, pattern) for pattern in ALLOWED_HOSTS.get(tool, ()))
-
-
-def sdp_data_centre(url: str, zoho_data_centre: str | None = None) -> DataCentre | None:
-    """The ServiceDesk Plus Cloud data centre of a tenant, from the fixed table only.
-
-    By the base URL's exact cloud host; for a custom domain, by the tenant's ``zoho_data_centre``
-    option. ``None``: on-prem (authtoken). ``BaseUrlError`` for an unknown code, or one that names
-    another data centre than the cloud host does.
-    """
-    by_host = SDP_CLOUD_HOSTS.get(url_host(url))
-    if zoho_data_centre is None:
-        return by_host
-    centre = SDP_CLOUD_DATA_CENTRES.get(zoho_data_centre)
-    if centre is None:
-        raise BaseUrlError(
-            f"unknown {ZOHO_DATA_CENTRE_OPTION} {zoho_data_centre!r}; "
-            f"one of: {', '.join(SDP_CLOUD_DATA_CENTRES)}"
-        )
-    if by_host is not None and by_host is not centre:
-        raise BaseUrlError(
-            f"{ZOHO_DATA_CENTRE_OPTION} {zoho_data_centre!r} contradicts the base URL host "
-            f"{by_host.host!r} (data centre {by_host.code!r})"
-        )
-    return centre
+    return policy.matches(url_host(url))
 
 
 # -- addresses --------------------------------------------------------------------------------------
@@ -166,24 +122,20 @@ def _ip(host: str) -> IPAddress | None:
         return None
 
 
-def check_base_url(  # noqa: PLR0912 (one branch per rule, each with its own message)
-    tool: str,
+def check_base_url(
+    policy: HostPolicy,
     url: str,
     *,
     allow_custom_host: bool = False,
     local: bool = False,
-    zoho_data_centre: str | None = None,
+    tool: str = "",
 ) -> str:
-    """The normalised base URL (no trailing slash), or ``BaseUrlError``.
+    """The normalised base URL (no trailing slash), or ``BaseUrlError`` (``tool`` names it).
 
-    ``zoho_data_centre``: the tenant's option of that name (ServiceDesk Plus Cloud on a custom
-    domain); checked against :data:`SDP_CLOUD_DATA_CENTRES` and the base URL host.
+    Plugins call this through ``TicketingToolPlugin.check_base_url`` with their ``host_policy``
+    (and may add checks of their own, such as ServiceDesk Plus's data centre).
     """
-    if tool not in ALLOWED_HOSTS:
-        raise BaseUrlError(f"unknown tool {tool!r}")
-    custom = allow_custom_host and tool == "servicedesk_plus"  # on-prem or custom-domain ServiceDesk Plus
-    if zoho_data_centre is not None and tool != "servicedesk_plus":
-        raise BaseUrlError(f"{ZOHO_DATA_CENTRE_OPTION} is for ServiceDesk Plus only")
+    custom = allow_custom_host and policy.custom_host
     if any(c.isspace() or ord(c) < 32 for c in url):
         raise BaseUrlError("base URL contains whitespace or control characters")
     try:
@@ -198,7 +150,6 @@ def check_base_url(  # noqa: PLR0912 (one branch per rule, each with its own mes
         raise BaseUrlError("base URL must not contain credentials")
     if parts.query or parts.fragment:
         raise BaseUrlError("base URL must not contain a query or fragment")
-    sdp_data_centre(url, zoho_data_centre)  # an unknown or contradicting data centre: refused
     ip = _ip(host)
     is_loopback = host == "localhost" or (ip is not None and ip.is_loopback)
     if local and is_loopback and parts.scheme in ("http", "https"):
@@ -213,12 +164,10 @@ def check_base_url(  # noqa: PLR0912 (one branch per rule, each with its own mes
         raise BaseUrlError("base URL must not point at a local or internal host")
     if port == 0 or (port not in (None, 443) and not custom):
         raise BaseUrlError("base URL must use the default https port")
-    patterns = ALLOWED_HOSTS[tool]
-    if not any(host_matches(host, p) for p in patterns) and not custom:
-        expected = ", ".join(patterns)
-        if tool == "servicedesk_plus":
-            expected = f"one of the ServiceDesk Plus Cloud hosts {expected}, or --allow-custom-host"
-        raise BaseUrlError(f"base URL host {host!r} is not a {tool} host ({expected})")
+    if not policy.matches(host) and not custom:
+        raise BaseUrlError(
+            f"base URL host {host!r} is not a {tool or 'permitted'} host ({policy.describe()})"
+        )
     return url.rstrip("/")
 
 

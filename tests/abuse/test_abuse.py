@@ -34,10 +34,10 @@ from ticket_enhancer.models import EnhancementJob, JobTicket, TicketMetadata, ne
 from ticket_enhancer.plugins.base import TICKET_ID_RE
 from ticket_enhancer.sandbox.tickets import webhook_body
 from ticket_enhancer.tenants import deserialize_item, secret_name, valid_tenant_id
-from ticket_enhancer.urls import BaseUrlError, Resolver, check_base_url
+from ticket_enhancer.urls import BaseUrlError, Resolver
 from ticket_enhancer.worker.handler import make_worker_handler
 
-from tests.support import TOOLS, Stack, Tenant, World, public_resolver, unique, webhook_event
+from tests.support import TOOLS, Stack, Tenant, World, check_base_url, public_resolver, unique, webhook_event
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Dimension 'tool' has already been added"),

@@ -102,7 +102,10 @@ ADD_CASES: list[tuple[list[str], str]] = [
     (add_args("t1", "jira", "https://atlassian.net"), "not a jira host"),
     (add_args("t1", "servicedesk_plus", "https://sdp.acme.example"), "not a servicedesk_plus host"),
     (add_args("t1", "jira", "https://acme.atlassian.net:8443"), "default https port"),
-    (add_args("t1", "jira", "https://jira.acme.example", SDP_CUSTOM), "ServiceDesk Plus on-prem only"),
+    (
+        add_args("t1", "jira", "https://jira.acme.example", SDP_CUSTOM),
+        "--allow-custom-host is not available for jira",
+    ),
     # IP literals (any form a resolver accepts)
     (add_args("t1", "jira", "https://203.0.113.5"), "not an IP address"),
     (add_args("t1", "jira", "https://[2001:db8::1]"), "not an IP address"),

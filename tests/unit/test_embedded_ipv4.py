@@ -13,7 +13,9 @@ from collections.abc import Callable
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ticket_enhancer.urls import BaseUrlError, check_base_url, check_resolved_host, embedded_ipv4
+from ticket_enhancer.urls import BaseUrlError, check_resolved_host, embedded_ipv4
+
+from tests.support import check_base_url
 
 URL = "https://sdp.acme-corp.example/app/itdesk"
 V4 = ipaddress.IPv4Address

@@ -15,15 +15,11 @@ from pydantic import SecretStr
 from ticket_enhancer.models import TenantConfig, TenantSecret
 from ticket_enhancer.plugins import TenantContext
 from ticket_enhancer.plugins.errors import VendorAuthError
+from ticket_enhancer.plugins.servicedesk_plus.datacentres import SDP_CLOUD_DATA_CENTRES, sdp_data_centre
 from ticket_enhancer.plugins.servicedesk_plus.plugin import ServiceDeskPlusPlugin, zoho_accounts_url
-from ticket_enhancer.urls import (
-    SDP_CLOUD_DATA_CENTRES,
-    BaseUrlError,
-    check_base_url,
-    host_matches,
-    is_vendor_host,
-    sdp_data_centre,
-)
+from ticket_enhancer.urls import BaseUrlError, host_matches
+
+from tests.support import check_base_url, is_vendor_host
 
 LOOKALIKES = (
     "https://sdpondemand.manageengine.evil.example/app/x",
@@ -126,8 +122,12 @@ def test_a_data_centre_that_contradicts_the_cloud_host_is_refused() -> None:
 
 
 def test_the_data_centre_option_is_for_servicedesk_plus_only() -> None:
-    with pytest.raises(BaseUrlError, match="ServiceDesk Plus only"):
-        check_base_url("jira", "https://acme.atlassian.net", zoho_data_centre="us")
+    from ticket_enhancer.cli.errors import CliError
+    from ticket_enhancer.cli.tools import check_tool_options
+
+    with pytest.raises(CliError, match="ServiceDesk Plus only"):
+        check_tool_options("jira", {"zoho_data_centre": "us"})
+    check_tool_options("servicedesk_plus", {"zoho_data_centre": "us"})
 
 
 # -- the plugin: where the Zoho credentials go ------------------------------------------------------

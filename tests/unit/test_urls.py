@@ -10,13 +10,10 @@ from urllib.parse import urlsplit
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ticket_enhancer.urls import (
-    SDP_CLOUD_HOSTS,
-    BaseUrlError,
-    HostResolutionError,
-    check_base_url,
-    check_resolved_host,
-)
+from ticket_enhancer.plugins.servicedesk_plus.datacentres import SDP_CLOUD_HOSTS
+from ticket_enhancer.urls import BaseUrlError, HostResolutionError, check_resolved_host
+
+from tests.support import check_base_url
 
 TOOLS = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
 GOOD = {

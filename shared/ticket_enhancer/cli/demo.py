@@ -1,7 +1,7 @@
 """`ticket-enhancer local demo`: the product end to end on this machine, in one command.
 
 Uses the running local stack or starts one; onboards one tenant per tool on the vendor sandbox;
-sends each tool a realistic, correctly signed webhook; waits for the five internal notes.
+sends each tool a realistic, correctly signed webhook; waits for the internal notes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import httpx
 from ticket_enhancer.cli import tenants
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.target import LOCAL_STATE, Target, load_local
-from ticket_enhancer.models import TOOL_TYPES
+from ticket_enhancer.cli.tools import plugin
 from ticket_enhancer.plugins.fields import adf_text
 from ticket_enhancer.sandbox.tickets import (
     DEMO_ARTICLES,
@@ -106,10 +106,11 @@ def _seed_context(target: Target, tool: str, tenant_id: str) -> None:
 
 
 def _note_text(tool: str, note: dict[str, Any]) -> str:
-    if tool == "jira":
+    note_format = plugin(tool).note_format
+    if note_format == "adf":
         return adf_text(note.get("body"))
     raw = str(note.get("html_body") or note.get("body") or note.get("value") or note.get("description") or "")
-    if tool == "servicenow":
+    if note_format == "text":
         return raw
     return re.sub(r"\n{3,}", "\n\n", re.sub(r"<[^>]+>", "\n", raw)).strip()
 
@@ -128,11 +129,12 @@ def run(root: Path) -> int:
 
 
 def _demo(target: Target) -> int:
+    tools = list(target.tools)  # every tool the stack serves (its template's, from the registry)
     with httpx.Client(timeout=10) as http:
         http.post(f"{target.sandbox_url}/_reset", headers=target.control_headers()).raise_for_status()
         sent: dict[str, float] = {}
         answers: dict[str, str] = {}
-        for tool in TOOL_TYPES:
+        for tool in tools:
             tenant_id, mode, secret = _onboard(target, tool)
             body = json.dumps(webhook_body(tool, tenant_id)).encode()
             headers = {"Content-Type": "application/json", **sign(mode, body, secret)}
@@ -144,8 +146,8 @@ def _demo(target: Target) -> int:
         done: dict[str, float] = {}
         notes: dict[str, str] = {}
         deadline = time.monotonic() + NOTE_TIMEOUT
-        while len(done) < len(TOOL_TYPES) and time.monotonic() < deadline:
-            for tool in TOOL_TYPES:
+        while len(done) < len(tools) and time.monotonic() < deadline:
+            for tool in tools:
                 if tool in done:
                     continue
                 state = http.get(f"{target.sandbox_url}/{tool}/").json()
@@ -153,25 +155,25 @@ def _demo(target: Target) -> int:
                 if found:
                     done[tool] = time.monotonic() - sent[tool]
                     notes[tool] = _note_text(tool, found[-1])
-            marks = " ".join(f"{t} {'done' if t in done else '...'}" for t in TOOL_TYPES)
-            print(f"\rwaiting for notes {len(done)}/{len(TOOL_TYPES)}: {marks}   ", end="", flush=True)
-            if len(done) < len(TOOL_TYPES):
+            marks = " ".join(f"{t} {'done' if t in done else '...'}" for t in tools)
+            print(f"\rwaiting for notes {len(done)}/{len(tools)}: {marks}   ", end="", flush=True)
+            if len(done) < len(tools):
                 time.sleep(0.5)
         print()
     for tool, text in notes.items():
         print(f"\n===== {tool}: internal note on ticket {seed_ticket_id(tool)} =====\n{text}")
     print(f"\n{'TOOL':17} {'TICKET':34} {'WEBHOOK':16} {'NOTE':8} SECONDS")
-    for tool in TOOL_TYPES:
+    for tool in tools:
         seconds = f"{done[tool]:.1f}" if tool in done else "-"
         print(
             f"{tool:17} {seed_ticket_id(tool):34} {answers.get(tool, '-'):16} "
             f"{'posted' if tool in done else 'MISSING':8} {seconds}"
         )
-    if len(done) == len(TOOL_TYPES):
-        print("\nall five notes posted")
+    if len(done) == len(tools):
+        print(f"\nall {len(tools)} notes posted")
         return 0
     print(
-        f"\n{len(TOOL_TYPES) - len(done)} note(s) missing; see `ticket-enhancer dlq list --local`",
+        f"\n{len(tools) - len(done)} note(s) missing; see `ticket-enhancer dlq list --local`",
         file=sys.stderr,
     )
     return 1

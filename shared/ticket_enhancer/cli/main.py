@@ -91,7 +91,7 @@ def build_parser() -> Parser:
         default=60.0,
         help="divide the template's timings (visibility timeout) by this factor",
     )
-    local.add_parser("demo", help="onboard five tenants, send five webhooks, show the notes")
+    local.add_parser("demo", help="onboard a tenant per tool, send each a webhook, show the notes")
 
     dlq = commands.add_parser("dlq", help="dead-letter queues").add_subparsers(
         dest="action", required=True, parser_class=Parser

@@ -10,7 +10,7 @@ from typing import Any
 
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.target import Target
-from ticket_enhancer.models import TOOL_TYPES
+from ticket_enhancer.cli.tools import known_tools
 
 
 def _control(target: Target, path: str, method: str = "GET") -> Any:
@@ -78,8 +78,8 @@ def _esm_disabled(target: Target, uuid: str | None) -> bool:
 
 
 def set_paused(target: Target, tool: str, paused: bool) -> int:
-    if tool not in TOOL_TYPES:
-        raise CliError(f"unknown tool {tool!r}; known: {', '.join(TOOL_TYPES)}")
+    if tool not in known_tools():
+        raise CliError(f"unknown tool {tool!r}; known: {', '.join(known_tools())}")
     if target.local:
         _control(target, f"{'pause' if paused else 'resume'}/{tool}", method="POST")
     else:

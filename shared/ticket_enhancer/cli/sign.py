@@ -9,13 +9,13 @@ from typing import Any
 
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.tenants import auth_modes
-from ticket_enhancer.models import TOOL_TYPES
+from ticket_enhancer.cli.tools import known_tools
 from ticket_enhancer.webhooks.signing import sign
 
 
 def run(args: Any) -> int:
-    if args.tool not in TOOL_TYPES:
-        raise CliError(f"unknown tool {args.tool!r}; known: {', '.join(TOOL_TYPES)}")
+    if args.tool not in known_tools():
+        raise CliError(f"unknown tool {args.tool!r}; known: {', '.join(known_tools())}")
     default_mode, modes = auth_modes(args.tool)
     mode = args.mode or default_mode
     if mode not in modes:

@@ -13,17 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ticket_enhancer.cli.errors import CliError
+from ticket_enhancer.cli.tools import known_tools, plugin
 from ticket_enhancer.local.guard import TOKEN_HEADER
-from ticket_enhancer.models import TOOL_TYPES
 
 LOCAL_STATE = Path(".ticket-enhancer") / "local.json"
-CAMEL = {
-    "jira": "Jira",
-    "zendesk": "Zendesk",
-    "servicenow": "ServiceNow",
-    "freshservice": "Freshservice",
-    "servicedesk_plus": "ServiceDeskPlus",
-}
 TABLES = ("TenantsTable", "DeliveriesTable", "JobsTable", "ContextTable")
 
 
@@ -76,7 +69,7 @@ class Target:
 
     def tool(self, tool: str) -> ToolResources:
         if tool not in self.tools:
-            raise CliError(f"unknown tool {tool!r}; known: {', '.join(TOOL_TYPES)}")
+            raise CliError(f"unknown tool {tool!r}; known here: {', '.join(self.tools) or 'none'}")
         return self.tools[tool]
 
 
@@ -119,7 +112,10 @@ def outputs_to_target(
 
     tables = {name: need(f"{name}Name") for name in TABLES}
     tools = {}
-    for tool, camel in CAMEL.items():
+    for tool in known_tools():
+        camel = plugin(tool).logical_name()
+        if f"{camel}WebhookUrl" not in outputs:  # a tool this stack was not generated with
+            continue
         tools[tool] = ToolResources(
             webhook_url=need(f"{camel}WebhookUrl"),
             queue_url=need(f"{camel}QueueUrl"),

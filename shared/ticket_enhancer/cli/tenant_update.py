@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ticket_enhancer.cli import tools
 from ticket_enhancer.cli.credentials import ValueReader, parse_credentials, read_document, write_document
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.target import Target
 from ticket_enhancer.cli.tenants import _now, get_row, parse_options
-from ticket_enhancer.urls import BaseUrlError, check_base_url
+from ticket_enhancer.urls import BaseUrlError
 
 
 def _credentials(args: Any) -> dict[str, str]:
@@ -48,20 +49,22 @@ def update(target: Target, args: Any) -> int:
         changes.append(f"option {key} removed")
     if "allow_custom_host" in new_options:
         raise CliError("allow_custom_host is set by `tenants add --allow-custom-host` only")
+    tools.check_tool_options(tool, new_options)
     options.update(new_options)
     changes += [f"option {key} set" for key in new_options]
     base_url = str(row["base_url"])
-    if args.base_url is not None:
+    if args.base_url is not None or new_options:  # options may change what the URL means (data centre)
         try:
-            base_url = check_base_url(
-                tool,
-                args.base_url,
+            base_url = tools.plugin(tool).check_base_url(
+                args.base_url or base_url,
                 allow_custom_host=options.get("allow_custom_host") == "true",
                 local=target.local,
+                options=options,
             )
         except BaseUrlError as exc:
             raise CliError(str(exc)) from None
-        changes.append("base URL set")
+        if args.base_url is not None:
+            changes.append("base URL set")
     credentials = _credentials(args)
     if not changes and not credentials:
         raise CliError("nothing to update: give --option, --unset, --base-url or a credential")

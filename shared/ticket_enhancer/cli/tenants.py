@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ticket_enhancer.cli import tools
 from ticket_enhancer.cli.credentials import (
     CREDENTIAL_KEYS,
     ENV_API_TOKEN,
@@ -26,7 +27,6 @@ from ticket_enhancer.cli.credentials import (
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.setup_guides import setup_text
 from ticket_enhancer.cli.target import Target
-from ticket_enhancer.models import TOOL_TYPES
 from ticket_enhancer.tenants import (
     WEBHOOK_SECRET_SUFFIX,
     deserialize_item,
@@ -34,7 +34,7 @@ from ticket_enhancer.tenants import (
     valid_tenant_id,
     webhook_secret_name,
 )
-from ticket_enhancer.urls import BaseUrlError, check_base_url
+from ticket_enhancer.urls import BaseUrlError
 from ticket_enhancer.webhooks import schemes
 
 PROVIDERS = ("offline", "bedrock", "openai")
@@ -65,9 +65,7 @@ def check_webhook_secret(mode: str, secret: str) -> None:
 
 
 def auth_modes(tool: str) -> tuple[str, frozenset[str]]:
-    from ticket_enhancer.plugins.registry import PluginManager
-
-    plugin = PluginManager().get_plugin(tool)
+    plugin = tools.plugin(tool)
     return plugin.default_auth_mode, plugin.auth_modes
 
 
@@ -133,36 +131,22 @@ def _create_secrets(sm: Any, tenant_id: str, documents: dict[str, dict[str, Any]
 def add(target: Target, args: Any) -> int:
     tool, tenant_id = args.tool, args.tenant_id
     _validate_id(tenant_id)
-    if tool not in TOOL_TYPES:
-        raise CliError(f"unknown tool {tool!r}; known: {', '.join(TOOL_TYPES)}")
-    if args.allow_custom_host and tool != "servicedesk_plus":
-        raise CliError("--allow-custom-host is for ServiceDesk Plus on-prem only")
-    try:
-        base_url = check_base_url(
-            tool, args.base_url, allow_custom_host=args.allow_custom_host, local=target.local
-        )
-    except BaseUrlError as exc:
-        raise CliError(str(exc)) from None
-    default_mode, modes = auth_modes(tool)
-    mode = args.webhook_auth or default_mode
-    if mode not in modes:
-        raise CliError(
-            f"--webhook-auth {mode!r} is not supported by {tool}; supported: {', '.join(sorted(modes))}"
-        )
-    webhook_secret, generated, api_token = _add_secrets(args, mode)
+    plugin = tools.plugin(tool)
+    mode = args.webhook_auth or plugin.default_auth_mode
+    if mode not in plugin.auth_modes:
+        supported = ", ".join(sorted(plugin.auth_modes))
+        raise CliError(f"--webhook-auth {mode!r} is not supported by {tool}; supported: {supported}")
     options = parse_options(args.option or [])
+    tools.check_tool_options(tool, options)
     if args.allow_custom_host:
         options["allow_custom_host"] = "true"
-    try:  # ServiceDesk Plus Cloud on a custom domain: a known data centre, never contradicting the host
-        check_base_url(
-            tool,
-            base_url,
-            allow_custom_host=args.allow_custom_host,
-            local=target.local,
-            zoho_data_centre=options.get("zoho_data_centre"),
+    try:
+        base_url = plugin.check_base_url(
+            args.base_url, allow_custom_host=args.allow_custom_host, local=target.local, options=options
         )
     except BaseUrlError as exc:
         raise CliError(str(exc)) from None
+    webhook_secret, generated, api_token = _add_secrets(args, mode)
 
     ddb, sm = target.client("dynamodb"), target.client("secretsmanager")
     table = target.tables["TenantsTable"]
@@ -199,7 +183,7 @@ def add(target: Target, args: Any) -> int:
     print(f"tenant {tenant_id} added ({tool}, auth {mode})")
     if generated:
         print(f"webhook secret (shown once): {webhook_secret}")
-    for line in setup_text(tool, mode, url):
+    for line in setup_text(plugin, mode, url):
         print(line)
     return 0
 

@@ -28,6 +28,7 @@ from ticket_enhancer.plugins.errors import (
     WebhookEventIgnoredError,
     WebhookPayloadError,
 )
+from ticket_enhancer.urls import BaseUrlError, HostPolicy, check_base_url, is_vendor_host
 from ticket_enhancer.webhooks import schemes
 
 if TYPE_CHECKING:
@@ -123,6 +124,20 @@ class TicketingToolPlugin(ABC):
     __version__: ClassVar[str]
     __plugin_api__: ClassVar[str] = ">=1,<2"
 
+    # -- what the rest of the system knows about the tool: declared here and nowhere else -------
+    display_name: ClassVar[str] = ""  # "Jira Service Management"; default: the tool type
+    resource_name: ClassVar[str] = ""  # CamelCase for the template's logical ids ("ServiceDeskPlus")
+    # Base URLs a tenant may use. The default suits a plugin shipped as its own package: no fixed
+    # host, so every tenant needs --allow-custom-host and its host is DNS-checked and pinned.
+    host_policy: ClassVar[HostPolicy] = HostPolicy(custom_host=True)
+    setup_where: ClassVar[str] = ""  # where the admin creates the webhook in the tool
+    setup_body_template: ClassVar[str | None] = None  # the body to paste, for admin-written bodies
+    # A realistic ticket-created webhook body (``events/``, the local demo) and its sender.
+    sample_webhook: ClassVar[Mapping[str, Any]] = {}
+    sample_user_agent: ClassVar[str] = "Webhook"
+    # Tenant options only this tool understands (``--option KEY=VALUE``; refused for other tools).
+    tool_options: ClassVar[frozenset[str]] = frozenset()
+
     default_auth_mode: ClassVar[str] = schemes.SHARED_TOKEN
     # Modes every tool supports; a tool adds its own native scheme.
     auth_modes: ClassVar[frozenset[str]] = frozenset({schemes.STANDARD_WEBHOOKS, schemes.SHARED_TOKEN})
@@ -156,6 +171,36 @@ class TicketingToolPlugin(ABC):
 
     def teardown(self) -> None:  # noqa: B027 (optional hook)
         """Called when the plugin is unregistered or replaced."""
+
+    # -- tool facts ------------------------------------------------------------------------
+    @classmethod
+    def tool_name(cls) -> str:
+        return cls.display_name or cls.__tool_type__
+
+    @classmethod
+    def logical_name(cls) -> str:
+        """CamelCase name for template resources and stack outputs (``ServiceDeskPlus``)."""
+        return cls.resource_name or "".join(part.capitalize() for part in cls.__tool_type__.split("_"))
+
+    def check_base_url(
+        self,
+        url: str,
+        *,
+        allow_custom_host: bool = False,
+        local: bool = False,
+        options: Mapping[str, str] | None = None,
+    ) -> str:
+        """The normalised base URL for a tenant of this tool, or ``BaseUrlError`` saying why."""
+        if allow_custom_host and not self.host_policy.custom_host:
+            raise BaseUrlError(f"--allow-custom-host is not available for {self.__tool_type__}")
+        return check_base_url(
+            self.host_policy, url, allow_custom_host=allow_custom_host, local=local, tool=self.__tool_type__
+        )
+
+    def pins_host(self, url: str, options: Mapping[str, str]) -> bool:
+        """Whether the tenant's host is its own to resolve (off the vendor's domains): the worker
+        then checks it resolves to public addresses and pins the job's calls to that address."""
+        return options.get("allow_custom_host") == "true" or not is_vendor_host(self.host_policy, url)
 
     # -- webhook side ----------------------------------------------------------------------
     def auth_mode_for(self, tenant: TenantContext) -> str:

@@ -318,6 +318,17 @@ class PluginManager:
         return self.plugin_status()
 
 
+def known_tools() -> list[str]:
+    """Every tool this process can serve: the built-ins, plus entry-point plugins when enabled
+    (``TICKET_ENHANCER_ENTRY_POINTS=1``). What the CLI, the template generator, ``events/`` and the
+    local demo list, so a tool is known in one place."""
+    manager = PluginManager()
+    if os.environ.get(ENV_ENTRY_POINTS, "").lower() in ("1", "true", "yes"):
+        manager.discover_entry_points()
+    order = {name: index for index, name in enumerate(BUILTIN_PLUGINS)}  # built-ins first, as listed
+    return sorted(manager.list_registered_plugins(), key=lambda name: (order.get(name, len(order)), name))
+
+
 def plugin_for_function(tool_type: str) -> TicketingToolPlugin:
     """What a function's init calls: start-up for just this tool (entry points when enabled),
     then the loaded plugin, or ``PluginUnavailableError`` with the reason it failed."""

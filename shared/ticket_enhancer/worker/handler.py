@@ -30,13 +30,10 @@ from ticket_enhancer.plugins.errors import VendorError, VendorUnavailableError
 from ticket_enhancer.plugins.registry import plugin_for_function
 from ticket_enhancer.tenants import TenantStore
 from ticket_enhancer.urls import (
-    ZOHO_DATA_CENTRE_OPTION,
     BaseUrlError,
     HostResolutionError,
     Resolver,
-    check_base_url,
     check_resolved_host,
-    is_vendor_host,
     system_resolve,
 )
 from ticket_enhancer.worker.batch import SqsRecord, process_batch
@@ -144,19 +141,17 @@ class WorkerHandler:
         if tenant is None:
             raise JobFailedError("tenant is unknown, disabled or of another tool")
         options, base_url = tenant.config.options, tenant.config.base_url
-        custom_host = options.get("allow_custom_host") == "true"
         pinned: str | None = None
         try:
-            check_base_url(
-                self.tool,
+            self.plugin.check_base_url(
                 base_url,
                 local=self.local,
-                allow_custom_host=custom_host,
-                zoho_data_centre=options.get(ZOHO_DATA_CENTRE_OPTION),
+                allow_custom_host=options.get("allow_custom_host") == "true",
+                options=options,
             )
             # A host off the vendor's own domains (on-prem, a custom domain) is the tenant's to
             # resolve: checked to be public, then pinned for the job.
-            if not self.local and (custom_host or not is_vendor_host(self.tool, base_url)):
+            if not self.local and self.plugin.pins_host(base_url, options):
                 pinned = await asyncio.to_thread(check_resolved_host, base_url, self.resolve)
         except HostResolutionError as exc:
             raise VendorUnavailableError(str(exc), tool_type=self.tool, operation="resolve") from None

@@ -10,6 +10,7 @@ from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.fields import first_text, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
+from ticket_enhancer.urls import HostPolicy
 
 # {{ticket.id}} renders as "123", "#INC-123" or "SR-123" depending on the placeholder used.
 _TICKET_ID = re.compile(r"#?(?:[A-Za-z]+-)?(\d{1,20})")
@@ -20,6 +21,25 @@ class FreshservicePlugin(TicketingToolPlugin):
     __tool_type__ = "freshservice"
     __version__ = "1.0.0"
     __plugin_api__ = ">=1,<2"
+    display_name = "Freshservice"
+    resource_name = "Freshservice"
+    host_policy = HostPolicy(patterns=("*.freshservice.com",))
+    setup_where = (
+        "Admin > Workflow Automator > new Ticket workflow 'Ticket is raised' > Action: Trigger "
+        "Webhook, POST, JSON, custom header below, body template below."
+    )
+    setup_body_template = '{"ticket_id": "{{ticket.id}}", "event": "created"}'
+    sample_user_agent = "Freshservice-Webhook"
+    sample_webhook = {
+        "freshservice_webhook": {
+            "ticket_id": 123,
+            "ticket_subject": "Laptop will not boot",
+            "ticket_description": "Black screen after the BIOS update, power LED on.",
+            "ticket_priority": 3,
+            "ticket_status": "Open",
+            "ticket_requester_email": "demo.user@example.com",
+        }
+    }
 
     priority_map = {
         "4": Priority.CRITICAL,

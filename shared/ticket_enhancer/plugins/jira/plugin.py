@@ -9,6 +9,7 @@ from ticket_enhancer.plugins.base import NoteFormat, TicketingToolPlugin, Webhoo
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.fields import adf_text, named, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
+from ticket_enhancer.urls import HostPolicy
 from ticket_enhancer.webhooks import schemes
 
 
@@ -16,6 +17,38 @@ class JiraPlugin(TicketingToolPlugin):
     __tool_type__ = "jira"
     __version__ = "1.0.0"
     __plugin_api__ = ">=1,<2"
+    display_name = "Jira Service Management"
+    resource_name = "Jira"
+    host_policy = HostPolicy(patterns=("*.atlassian.net",))
+    setup_where = (
+        "Jira settings > System > WebHooks > Create a WebHook: URL below, Secret below, event "
+        "'Issue: created' (JQL filter optional)."
+    )
+    sample_user_agent = "Atlassian Webhook HTTP Client"
+    sample_webhook = {
+        "timestamp": 1704164645000,
+        "webhookEvent": "jira:issue_created",
+        "issue_event_type_name": "issue_created",
+        "user": {"accountId": "5b10a2844c20165700ede21g", "displayName": "Demo Agent"},
+        "issue": {
+            "id": "10001",
+            "key": "IT-1",
+            "self": "https://demo.atlassian.net/rest/api/2/issue/10001",
+            "fields": {
+                "summary": "VPN drops every 10 minutes",
+                "description": "The VPN disconnects every 10 minutes in the Berlin office.",
+                "priority": {"name": "High", "id": "2"},
+                "reporter": {
+                    "accountId": "5b10a2844c20165700ede21g",
+                    "displayName": "Demo User",
+                    "emailAddress": "demo.user@example.com",
+                },
+                "created": "2024-01-02T04:04:05.000+0100",
+                "status": {"name": "Open"},
+                "project": {"key": "IT"},
+            },
+        },
+    }
 
     default_auth_mode = schemes.JIRA_HMAC
     auth_modes = TicketingToolPlugin.auth_modes | {schemes.JIRA_HMAC}

@@ -13,14 +13,20 @@ from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import VendorAuthError, VendorRequestError
 from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
-from ticket_enhancer.urls import ZOHO_DATA_CENTRE_OPTION, BaseUrlError, DataCentre, sdp_data_centre
+from ticket_enhancer.plugins.servicedesk_plus.datacentres import (
+    SDP_CLOUD_HOSTS,
+    ZOHO_DATA_CENTRE_OPTION,
+    DataCentre,
+    sdp_data_centre,
+)
+from ticket_enhancer.urls import BaseUrlError, HostPolicy
 
 ACCEPT = "application/vnd.manageengine.sdp.v3+json"
 TOKEN_REFRESH_MARGIN = 60.0
 
 
 def data_centre(base_url: str, options: Mapping[str, str] | None = None) -> DataCentre | None:
-    """The tenant's Zoho data centre (``urls.SDP_CLOUD_DATA_CENTRES``), ``None`` when on-prem.
+    """The tenant's Zoho data centre (``datacentres.SDP_CLOUD_DATA_CENTRES``), ``None`` when on-prem.
 
     By the base URL's exact cloud host, or for a custom domain the ``zoho_data_centre`` option;
     a host that merely looks like a cloud host is on-prem and never gets Zoho credentials.
@@ -41,6 +47,31 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
     __tool_type__ = "servicedesk_plus"
     __version__ = "1.0.0"
     __plugin_api__ = ">=1,<2"
+    display_name = "ManageEngine ServiceDesk Plus"
+    resource_name = "ServiceDeskPlus"
+    host_policy = HostPolicy(
+        patterns=tuple(SDP_CLOUD_HOSTS),
+        custom_host=True,  # on-prem, or a cloud portal on a custom domain (zoho_data_centre)
+        expected="one of the ServiceDesk Plus Cloud hosts " + ", ".join(SDP_CLOUD_HOSTS),
+    )
+    setup_where = (
+        "Admin > Automation > Custom Triggers / Webhooks: POST to the URL below, custom header "
+        "below, body template below."
+    )
+    setup_body_template = '{"request": {"id": "${##ID##}"}, "event": "created"}'
+    sample_user_agent = "ServiceDeskPlus-Webhook"
+    sample_webhook = {
+        "request": {
+            "id": "123",
+            "display_id": "123",
+            "subject": "Cannot access the shared drive",
+            "description": "<p>Mapping \\\\fs01\\shared fails with access denied.</p>",
+            "priority": {"name": "High", "id": "3"},
+            "requester": {"name": "Demo User", "email_id": "demo.user@example.com"},
+            "created_time": {"value": "1704164645000", "display_value": "Jan 2, 2024 03:04 AM"},
+            "status": {"name": "Open"},
+        }
+    }
 
     priority_map = {
         "urgent": Priority.CRITICAL,
@@ -51,6 +82,21 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
         "normal": Priority.MEDIUM,
         "low": Priority.LOW,
     }
+
+    tool_options = frozenset({ZOHO_DATA_CENTRE_OPTION})
+
+    def check_base_url(
+        self,
+        url: str,
+        *,
+        allow_custom_host: bool = False,
+        local: bool = False,
+        options: Mapping[str, str] | None = None,
+    ) -> str:
+        """Also the data centre: an unknown ``zoho_data_centre``, or one contradicting the cloud
+        host, is refused."""
+        data_centre(url, options)
+        return super().check_base_url(url, allow_custom_host=allow_custom_host, local=local, options=options)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -9,6 +9,7 @@ from ticket_enhancer.plugins.base import NoteFormat, TicketingToolPlugin, Webhoo
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
+from ticket_enhancer.urls import HostPolicy
 from ticket_enhancer.webhooks import schemes
 
 _BY_DIGIT = {
@@ -24,6 +25,26 @@ class ServiceNowPlugin(TicketingToolPlugin):
     __tool_type__ = "servicenow"
     __version__ = "1.0.0"
     __plugin_api__ = ">=1,<2"
+    display_name = "ServiceNow"
+    resource_name = "ServiceNow"
+    host_policy = HostPolicy(patterns=("*.service-now.com",))
+    setup_where = (
+        "System Definition > Business Rules (incident, after insert): a script using RESTMessageV2 "
+        "that POSTs the body below and signs it with Standard Webhooks "
+        "(GlideCertificateEncryption.generateMac over '<id>.<timestamp>.<body>')."
+    )
+    setup_body_template = '{"sys_id": "${current.sys_id}", "number": "${current.number}", "event": "created"}'
+    sample_user_agent = "ServiceNow/1.0"
+    sample_webhook = {
+        "sys_id": "9d385017c611228701d22104cc95c371",
+        "number": "INC0010001",
+        "short_description": "Email not syncing on mobile",
+        "description": "Outlook on my phone stopped syncing after the password change.",
+        "priority": "2",
+        "state": "1",
+        "caller_id": "Abel Tuter",
+        "opened_at": "2024-01-02 03:04:05",
+    }
 
     default_auth_mode = schemes.STANDARD_WEBHOOKS
     note_format: ClassVar[NoteFormat] = "text"  # work notes are plain text

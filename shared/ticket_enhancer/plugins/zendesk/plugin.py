@@ -9,6 +9,7 @@ from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.fields import first_text, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
+from ticket_enhancer.urls import HostPolicy
 from ticket_enhancer.webhooks import schemes
 
 EVENT_PREFIX = "zen:event-type:ticket."
@@ -18,6 +19,34 @@ class ZendeskPlugin(TicketingToolPlugin):
     __tool_type__ = "zendesk"
     __version__ = "1.0.0"
     __plugin_api__ = ">=1,<2"
+    display_name = "Zendesk"
+    resource_name = "Zendesk"
+    host_policy = HostPolicy(patterns=("*.zendesk.com",))
+    setup_where = (
+        "Admin Center > Apps and integrations > Webhooks > Create webhook: 'Zendesk events', event "
+        "'Ticket created', endpoint below, POST JSON; copy Zendesk's signing secret into "
+        "`--webhook-secret`. (Or a trigger webhook with the body template below.)"
+    )
+    setup_body_template = '{"ticket_id": "{{ticket.id}}", "event": "created"}'
+    sample_user_agent = "Zendesk Webhook"
+    sample_webhook = {
+        "type": "zen:event-type:ticket.created",
+        "account_id": 22129848,
+        "id": "2b1c8e5e-6d0a-4c59-9f3e-3f0d7c1a9b01",
+        "time": "2024-01-02T03:04:05Z",
+        "zendesk_event_version": "2022-11-06",
+        "subject": "zen:ticket:123",
+        "detail": {
+            "id": "123",
+            "subject": "Printer on floor 3 prints blank pages",
+            "description": "Every job sent to PRN-3F comes out blank since the toner was replaced.",
+            "priority": "HIGH",
+            "status": "NEW",
+            "requester_id": "8193592318236",
+            "created_at": "2024-01-02T03:04:05Z",
+        },
+        "event": {},
+    }
 
     default_auth_mode = schemes.ZENDESK_HMAC
     auth_modes = TicketingToolPlugin.auth_modes | {schemes.ZENDESK_HMAC}

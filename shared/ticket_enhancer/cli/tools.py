@@ -1,0 +1,42 @@
+"""The tools the CLI knows: the plugin registry's (built-ins, and entry-point plugins when enabled)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from ticket_enhancer.cli.errors import CliError
+
+if TYPE_CHECKING:
+    from ticket_enhancer.plugins.base import TicketingToolPlugin
+
+
+def known_tools() -> list[str]:
+    from ticket_enhancer.plugins.registry import known_tools as registered
+
+    return registered()
+
+
+def check_tool_options(tool: str, options: Mapping[str, str]) -> None:
+    """Refuse an option that belongs to another tool (``zoho_data_centre`` on a Jira tenant)."""
+    from ticket_enhancer.plugins.registry import PluginManager
+
+    own = plugin(tool).tool_options
+    for other in known_tools():
+        theirs = PluginManager().get_plugin(other).tool_options - own
+        for key in sorted(theirs & set(options)):
+            raise CliError(f"option {key!r} is for {PluginManager().get_plugin(other).tool_name()} only")
+
+
+def plugin(tool: str) -> TicketingToolPlugin:
+    """The tool's plugin, or a ``CliError`` naming the known tools."""
+    from ticket_enhancer.plugins.errors import PluginError
+    from ticket_enhancer.plugins.registry import PluginManager
+
+    tools = known_tools()
+    if tool not in tools:
+        raise CliError(f"unknown tool {tool!r}; known: {', '.join(tools)}")
+    try:
+        return PluginManager().get_plugin(tool)
+    except PluginError as exc:
+        raise CliError(f"tool {tool!r} cannot be loaded: {exc}") from None
