@@ -342,7 +342,7 @@ class TicketingToolPlugin(ABC):
         """The note bodies in the list-notes answer."""
 
     async def _call(self, tenant: TenantContext, request: VendorRequest, operation: str) -> httpx.Response:
-        from ticket_enhancer.plugins import http
+        from ticket_enhancer.plugins.http import send  # worker-only: httpx stays off the webhook path
         from ticket_enhancer.plugins.requests import RetryPolicy
 
         client = tenant.http
@@ -350,7 +350,7 @@ class TicketingToolPlugin(ABC):
             raise RuntimeError("TenantContext.http is required for REST calls")
         started = time.perf_counter()
         try:
-            return await http.send(
+            return await send(
                 client,
                 tenant.config.base_url,
                 request,
