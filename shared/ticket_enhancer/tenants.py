@@ -135,9 +135,6 @@ class TenantStore:
         self._clock = clock
         self._cache: dict[str, _Cached] = {}
 
-    def clear_caches(self) -> None:
-        self._cache.clear()
-
     def get(self, tenant_id: str) -> TenantContext | None:
         """The tenant if it may use this tool now; ``None`` if unknown, disabled or of another tool.
 

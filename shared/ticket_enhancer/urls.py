@@ -43,7 +43,6 @@ class HostPolicy:
         return f"{text}, or --allow-custom-host" if self.custom_host else text
 
 
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 HOST_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?)*")
 
 

@@ -161,7 +161,6 @@ class PluginManager:
         self._entries: dict[str, _Entry] = {}
         self._entry_points_fn = entry_points_fn or (lambda: _entry_points(ENTRY_POINT_GROUP))
         self._discovered = False
-        self._started = False
         for name, target in builtins.items():
             self._entries[name] = _Entry(
                 PluginStatus(name, "builtin", PluginState.REGISTERED),
@@ -314,7 +313,6 @@ class PluginManager:
                 entry = self._entries.get(name)
                 if entry is not None and entry.status.state is PluginState.REGISTERED:
                     self._load(entry)
-            self._started = True
         return self.plugin_status()
 
 
