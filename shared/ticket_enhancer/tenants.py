@@ -23,13 +23,13 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from ticket_enhancer.cache import TtlCache
 from ticket_enhancer.models import TenantConfig, TenantSecret
 from ticket_enhancer.plugins.context import TenantContext
 
@@ -102,12 +102,6 @@ def deserialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: deserialize_value(value) for key, value in item.items()}
 
 
-@dataclass(slots=True)
-class _Cached:
-    expires: float
-    value: TenantContext | None
-
-
 class TenantStore:
     """Looks tenants up for one tool, with a bounded-time cache (positive and negative)."""
 
@@ -132,8 +126,7 @@ class TenantStore:
         self._metrics = metrics
         self._ttl = ttl
         self._negative_ttl = negative_ttl
-        self._clock = clock
-        self._cache: dict[str, _Cached] = {}
+        self._cache: TtlCache[str, TenantContext | None] = TtlCache(max_entries=MAX_ENTRIES, clock=clock)
 
     def get(self, tenant_id: str) -> TenantContext | None:
         """The tenant if it may use this tool now; ``None`` if unknown, disabled or of another tool.
@@ -142,15 +135,11 @@ class TenantStore:
         """
         if not valid_tenant_id(tenant_id):
             return None
-        now = self._clock()
-        cached = self._cache.get(tenant_id)
-        if cached is not None and cached.expires > now:
-            return cached.value
-        value = self._load(tenant_id)
-        if len(self._cache) >= MAX_ENTRIES:
-            self._cache.pop(next(iter(self._cache)))
-        self._cache[tenant_id] = _Cached(now + (self._ttl if value else self._negative_ttl), value)
-        return value
+        return self._cache.get_or_load(
+            tenant_id,
+            lambda: self._load(tenant_id),
+            lambda value: self._ttl if value is not None else self._negative_ttl,
+        )
 
     def _load(self, tenant_id: str) -> TenantContext | None:
         try:

@@ -14,12 +14,12 @@ synchronous boto3; async callers wrap them with ``asyncio.to_thread``.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ticket_enhancer.cache import TtlCache
 from ticket_enhancer.enhance.errors import ContextStoreError
 from ticket_enhancer.enhance.records import Article, Asset, IndexedTicket
 from ticket_enhancer.tenants import valid_tenant_id
@@ -84,25 +84,16 @@ class ContextStore:
         # A tenant's articles and inventory change rarely and are read for every ticket: the worker
         # keeps them for `cache_seconds` (the CLI, which writes them, uses no cache).
         self._cache_seconds = cache_seconds
-        self._clock = clock
-        self._cache: dict[tuple[str, str, int], tuple[float, list[dict[str, Any]]]] = {}
-        self._cache_lock = threading.Lock()
+        self._cache: TtlCache[tuple[str, str, int], list[dict[str, Any]]] = TtlCache(
+            max_entries=_MAX_CACHED, clock=clock
+        )
 
     def _cached_query(self, tenant_id: str, kind: str, limit: int) -> list[dict[str, Any]]:
         if self._cache_seconds <= 0:
             return self._query(tenant_id, kind, limit)
-        key = (tenant_id, kind, limit)
-        now = self._clock()
-        with self._cache_lock:
-            hit = self._cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        items = self._query(tenant_id, kind, limit)
-        with self._cache_lock:
-            if len(self._cache) >= _MAX_CACHED:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = (now + self._cache_seconds, items)
-        return items
+        return self._cache.get_or_load(
+            (tenant_id, kind, limit), lambda: self._query(tenant_id, kind, limit), self._cache_seconds
+        )
 
     @staticmethod
     def _pk(tenant_id: str, kind: str) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from typing import Any
 
+from ticket_enhancer.cache import TtlCache
 from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_token, text_field
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
@@ -100,7 +100,8 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._tokens: dict[str, tuple[str, float]] = {}  # tenant -> (access token, expiry)
+        # tenant -> access token, kept until TOKEN_REFRESH_MARGIN before it expires
+        self._tokens: TtlCache[str, str] = TtlCache()
 
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
         body = obj(payload.get("request")) or payload
@@ -205,8 +206,8 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
 
     async def _zoho_token(self, tenant: TenantContext) -> str:
         cached = self._tokens.get(tenant.tenant_id)
-        if cached and cached[1] - TOKEN_REFRESH_MARGIN > time.time():
-            return cached[0]
+        if cached is not None:
+            return cached
         try:
             token_url = zoho_accounts_url(tenant.config.base_url, tenant.config.options)
         except BaseUrlError as exc:
@@ -238,5 +239,5 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
                 status=response.status_code,
             )
         expires = float(obj(response.json()).get("expires_in", 3600))
-        self._tokens[tenant.tenant_id] = (token, time.time() + expires)
+        self._tokens.put(tenant.tenant_id, token, expires - TOKEN_REFRESH_MARGIN)
         return token
