@@ -5,6 +5,10 @@ PYTHON ?= python3.11
 VENV   := .venv
 TOOLS  := .tools
 LAMBDA := .lambda-runtime
+# The CPython of the Lambda runtime (template.yaml: python3.13), built by scripts/install-python.sh.
+# `sam build` finds it on PATH as python3.13 (the functions' python workflow and the layer Makefiles).
+RUNTIME_PY := .python/3.13.5
+SAM_PATH := $(CURDIR)/$(RUNTIME_PY)/bin:$(PATH)
 CHECKOV := .checkov
 PIP_FLAGS := --quiet --disable-pip-version-check
 export SAM_CLI_TELEMETRY := 0
@@ -13,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: install lint typecheck unit validate build built-test test demo bench bench-small events template clean \
 	static proof load
 
-install: $(VENV)/.installed $(TOOLS)/.installed $(LAMBDA)/.installed
+install: $(VENV)/.installed $(TOOLS)/.installed $(RUNTIME_PY)/.installed $(LAMBDA)/.installed
 
 $(VENV)/.installed: requirements/dev.txt requirements/dev.lock layers/dependencies/requirements.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -36,9 +40,16 @@ $(CHECKOV)/.installed: requirements/checkov.txt requirements/checkov.lock
 	$(CHECKOV)/bin/pip install $(PIP_FLAGS) -r requirements/checkov.txt -c requirements/checkov.lock
 	touch $@
 
-# A Python whose site-packages hold only boto3, as Lambda's runtime does.
-$(LAMBDA)/.installed: requirements/lambda-runtime.txt
-	test -x $(LAMBDA)/bin/python || $(PYTHON) -m venv $(LAMBDA)
+# CPython 3.13 from the upstream tarball in Debian trixie's source package (sha256-pinned), a few
+# minutes on 2 cores; pip for the layer Makefiles' wheel installs.
+$(RUNTIME_PY)/.installed: scripts/install-python.sh
+	scripts/install-python.sh $(RUNTIME_PY)
+	$(RUNTIME_PY)/bin/python3.13 -m pip install $(PIP_FLAGS) pip==25.3
+	touch $@
+
+# Lambda's Python (3.13) whose site-packages hold only boto3, as Lambda's runtime does.
+$(LAMBDA)/.installed: requirements/lambda-runtime.txt $(RUNTIME_PY)/.installed
+	test -x $(LAMBDA)/bin/python3.13 || { rm -rf $(LAMBDA) && $(RUNTIME_PY)/bin/python3.13 -m venv $(LAMBDA); }
 	$(LAMBDA)/bin/pip install $(PIP_FLAGS) -r requirements/lambda-runtime.txt
 	touch $@
 
@@ -57,8 +68,8 @@ unit: $(VENV)/.installed
 validate: $(TOOLS)/.installed
 	$(TOOLS)/bin/sam validate --lint
 
-build: $(TOOLS)/.installed
-	$(TOOLS)/bin/sam build
+build: $(TOOLS)/.installed $(RUNTIME_PY)/.installed
+	PATH="$(SAM_PATH)" $(TOOLS)/bin/sam build
 
 built-test: build $(LAMBDA)/.installed
 	$(VENV)/bin/pytest -m built -q tests/built

@@ -1,8 +1,9 @@
 """Run code the way Lambda loads a built function: nothing but the build output on the path.
 
-Lambda's python3.11 runtime puts ``/var/task`` (the function's build folder) first, then the
+Lambda's python3.13 runtime puts ``/var/task`` (the function's build folder) first, then the
 layers under ``/opt/python``, then its own site-packages, which hold boto3. We reproduce that
-with ``.lambda-runtime`` (a venv holding only boto3) and ``PYTHONPATH`` over ``.aws-sam/build``.
+with ``.lambda-runtime`` (a venv of the repo's CPython 3.13 holding only boto3) and ``PYTHONPATH``
+over ``.aws-sam/build``. The template's parameters take their defaults (architecture x86_64).
 """
 
 from __future__ import annotations
@@ -46,11 +47,38 @@ def _literal_env(values: dict[str, Any], parameters: dict[str, Any]) -> dict[str
     return env
 
 
+def _condition(node: Any, template: dict[str, Any]) -> bool:
+    """A template condition, every parameter at its default (Fn::Equals, Fn::Not, Fn::And, Fn::Or)."""
+    (name, args), *_ = node.items()
+    if name == "Condition":
+        return _condition(template["Conditions"][args], template)
+    if name == "Fn::Equals":
+        left, right = (_literal_env({"v": arg}, template.get("Parameters", {}))["v"] for arg in args)
+        return left == right
+    values = [_condition(arg, template) for arg in args]
+    if name == "Fn::Not":
+        return not values[0]
+    if name == "Fn::And":
+        return all(values)
+    if name == "Fn::Or":
+        return any(values)
+    raise ValueError(f"unsupported condition function {name}")
+
+
+def _layer(node: dict[str, Any], template: dict[str, Any]) -> str:
+    """The logical id of a layer reference: ``Ref``, or the ``Fn::If`` branch the defaults select."""
+    if "Fn::If" in node:
+        name, when_true, when_false = node["Fn::If"]
+        chosen = when_true if _condition(template["Conditions"][name], template) else when_false
+        return _layer(chosen, template)
+    return str(node["Ref"])
+
+
 def built_functions() -> list[BuiltFunction]:
     template = yaml.safe_load((BUILD / "template.yaml").read_text())
     globals_fn = template.get("Globals", {}).get("Function", {})
     global_env = globals_fn.get("Environment", {}).get("Variables", {})
-    global_layers = [layer["Ref"] for layer in globals_fn.get("Layers", [])]
+    global_layers = [_layer(layer, template) for layer in globals_fn.get("Layers", [])]
     functions = []
     for logical_id, resource in sorted(template["Resources"].items()):
         if resource["Type"] != "AWS::Serverless::Function":
@@ -58,11 +86,22 @@ def built_functions() -> list[BuiltFunction]:
         props = resource["Properties"]
         module = props["Handler"].rsplit(".", 1)[0]
         env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
-        layers = [layer["Ref"] for layer in props.get("Layers", [])] or global_layers
+        layers = [_layer(layer, template) for layer in props.get("Layers", [])] or global_layers
         kind = "webhook" if module.endswith("_webhook") else "worker"
         environment = _literal_env(env, template.get("Parameters", {}))
         functions.append(BuiltFunction(logical_id, module, kind, environment, tuple(layers)))
     return functions
+
+
+def lambda_python_version() -> str:
+    """The version of the interpreter the built functions run with (``.lambda-runtime``)."""
+    result = subprocess.run(  # nosec B603 # our own interpreter, fixed arguments, no shell
+        [str(LAMBDA_PYTHON), "-I", "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return f"CPython {result.stdout.strip()}"
 
 
 def lambda_env(function: BuiltFunction) -> dict[str, str]:

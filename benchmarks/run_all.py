@@ -15,13 +15,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import cold_start, webhook_latency, worker_batch  # noqa: E402 (after the path set-up)
+from benchmarks.lambda_layout import lambda_python_version  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", action="store_true", help="few runs (CI): checks the benchmarks run")
     args = parser.parse_args(argv)
-    results: dict[str, object] = {}
+    results: dict[str, object] = {"lambda_python": lambda_python_version()}
+    print(f"built functions run with {results['lambda_python']} (.lambda-runtime)", flush=True)
     cold = cold_start.run(runs=3 if args.small else 7)
     print(cold_start.report(cold), flush=True)
     results["cold_start"] = cold

@@ -31,7 +31,13 @@ TOOLS: dict[str, str] = {
     "servicedesk_plus": "ServiceDeskPlus",
 }
 
-RUNTIME = "python3.11"
+# Lambda's python3.13: the tests import every built function with CPython 3.13 (`make install`
+# builds it), and the layers' wheels and bytecode are for 3.13 (layers/dependencies/Makefile).
+RUNTIME = "python3.13"
+ARCHITECTURES = ("x86_64", "arm64")
+# The DependenciesLayer of each architecture (native wheels differ); the SharedLayer is pure Python.
+DEPENDENCY_LAYERS = {"x86_64": "DependenciesLayer", "arm64": "DependenciesLayerArm64"}
+SNAPSTART_ALIAS = "live"
 WEBHOOK_TIMEOUT = 10
 WEBHOOK_MEMORY = 512
 WORKER_TIMEOUT = 60
@@ -198,6 +204,44 @@ def parameters() -> Doc:
             "MaxValue": 1000,
             "Description": "Maximum concurrent worker invocations per tool queue (SQS scaling config).",
         },
+        "Architecture": {
+            "Type": "String",
+            "Default": "x86_64",
+            "AllowedValues": list(ARCHITECTURES),
+            "Description": "Instruction set of every function (arm64: Graviton, cheaper per GB-second); "
+            "each has its own DependenciesLayer build.",
+        },
+        "SnapStart": {
+            "Type": "String",
+            "Default": "Disabled",
+            "AllowedValues": ["Disabled", "Webhooks", "All"],
+            "Description": "Lambda SnapStart on the webhooks, or on webhooks and workers: faster cold "
+            "starts, billed per cached snapshot and per restore (README, Runtime).",
+        },
+    }
+
+
+def conditions() -> Doc:
+    return {
+        "HasAlarmTopic": {"Fn::Not": [{"Fn::Equals": [ref("AlarmTopicArn"), ""]}]},
+        "IsArm64": {"Fn::Equals": [ref("Architecture"), "arm64"]},
+        "IsX86_64": {"Fn::Equals": [ref("Architecture"), "x86_64"]},
+        "SnapStartWebhooks": {"Fn::Not": [{"Fn::Equals": [ref("SnapStart"), "Disabled"]}]},
+        "SnapStartWorkers": {"Fn::Equals": [ref("SnapStart"), "All"]},
+    }
+
+
+def snapstart(condition: str) -> Doc:
+    """SnapStart applies to published versions only: SAM publishes one (alias ``live``) whenever the
+    code, environment or memory change, and events invoke the alias. SAM cannot make the alias
+    conditional (aws/serverless-application-model#1154), so it is always there; versions it
+    replaces are deleted, which also ends their snapshots' caching charge."""
+    return {
+        "AutoPublishAlias": SNAPSTART_ALIAS,
+        "VersionDeletionPolicy": "Delete",
+        "SnapStart": {
+            "Fn::If": [condition, {"ApplyOn": "PublishedVersions"}, {"ApplyOn": "None"}],
+        },
     }
 
 
@@ -213,8 +257,17 @@ def globals_section() -> Doc:
     return {
         "Function": {
             "Runtime": RUNTIME,
-            "Architectures": ["x86_64"],
-            "Layers": [ref("DependenciesLayer"), ref("SharedLayer")],
+            "Architectures": [ref("Architecture")],
+            "Layers": [
+                {
+                    "Fn::If": [
+                        "IsArm64",
+                        ref(DEPENDENCY_LAYERS["arm64"]),
+                        ref(DEPENDENCY_LAYERS["x86_64"]),
+                    ]
+                },
+                ref("SharedLayer"),
+            ],
             # Lambda-level X-Ray only: the Powertools Tracer is not imported (cold start).
             "Tracing": "Active",
             "Environment": {"Variables": variables},
@@ -224,20 +277,26 @@ def globals_section() -> Doc:
     }
 
 
-def layer(content_uri: str, description: str) -> Doc:
-    return {
+def layer(content_uri: str, description: str, architecture: str | None = None) -> Doc:
+    """A layer built for ``architecture`` (deployed only when the stack's Architecture is that one),
+    or for both when it is pure Python (``None``)."""
+    resource: Doc = {
         "Type": "AWS::Serverless::LayerVersion",
         # A Makefile per layer: pip for Lambda's platform, then bytecode compiled into the
-        # artifact (Lambda cannot write .pyc files at run time: without them every cold start
-        # compiles every module from source).
-        "Metadata": {"BuildMethod": "makefile", "BuildArchitecture": "x86_64"},
+        # artifact by Lambda's Python (Lambda cannot write .pyc files at run time: without them
+        # every cold start compiles every module from source).
+        "Metadata": {"BuildMethod": "makefile", "BuildArchitecture": architecture or "x86_64"},
         "Properties": {
             "Description": description,
             "ContentUri": content_uri,
             "CompatibleRuntimes": [RUNTIME],
+            "CompatibleArchitectures": [architecture] if architecture else list(ARCHITECTURES),
             "RetentionPolicy": "Delete",
         },
     }
+    if architecture:
+        return {"Condition": "IsArm64" if architecture == "arm64" else "IsX86_64", **resource}
+    return resource
 
 
 def stateful(
@@ -301,7 +360,10 @@ def shared_resources() -> Doc:
         "WebhookApiAccessLogs": stateful(
             "AWS::Logs::LogGroup", {"RetentionInDays": ACCESS_LOG_DAYS}, skips=SKIP_LOG_GROUP
         ),
-        "DependenciesLayer": layer("layers/dependencies/", "Third-party runtime dependencies (pinned)."),
+        **{
+            name: layer("layers/dependencies/", f"Third-party runtime dependencies (pinned), {arch}.", arch)
+            for arch, name in DEPENDENCY_LAYERS.items()
+        },
         "SharedLayer": layer("shared/", "The ticket_enhancer package."),
         # Tenants and context are loaded by operators: kept when the stack is deleted or a change
         # would replace them. Deliveries and jobs expire by TTL anyway.
@@ -413,6 +475,7 @@ def tool_resources(tool: str, camel: str) -> Doc:
                 "Handler": f"{tool}_webhook.handler",
                 "Timeout": WEBHOOK_TIMEOUT,
                 "MemorySize": WEBHOOK_MEMORY,
+                **snapstart("SnapStartWebhooks"),
                 "Environment": {"Variables": {**tool_env, "QUEUE_URL": ref(queue)}},
                 "Policies": policy(
                     statement(["dynamodb:GetItem"], [arn("TenantsTable")]),
@@ -460,6 +523,7 @@ def tool_resources(tool: str, camel: str) -> Doc:
                 "Handler": f"{tool}_worker.handler",
                 "Timeout": WORKER_TIMEOUT,
                 "MemorySize": WORKER_MEMORY,
+                **snapstart("SnapStartWorkers"),
                 "Environment": {"Variables": tool_env},
                 "Role": {"Fn::GetAtt": [f"{camel}WorkerRole", "Arn"]},
                 "Events": {
@@ -555,7 +619,7 @@ def build_template() -> Doc:
         "Description": "Ticket Enhancer: enriches new service-desk tickets with an AI-written internal note.",
         "Metadata": {"TicketEnhancer": {"Tools": list(TOOLS)}},
         "Parameters": parameters(),
-        "Conditions": {"HasAlarmTopic": {"Fn::Not": [{"Fn::Equals": [ref("AlarmTopicArn"), ""]}]}},
+        "Conditions": conditions(),
         "Globals": globals_section(),
         "Resources": resources,
         "Outputs": outputs(),

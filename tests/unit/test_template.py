@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts.gen_template import TEMPLATE_PATH, TOOLS, WORKER_TIMEOUT, render
+from scripts.gen_template import DEPENDENCY_LAYERS, RUNTIME, TEMPLATE_PATH, TOOLS, WORKER_TIMEOUT, render
 
 Template = dict[str, Any]
 
@@ -89,9 +89,12 @@ def test_tools_match_the_contract(template: Template) -> None:
 
 def test_runtime_and_globals(template: Template) -> None:
     function = template["Globals"]["Function"]
-    assert function["Runtime"] == "python3.11"
+    assert function["Runtime"] == RUNTIME == "python3.13"
     assert function["Tracing"] == "Active"
-    assert function["Layers"] == [{"Ref": "DependenciesLayer"}, {"Ref": "SharedLayer"}]
+    assert function["Layers"] == [
+        {"Fn::If": ["IsArm64", {"Ref": "DependenciesLayerArm64"}, {"Ref": "DependenciesLayer"}]},
+        {"Ref": "SharedLayer"},
+    ]
     env = function["Environment"]["Variables"]
     for name, table in [
         ("TENANTS_TABLE", "TenantsTable"),
@@ -101,7 +104,54 @@ def test_runtime_and_globals(template: Template) -> None:
     ]:
         assert env[name] == {"Ref": table}
     for function_id in all_function_ids():
-        assert resources(template)[function_id]["Properties"].get("Runtime", "python3.11") == "python3.11"
+        assert resources(template)[function_id]["Properties"].get("Runtime", RUNTIME) == RUNTIME
+    for layer in [*DEPENDENCY_LAYERS.values(), "SharedLayer"]:
+        assert resources(template)[layer]["Properties"]["CompatibleRuntimes"] == [RUNTIME]
+
+
+def test_architecture_is_a_parameter_with_a_dependencies_layer_each(template: Template) -> None:
+    parameter = template["Parameters"]["Architecture"]
+    assert parameter["Default"] == "x86_64"
+    assert parameter["AllowedValues"] == ["x86_64", "arm64"] == list(DEPENDENCY_LAYERS)
+    assert template["Globals"]["Function"]["Architectures"] == [{"Ref": "Architecture"}]
+    assert template["Conditions"]["IsArm64"] == {"Fn::Equals": [{"Ref": "Architecture"}, "arm64"]}
+    assert template["Conditions"]["IsX86_64"] == {"Fn::Equals": [{"Ref": "Architecture"}, "x86_64"]}
+    makefile = (TEMPLATE_PATH.parent / "layers" / "dependencies" / "Makefile").read_text(encoding="utf-8")
+    platforms = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+    for architecture, name in DEPENDENCY_LAYERS.items():
+        layer = resources(template)[name]
+        assert layer["Condition"] == {"x86_64": "IsX86_64", "arm64": "IsArm64"}[architecture]
+        assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": architecture}
+        assert layer["Properties"]["CompatibleArchitectures"] == [architecture]
+        assert layer["Properties"]["ContentUri"] == "layers/dependencies/"
+        # the layer's Makefile target installs wheels of its architecture (SAM passes it no other hint)
+        target = makefile.split(f"build-{name}:\n", 1)[1].split("\n\n", 1)[0]
+        assert f"--platform {platforms[architecture]}" in target, name
+    shared = resources(template)["SharedLayer"]
+    assert "Condition" not in shared  # pure Python: one build for both
+    assert shared["Properties"]["CompatibleArchitectures"] == ["x86_64", "arm64"]
+
+
+def test_snapstart_is_opt_in_on_published_versions(template: Template) -> None:
+    parameter = template["Parameters"]["SnapStart"]
+    assert parameter["Default"] == "Disabled"
+    assert parameter["AllowedValues"] == ["Disabled", "Webhooks", "All"]
+    conditions = template["Conditions"]
+    disabled = {"Fn::Equals": [{"Ref": "SnapStart"}, "Disabled"]}
+    assert conditions["SnapStartWebhooks"] == {"Fn::Not": [disabled]}
+    assert conditions["SnapStartWorkers"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "All"]}
+    for camel in TOOLS.values():
+        for kind, condition in (("Webhook", "SnapStartWebhooks"), ("Worker", "SnapStartWorkers")):
+            props = resources(template)[f"{camel}{kind}Function"]["Properties"]
+            # SnapStart applies to published versions only: events invoke the `live` alias
+            assert props["AutoPublishAlias"] == "live"
+            assert props["VersionDeletionPolicy"] == "Delete"  # replaced versions' snapshots go too
+            assert props["SnapStart"] == {
+                "Fn::If": [condition, {"ApplyOn": "PublishedVersions"}, {"ApplyOn": "None"}]
+            }
+    migration = resources(template)["SecretsMigrationFunction"]["Properties"]
+    assert "SnapStart" not in migration
+    assert "AutoPublishAlias" not in migration
 
 
 @pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
