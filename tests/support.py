@@ -350,7 +350,7 @@ def create_tool_queues(sqs: SQSClient, name: str) -> tuple[str, str]:
             "DeduplicationScope": "queue",
             "VisibilityTimeout": "360",
             "MessageRetentionPeriod": "1209600",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 50}),
         },
     )["QueueUrl"]
     return queue, dlq

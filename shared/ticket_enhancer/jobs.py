@@ -8,6 +8,11 @@ An attempt holds a lease (``lease_until``) while it runs, so two deliveries of o
 at the same time (one batch, or two containers) cannot both post: the second gets
 ``JobInProgressError`` and is retried through the queue. A retryable failure releases the lease; a
 crashed attempt's lease expires before SQS makes its message visible again.
+
+``attempts`` counts real attempts: every claim adds one, and a deferral for a vendor's rate limit
+(``defer``) takes it back and adds to ``deferrals`` instead (with ``deferred_until`` and
+``deferral_reason``). The worker gives a job up as ``failed`` after ``MAX_ATTEMPTS`` real attempts or
+once it is older than ``MAX_AGE_SECONDS`` (from ``created_at``), the reason in ``last_error``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ HISTORY_TTL_SECONDS = 90 * 24 * 3600
 FINAL_STATES = ("done", "failed")
 # Longer than the worker's timeout (60 s), shorter than the queue's visibility timeout (360 s).
 LEASE_SECONDS = 120
+# A job gives up (state ``failed``, metric JobsFailed, alarm) after this many real attempts (rate-limit
+# deferrals not counted) or at this age, whichever comes first.
+MAX_ATTEMPTS = 5
+MAX_AGE_SECONDS = 24 * 3600
 
 
 class JobInProgressError(Exception):
@@ -38,7 +47,17 @@ class Claim:
     job_key: str
     job_id: str  # the job id the note's footer carries (the first claimer's)
     state: str  # the state before this attempt: "processing" or "posting"
-    attempts: int
+    attempts: int  # real attempts, this one included (deferrals not counted)
+    created_at: float = 0.0  # when the job record was first written (epoch seconds)
+    deferrals: int = 0
+
+    def gave_up(self, now: float) -> str | None:
+        """Why this job must stop being tried, or None."""
+        if self.attempts > MAX_ATTEMPTS:
+            return f"gave up after {MAX_ATTEMPTS} attempts"
+        if self.created_at and now - self.created_at > MAX_AGE_SECONDS:
+            return f"gave up: older than {MAX_AGE_SECONDS // 3600} h"
+        return None
 
 
 class JobStore:
@@ -102,7 +121,13 @@ class JobStore:
             job_id=item["job_id"]["S"],
             state=item["state"]["S"],
             attempts=int(item["attempts"]["N"]),
+            created_at=float(item.get("created_at", {}).get("N", "0")),
+            deferrals=int(item.get("deferrals", {}).get("N", "0")),
         )
+
+    def now(self) -> float:
+        """The clock job records are written with (epoch seconds)."""
+        return time.time()
 
     def mark_posting(self, claim: Claim) -> None:
         self._set(claim, {"state": {"S": "posting"}})
@@ -110,6 +135,25 @@ class JobStore:
     def record_error(self, claim: Claim, error: str) -> None:
         """Note a retryable failure and release the lease, so the redelivery can claim the job."""
         self._set(claim, {"last_error": {"S": error[:1000]}, "lease_until": {"N": "0"}})
+
+    def defer(self, claim: Claim, *, until: float, reason: str) -> None:
+        """A rate-limit deferral: not a real attempt; the lease is released for the redelivery."""
+        self._dynamodb.update_item(
+            TableName=self._table,
+            Key={"job_key": {"S": claim.job_key}},
+            UpdateExpression=(
+                "SET attempts = attempts - :one, deferrals = if_not_exists(deferrals, :zero) + :one, "
+                "deferred_until = :until, deferral_reason = :reason, last_error = :reason, "
+                "lease_until = :zero, updated_at = :now"
+            ),
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":zero": {"N": "0"},
+                ":until": {"N": str(int(until))},
+                ":reason": {"S": reason[:1000]},
+                ":now": {"N": str(int(time.time()))},
+            },
+        )
 
     def finish(
         self,

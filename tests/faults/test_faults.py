@@ -1,10 +1,11 @@
 """Faults (issue 7): each failure the system must survive, end to end and in process.
 
 A tool's whole path runs here: its webhook function (``make_webhook_handler``) in front of a FIFO
-queue with a DLQ (maxReceiveCount 5) in moto, and its worker (``make_worker_handler``) fed from that
+queue with a DLQ (maxReceiveCount 50) in moto, and its worker (``make_worker_handler``) fed from that
 queue the way Lambda's event source mapping does it (``System.pump``: batches of up to 10,
 ``batchItemFailures``, a failed or crashed invocation keeps its records, which come back after the
-visibility timeout, and after the 5th receive go to the DLQ). The vendor is the sandbox behind the
+visibility timeout, and after the 50th receive go to the DLQ; a record the worker deferred keeps the
+visibility it set until ``System.elapse`` lets that time pass). The vendor is the sandbox behind the
 tenant's real base URL (an httpx transport). Faults are injected at named points: botocore event
 hooks on the clients the functions were given, the sandbox's ``fail_next``, and the transport
 (``Vendor.lose_next_write``). Each test says what the system does and proves that every accepted
@@ -19,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import pytest
@@ -31,6 +32,7 @@ from ticket_enhancer.local.poller import lambda_record, succeeded
 from ticket_enhancer.models import NOTE_FOOTER_PREFIX
 from ticket_enhancer.plugins import PluginManager
 from ticket_enhancer.plugins.base import TicketingToolPlugin
+from ticket_enhancer.plugins.requests import RetryPolicy
 from ticket_enhancer.sandbox.tickets import seed_ticket_id
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 from ticket_enhancer.tenants import deserialize_item
@@ -47,6 +49,9 @@ from tests.support import (
     unique,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
 # Every handler built in a process sets the shared EMF default dimension again.
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Dimension 'tool' has already been added"),
@@ -56,7 +61,8 @@ pytestmark = [
 # ServiceDesk Plus cloud needs Zoho OAuth on top; its REST calls are covered in test_worker.py.
 TOOLS = ("jira", "zendesk", "servicenow", "freshservice")
 VISIBILITY_TIMEOUT = 360  # the template's, in seconds
-MAX_RECEIVE_COUNT = 5
+MAX_RECEIVE_COUNT = 50
+MAX_ATTEMPTS = 5  # real attempts before a job gives up (ticket_enhancer.jobs)
 UNAVAILABLE = {"error": "temporarily unavailable"}
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:tool-queue.fifo"
 
@@ -138,6 +144,28 @@ class Vendor:
         return httpx.Response(answer.status, json=answer.body, headers=answer.headers)
 
 
+class RecordingSqs:
+    """The worker's SQS client: deferrals (``ChangeMessageVisibility``) recorded, then made."""
+
+    def __init__(self, sqs: Any) -> None:
+        self._sqs = sqs
+        self.visibility: dict[str, int] = {}  # receipt handle -> seconds the worker asked for
+
+    def change_message_visibility(self, **kwargs: Any) -> Any:
+        self.visibility[kwargs["ReceiptHandle"]] = int(kwargs["VisibilityTimeout"])
+        return self._sqs.change_message_visibility(**kwargs)
+
+
+class LambdaContext:
+    """What the worker reads of Lambda's context: the invocation's remaining time."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
 class ProcessDied(BaseException):
     """The worker's execution environment dies here (timeout, out of memory): nothing after runs."""
 
@@ -148,6 +176,7 @@ class Pumped:
     crashed: int = 0
     failed_records: int = 0
     receive_counts: list[int] = field(default_factory=list)
+    deferred: list[Any] = field(default_factory=list)  # messages the worker put back with a visibility
 
 
 @dataclass
@@ -163,10 +192,13 @@ class System:
     clock: Clock
     sleeps: Sleeps
     bedrock: Callable[[], Any] | None = None
+    retry: RetryPolicy | None = None
+    context: LambdaContext | None = None  # None: the worker's default deadline
     workers: list[WorkerHandler] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.webhook = self.aws.handler(self.tool)
+        self.worker_sqs = RecordingSqs(self.aws.sqs)
         self.worker = self.new_worker()
 
     @property
@@ -180,9 +212,11 @@ class System:
             self.tool,
             dynamodb=self.aws.dynamodb,
             secrets=self.aws.secretsmanager,
-            plugin=plugin_class(sleep=self.sleeps),
+            plugin=plugin_class(sleep=self.sleeps, retry=self.retry),
             transport=self.vendor.transport(),
+            sqs=cast("SQSClient", self.worker_sqs),
             env={
+                "QUEUE_URL": self.queue_url,
                 "TENANTS_TABLE": self.aws.tenants_table,
                 "DELIVERIES_TABLE": self.aws.deliveries_table,
                 "JOBS_TABLE": self.jobs_table,
@@ -200,14 +234,18 @@ class System:
     def _no_bedrock() -> Any:
         raise AssertionError("offline tenants never call Bedrock")
 
-    def webhook_event(self, ticket_id: str | None = None) -> dict[str, Any]:
+    def webhook_event(self, ticket_id: str | None = None, tenant: Tenant | None = None) -> dict[str, Any]:
         """A signed delivery for the seed ticket (or a copy of it under ``ticket_id``)."""
         factory = cast(Callable[[str], dict[str, Any]], BODY_FACTORIES[self.tool])
         ticket = ticket_id or seed_ticket_id(self.tool)
         if ticket_id is not None:
             self.vendor.sandbox.add_ticket(self.tool, ticket_id)
         body = json.dumps(factory(ticket)).encode()
-        return self.tenant.event(body)
+        return (tenant or self.tenant).event(body)
+
+    def add_tenant(self) -> Tenant:
+        """Another tenant of the tool (same vendor), offline synthesis."""
+        return self.aws.add_tenant(self.tool, options={"synthesis_provider": "offline"})
 
     def send(self, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         return invoke(self.webhook, event)
@@ -228,7 +266,7 @@ class System:
             event = {"Records": [lambda_record(m, QUEUE_ARN, "us-east-1") for m in messages]}
             stats.invocations += 1
             try:
-                outcome = Outcome("ok", result=self.worker(event, None))
+                outcome = Outcome("ok", result=self.worker(event, self.context))
             except ProcessDied:
                 stats.crashed += 1
                 outcome = Outcome("crashed", error="the execution environment died")
@@ -241,6 +279,8 @@ class System:
                 )
             kept = [m for m in messages if m["ReceiptHandle"] not in done]
             stats.failed_records += len(kept)
+            stats.deferred += [m for m in kept if m["ReceiptHandle"] in self.worker_sqs.visibility]
+            kept = [m for m in kept if m["ReceiptHandle"] not in self.worker_sqs.visibility]
             if kept:  # the visibility timeout passes, then they are received again
                 self.clock.offset += VISIBILITY_TIMEOUT if leases_expire else 0
                 self.aws.sqs.change_message_visibility_batch(
@@ -251,6 +291,20 @@ class System:
                     ],
                 )
         raise AssertionError(f"the queue did not drain in {max_receives} receives")
+
+    def elapse(self, seconds: float) -> None:
+        """``seconds`` pass: deferred records whose wait is over become visible, the clock moves."""
+        self.clock.offset += seconds
+        over = [h for h, wait in self.worker_sqs.visibility.items() if wait <= seconds]
+        for handle in over:
+            del self.worker_sqs.visibility[handle]
+        if over:
+            self.aws.sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(over)
+                ],
+            )
 
     def queued(self) -> int:
         attrs = self.aws.sqs.get_queue_attributes(
@@ -320,7 +374,11 @@ def system(aws: Stack, clock: Clock) -> Iterator[SystemFactory]:
     create_table(aws.dynamodb, context_table, "pk", "sk")
 
     def build(
-        tool: str, *, options: dict[str, str] | None = None, bedrock: Callable[[], Any] | None = None
+        tool: str,
+        *,
+        options: dict[str, str] | None = None,
+        bedrock: Callable[[], Any] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> System:
         tenant = aws.add_tenant(tool, options={"synthesis_provider": "offline", **(options or {})})
         result = System(
@@ -333,6 +391,7 @@ def system(aws: Stack, clock: Clock) -> Iterator[SystemFactory]:
             clock=clock,
             sleeps=Sleeps(),
             bedrock=bedrock,
+            retry=retry,
         )
         built.append(result)
         return result
@@ -379,26 +438,34 @@ def test_vendor_5xx_recovers_as_one_note(system: SystemFactory, tool: str) -> No
     assert s.job()["attempts"] == 2
 
 
-@pytest.mark.parametrize(("retry_after", "receives"), [(3, [1]), (600, [1, 2])], ids=["short", "long"])
-def test_rate_limited_429_honours_retry_after(
-    system: SystemFactory, retry_after: int, receives: list[int]
-) -> None:
+@pytest.mark.parametrize("retry_after", [3, 600], ids=["short", "long"])
+def test_rate_limited_429_honours_retry_after(system: SystemFactory, retry_after: int) -> None:
     """429 with Retry-After: a short one is waited out within the attempt (plus at most 10 % jitter);
-    one beyond 30 s ends the attempt and the record is redelivered by the queue instead of holding
-    the worker. Either way: one note."""
+    one beyond 30 s is a deferral: the worker sets the message's visibility to the wait (plus at most
+    10 %, 60 s, of jitter), records the deferral (not an attempt) and the record stays queued; when
+    the wait is over it is received again and posts. Either way: one note."""
     s = system("zendesk")
     s.vendor.sandbox.fail_next("zendesk", 429, count=1, retry_after=retry_after)
     assert s.send(s.webhook_event())[0] == 202
 
     pumped = s.pump()
 
-    assert pumped.receive_counts == receives
     if retry_after <= 30:
+        assert pumped.receive_counts == [1]
         assert len(s.sleeps.calls) == 1
         assert retry_after <= s.sleeps.calls[0] <= retry_after * 1.1
     else:
         assert s.sleeps.calls == []  # never sleeps for minutes inside a Lambda
-        assert "429" in s.job()["last_error"]
+        assert pumped.receive_counts == [1]
+        [wait] = s.worker_sqs.visibility.values()
+        assert retry_after <= wait <= retry_after + 60
+        record = s.job()
+        assert (record["attempts"], record["deferrals"], record["state"]) == (0, 1, "processing")
+        assert "429" in record["deferral_reason"]
+        assert s.queued() == 1
+        s.elapse(wait)
+        assert s.pump().receive_counts == [2]
+        assert (s.job()["attempts"], s.job()["deferrals"]) == (1, 1)
     s.assert_one_note()
 
 
@@ -553,7 +620,7 @@ def test_worker_dying_between_posting_and_recording_posts_no_second_note(
 
 
 def test_poison_message_goes_to_the_dlq_and_the_others_are_unaffected(system: SystemFactory) -> None:
-    """A poison message (not a job) fails on every receive; after the 5th (maxReceiveCount) SQS moves
+    """A poison message (not a job) fails on every receive; after the 50th (maxReceiveCount) SQS moves
     it to the DLQ, where `ticket-enhancer dlq list` shows it. Jobs in the same batches are posted
     once each and acknowledged."""
     s = system("jira")
@@ -569,10 +636,10 @@ def test_poison_message_goes_to_the_dlq_and_the_others_are_unaffected(system: Sy
     for ticket in tickets:
         assert s.send(s.webhook_event(ticket))[0] == 202
 
-    pumped = s.pump()
+    pumped = s.pump(max_receives=MAX_RECEIVE_COUNT + 5)
 
     assert sorted(s.dead_letters()) == sorted(poison)
-    assert pumped.receive_counts.count(MAX_RECEIVE_COUNT) == len(poison)  # received 5 times, no more
+    assert pumped.receive_counts.count(MAX_RECEIVE_COUNT) == len(poison)  # received 50 times, no more
     assert max(pumped.receive_counts) == MAX_RECEIVE_COUNT
     for ticket in tickets:
         assert len(s.vendor.notes(ticket)) == 1
@@ -619,24 +686,45 @@ def test_model_provider_failing_still_yields_one_offline_note(system: SystemFact
     assert "synthesis" in record["unavailable"]
 
 
-def test_lasting_vendor_outage_dead_letters_the_job_and_a_redrive_posts_once(system: SystemFactory) -> None:
-    """A vendor down for longer than the job's receives (5): the job reaches the DLQ, is not posted,
-    and is not lost: redriven (as `ticket-enhancer dlq redrive` does) after the outage, it posts one
-    note."""
+def test_lasting_vendor_outage_gives_the_job_up_after_five_attempts(system: SystemFactory) -> None:
+    """A vendor down for longer than the job's real attempts (5): the 5th failed attempt ends the job
+    ``failed`` with its reason (metric JobsFailed, alarmed), the message is acknowledged: nothing in
+    the DLQ, no note, no endless retries. maxReceiveCount (50) stays for poison messages."""
     s = system("jira")
     s.vendor.sandbox.fail_next("jira", 503, count=1000)
     assert s.send(s.webhook_event())[0] == 202
 
-    s.pump()
+    pumped = s.pump()
 
-    [job] = s.dead_letters()
+    assert pumped.receive_counts == [1, 2, 3, 4, 5]
+    record = s.job()
+    assert (record["state"], record["attempts"]) == ("failed", MAX_ATTEMPTS)
+    assert record["last_error"].startswith("gave up after 5 attempts: jira get_ticket: HTTP 503")
     assert s.vendor.notes() == []
-    s.vendor.sandbox.state.faults["jira"].clear()  # the outage ends
-    s.aws.sqs.send_message(
-        QueueUrl=s.queue_url, MessageBody=job, MessageGroupId="redrive", MessageDeduplicationId="redrive-1"
-    )
-    s.pump()
-    s.assert_one_note()
+    assert s.queued() == 0
+    assert s.dead_letters() == []
+
+
+def test_rate_limit_deferrals_do_not_count_and_a_job_gives_up_at_24_hours(system: SystemFactory) -> None:
+    """A vendor rate limiting for hours (Retry-After: 3600 on every call): each receive is a deferral,
+    never an attempt, so the job is not given up after 5 receives; once waiting longer would pass
+    the job's maximum age (24 h from its record's created_at) it gives up ``failed``. Never the DLQ."""
+    s = system("zendesk")
+    s.vendor.sandbox.fail_next("zendesk", 429, count=1000, retry_after=3600)
+    assert s.send(s.webhook_event())[0] == 202
+
+    receives = 0
+    while s.queued():
+        receives += len(s.pump().receive_counts)
+        s.elapse(3660)
+    record = s.job()
+    assert record["state"] == "failed"
+    assert record["last_error"].startswith("gave up: rate limited past the job's maximum age")
+    assert record["attempts"] == 1  # the last one, counted when giving up
+    assert 20 <= record["deferrals"] <= 24
+    assert receives == record["deferrals"] + 1
+    assert s.vendor.notes() == []
+    assert s.dead_letters() == []
 
 
 def test_re_deliveries_after_the_job_finished_add_nothing(system: SystemFactory) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from ticket_enhancer.ingest.handler import MAX_BODY_BYTES
-from ticket_enhancer.ingest.queueing import dedupe_hash
+from ticket_enhancer.ingest.queueing import TENANT_SHARDS, dedupe_hash, message_group
 from ticket_enhancer.webhooks import schemes
 
 from tests.support import (
@@ -151,7 +151,14 @@ def test_valid_delivery_is_queued_once_with_normalised_fields(
     meta = job.metadata
     assert (meta.tool_type, meta.tenant_id, meta.ticket_id) == (case.tool, acme.tenant_id, case.ticket_id)
     assert meta.event_type == "created"
-    assert message.dedupe_id == message.group_id == dedupe_hash(meta.dedupe_key)
+    # De-duplicated per delivery; grouped per tenant shard (fair sharing: one tenant's burst holds at
+    # most TENANT_SHARDS groups in flight).
+    assert message.dedupe_id == dedupe_hash(meta.dedupe_key)
+    assert message.group_id == message_group(meta.tenant_id, message.dedupe_id)
+    assert message.group_id.rsplit("#", 1) == [
+        meta.tenant_id,
+        str(int(message.dedupe_id[:8], 16) % TENANT_SHARDS),
+    ]
     for other in TOOLS:
         if other != case.tool:
             assert aws.drain(other) == []

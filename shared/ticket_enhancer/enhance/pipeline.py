@@ -4,6 +4,10 @@ Steps are ordered once (``resolve_order``) and grouped into levels: a step's lev
 the deepest step it requires, and the steps of one level run concurrently. A step that raises or
 exceeds its time limit is recorded in ``ctx.unavailable`` and the run goes on; steps that require it
 are skipped, except those with ``always_run`` (synthesis). ``enhance`` always returns a note.
+
+A step's time limit is also bounded by the record's deadline (``ticket_enhancer.deadline``) less
+``POST_RESERVE_SECONDS``, the time the note still needs to be posted: a model step cut off that way
+is ``timeout`` like any other, and the offline parts still make the note.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ticket_enhancer import deadline
 from ticket_enhancer.enhance.context import EnhancementContext
 from ticket_enhancer.enhance.note import compose_offline_note, unavailable_line
 from ticket_enhancer.enhance.synthesis import OfflineProvider, SynthesisResult
@@ -32,6 +37,8 @@ __all__ = ["Enhancement", "EnhancementContext", "Pipeline", "PipelineStep", "bui
 logger = logging.getLogger(__name__)
 
 SYNTHESIS = "synthesis"
+# Kept from the record's deadline for posting the note (one vendor call: RetryPolicy.timeout).
+POST_RESERVE_SECONDS = 10.0
 
 
 class PipelineStep(Protocol):
@@ -75,7 +82,8 @@ class Pipeline:
 
     def _timeout(self, step: PipelineStep) -> float:
         value = getattr(step, "timeout", None)
-        return float(value) if isinstance(value, int | float) and value > 0 else self.step_timeout
+        limit = float(value) if isinstance(value, int | float) and value > 0 else self.step_timeout
+        return max(0.0, deadline.remaining(limit + POST_RESERVE_SECONDS) - POST_RESERVE_SECONDS)
 
     async def _run_step(self, step: PipelineStep, ctx: EnhancementContext) -> None:
         missing = [r for r in step.requires if r in ctx.reasons]

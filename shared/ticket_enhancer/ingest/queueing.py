@@ -10,6 +10,12 @@ first request died between write and send, this send is the one that queues it. 
 failed send at any point therefore ends, on the tool's retry, with the job on the queue; a send
 error answers 503. Repeats after the worker finished the job (record ``state = done``) send
 nothing. Deliveries racing each other all send under one de-duplication id.
+
+Fair sharing (issue 14): the message group is the tenant plus a small shard of the delivery hash
+(``<tenant_id>#<n>``, n < ``TENANT_SHARDS``). SQS FIFO delivers no message of a group while another
+of it is in flight, so one tenant's burst holds at most ``TENANT_SHARDS`` batches in flight and the
+worker's other concurrent pollers (WorkerMaxConcurrency, default 5) take other tenants' groups. A
+deferred (rate-limited) record blocks only its own tenant's shard, whose vendor is limiting it anyway.
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 RECORD_TTL_SECONDS = 24 * 3600
+# Message groups per tenant: the most of one tenant's batches in flight at once, so also its
+# throughput ceiling (TENANT_SHARDS x 10 records per batch duration). Keep it below the worker's
+# MaximumConcurrency (5), or one tenant's burst can again take every poller. Changing it only moves
+# new messages between groups (de-duplication does not depend on it).
+TENANT_SHARDS = 2
 
 
 class QueueUnavailableError(Exception):
@@ -43,6 +54,11 @@ class EnqueueResult:
 
 def dedupe_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def message_group(tenant_id: str, digest: str) -> str:
+    """``<tenant_id>#<shard>``: the delivery's tenant and one of its ``TENANT_SHARDS`` groups."""
+    return f"{tenant_id}#{int(digest[:8], 16) % TENANT_SHARDS}"
 
 
 def enqueue_once(
@@ -93,7 +109,7 @@ def enqueue_once(
         sqs.send_message(
             QueueUrl=queue_url,
             MessageBody=job.model_dump_json(),
-            MessageGroupId=digest,
+            MessageGroupId=message_group(metadata.tenant_id, digest),
             MessageDeduplicationId=digest,
         )
     except (ClientError, BotoCoreError) as exc:

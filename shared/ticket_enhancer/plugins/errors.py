@@ -70,12 +70,21 @@ class VendorRequestError(VendorError):
 
 
 class VendorRateLimitedError(VendorError):
-    """429 after the retries allowed in one call; ``retry_after`` seconds if the tool said."""
+    """429 (or 503 with Retry-After) after the waits one call allows; ``retry_after`` seconds if the
+    tool said. The worker defers the record by that long (its visibility), not counted as a failure."""
 
     retryable = True
 
-    def __init__(self, message: str, *, tool_type: str, operation: str, retry_after: float | None) -> None:
-        super().__init__(message, tool_type=tool_type, operation=operation, status=429)
+    def __init__(
+        self,
+        message: str,
+        *,
+        tool_type: str,
+        operation: str,
+        retry_after: float | None,
+        status: int = 429,
+    ) -> None:
+        super().__init__(message, tool_type=tool_type, operation=operation, status=status)
         self.retry_after = retry_after
 
 

@@ -28,5 +28,9 @@ class RetryPolicy:
     max_delay: float = 8.0
     # A longer Retry-After ends the call with VendorRateLimitedError: the worker reschedules.
     max_retry_after: float = 30.0
+    # The whole call (connect, send, every byte of the answer), further bounded by the record's
+    # deadline (``ticket_enhancer.deadline``): a vendor trickling bytes is cut off here.
     timeout: float = 10.0
     connect_timeout: float = 3.0
+    # An answer's body, counted after decompression (a compression bomb is cut off at this size).
+    max_body_bytes: int = 4 * 1024 * 1024

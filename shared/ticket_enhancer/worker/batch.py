@@ -22,6 +22,7 @@ class SqsRecord:
     body: str
     receive_count: int
     attributes: Mapping[str, str]
+    receipt_handle: str = ""  # for ChangeMessageVisibility (a deferral)
 
     @classmethod
     def from_event(cls, record: Mapping[str, Any]) -> SqsRecord:
@@ -31,6 +32,7 @@ class SqsRecord:
             body=str(record.get("body", "")),
             receive_count=int(attributes.get("ApproximateReceiveCount", "1")),
             attributes=attributes,
+            receipt_handle=str(record.get("receiptHandle", "")),
         )
 
 

@@ -5,6 +5,12 @@ record (``ReportBatchItemFailures``): only retryable failures go back to the que
 ``maxReceiveCount`` receives to the DLQ); final vendor errors (4xx other than 429) end the job as
 ``failed`` without DLQ churn. One event loop and one HTTP client per container, built at init,
 so connections to a vendor are reused across invocations.
+
+Issue 14: every record runs under a deadline (the context's remaining time less a margin); a record
+out of time fails alone, its lease released. A vendor's rate limit (``VendorRateLimitedError``) is
+a deferral: the message's visibility is set to the Retry-After (at most SQS's 12 h), the job record
+counts a deferral instead of an attempt, and the record is reported failed so it stays queued. A job
+gives up as ``failed`` after ``MAX_ATTEMPTS`` real attempts or ``MAX_AGE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 import os
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,10 +31,11 @@ from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
 from ticket_enhancer import aws
-from ticket_enhancer.jobs import Claim, JobStore, mark_delivery_done
+from ticket_enhancer.deadline import CURRENT, Deadline, DeadlineExceededError
+from ticket_enhancer.jobs import MAX_AGE_SECONDS, MAX_ATTEMPTS, Claim, JobStore, mark_delivery_done
 from ticket_enhancer.models import EnhancementJob, Note
 from ticket_enhancer.observability import make_logger, make_metrics
-from ticket_enhancer.plugins.errors import VendorError, VendorUnavailableError
+from ticket_enhancer.plugins.errors import VendorError, VendorRateLimitedError, VendorUnavailableError
 from ticket_enhancer.plugins.registry import plugin_for_function
 from ticket_enhancer.tenants import TenantStore
 from ticket_enhancer.urls import (
@@ -40,6 +49,7 @@ from ticket_enhancer.worker.batch import SqsRecord, process_batch
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
 
     from ticket_enhancer.enhance.pipeline import Pipeline
     from ticket_enhancer.enhance.store import ContextStore
@@ -47,8 +57,25 @@ if TYPE_CHECKING:
     from ticket_enhancer.plugins.context import TenantContext
 
 
+# SQS's maximum visibility timeout: a deferral never asks for more.
+MAX_VISIBILITY_SECONDS = 43_200
+# A 429 that named no Retry-After (after the call's own backoff): wait this long.
+DEFAULT_DEFERRAL_SECONDS = 60.0
+
+
 class JobFailedError(Exception):
     """The job cannot succeed (final); recorded as failed and acknowledged."""
+
+
+class JobDeferredError(Exception):
+    """The vendor asked us to wait: the record stays on the queue, invisible until then."""
+
+
+def deferral_seconds(retry_after: float | None) -> int:
+    """The visibility timeout of a deferral: the wait plus up to 10 % jitter (at most 60 s), capped."""
+    wait = DEFAULT_DEFERRAL_SECONDS if retry_after is None else max(0.0, retry_after)
+    jitter = random.uniform(0, min(60.0, wait * 0.1))  # noqa: S311 # nosec B311 # jitter
+    return max(1, min(MAX_VISIBILITY_SECONDS, math.ceil(wait + jitter)))
 
 
 @dataclass
@@ -67,10 +94,18 @@ class WorkerHandler:
     loop: asyncio.AbstractEventLoop
     local: bool = False
     resolve: Resolver = system_resolve
+    sqs: SQSClient | None = None  # deferrals change the message's visibility on ...
+    queue_url: str = ""  # ... the worker's own queue (QUEUE_URL)
+    monotonic: Callable[[], float] = time.monotonic  # the deadline's clock
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        deadline = Deadline.from_context(context, clock=self.monotonic)
+
+        async def record_task(record: SqsRecord) -> None:
+            await self.process_record(record, deadline)
+
         try:
-            return self.loop.run_until_complete(process_batch(event, self.process_record, self._failed))
+            return self.loop.run_until_complete(process_batch(event, record_task, self._failed))
         finally:
             self.metrics.flush_metrics()
 
@@ -92,7 +127,16 @@ class WorkerHandler:
     def http(self) -> httpx.AsyncClient:
         return self.http_client
 
-    async def process_record(self, record: SqsRecord) -> None:
+    async def process_record(self, record: SqsRecord, deadline: Deadline | None = None) -> None:
+        """One record under ``deadline`` (set for the vendor calls and pipeline steps it makes)."""
+        deadline = deadline or Deadline.from_context(None, clock=self.monotonic)
+        token = CURRENT.set(deadline)
+        try:
+            await self._process(record, deadline)
+        finally:
+            CURRENT.reset(token)
+
+    async def _process(self, record: SqsRecord, deadline: Deadline) -> None:
         job = EnhancementJob.model_validate_json(record.body)  # a poison message fails -> DLQ
         log = {
             "job_id": job.job_id,
@@ -104,37 +148,109 @@ class WorkerHandler:
             self.logger.error("job for another tool ignored", extra={**log, "job_tool": job.tool_type})
             self.metrics.add_metric(name="JobsIgnored", unit=MetricUnit.Count, value=1)
             return
+        if deadline.expired:
+            raise DeadlineExceededError("no time left in this invocation")
         claim = await asyncio.to_thread(self.jobs.claim, job)
         if claim is None:
             self.logger.info("job already finished: redelivery ignored", extra=log)
             self.metrics.add_metric(name="JobsRedelivered", unit=MetricUnit.Count, value=1)
             return
+        reason = claim.gave_up(self.jobs.now())
+        if reason is not None:  # crashed attempts count too: this claim would be one too many
+            await self._give_up(claim, f"{reason} ({claim.deferrals} deferrals)", log)
+            return
+        await self._attempt(record, job, claim, deadline, log)
+
+    async def _attempt(
+        self, record: SqsRecord, job: EnhancementJob, claim: Claim, deadline: Deadline, log: dict[str, Any]
+    ) -> None:
+        """One attempt at a claimed job; raises when the record must stay on the queue."""
         started = time.perf_counter()
         try:
-            outcome = await self._run(job, claim)
+            async with asyncio.timeout(deadline.remaining()):
+                outcome = await self._run(job, claim)
+        except VendorRateLimitedError as exc:
+            if not await self._defer(record, claim, exc, log):
+                raise JobDeferredError(str(exc)) from None
+            return
         except (JobFailedError, VendorError) as exc:
-            retryable = isinstance(exc, VendorError) and exc.retryable
-            if retryable:
-                await asyncio.to_thread(self.jobs.record_error, claim, str(exc))
-                self.logger.warning("job will be retried", extra={**log, "error": str(exc)})
-                self.metrics.add_metric(name="JobsRetried", unit=MetricUnit.Count, value=1)
-                raise
+            if isinstance(exc, VendorError) and exc.retryable:
+                if not await self._retry_or_give_up(claim, str(exc), log):
+                    raise
+                return
             await asyncio.to_thread(self.jobs.finish, claim, state="failed", error=str(exc))
             self.logger.error("job failed", extra={**log, "error": str(exc)})
             self.metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+            return
+        except TimeoutError as exc:
+            # Out of time (the deadline): a real attempt; the rest of the batch goes on.
+            if not await self._retry_or_give_up(claim, "DeadlineExceeded: the record ran out of time", log):
+                raise DeadlineExceededError("the record ran out of time") from exc
             return
         except Exception as exc:
             # AWS errors and the like: retried through the queue. Release the lease so that the
             # redelivery can claim the job (the local stack's scaled visibility timeout is far shorter
             # than the lease); if even that fails, the lease expires before the message is visible.
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.jobs.record_error, claim, f"{type(exc).__name__}: {exc}")
-            raise
+            if not await self._retry_or_give_up(claim, f"{type(exc).__name__}: {exc}", log):
+                raise
+            return
         self.metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=1)
         self.metrics.add_metric(
             name="JobLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000
         )
         self.logger.info("note posted" if outcome == "posted" else "note already present", extra=log)
+
+    async def _give_up(self, claim: Claim, reason: str, log: dict[str, Any]) -> None:
+        await asyncio.to_thread(self.jobs.finish, claim, state="failed", error=reason)
+        self.logger.error("job gave up", extra={**log, "error": reason})
+        self.metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+
+    async def _retry_or_give_up(self, claim: Claim, error: str, log: dict[str, Any]) -> bool:
+        """A real attempt failed: release the lease for a redelivery (False), or give up at the
+        last attempt or past the maximum age (True: the record is acknowledged)."""
+        age = self.jobs.now() - claim.created_at if claim.created_at else 0.0
+        if claim.attempts >= MAX_ATTEMPTS or age > MAX_AGE_SECONDS:
+            why = f"after {claim.attempts} attempts" if claim.attempts >= MAX_ATTEMPTS else "too old"
+            try:
+                await self._give_up(claim, f"gave up {why}: {error}", log)
+            except Exception:  # the next claim gives up instead
+                self.logger.warning("giving up failed: the redelivery will", extra=log)
+            else:
+                return True
+        with contextlib.suppress(Exception):  # else the lease expires before the message is visible
+            await asyncio.to_thread(self.jobs.record_error, claim, error)
+        self.logger.warning("job will be retried", extra={**log, "error": error})
+        self.metrics.add_metric(name="JobsRetried", unit=MetricUnit.Count, value=1)
+        return False
+
+    async def _defer(
+        self, record: SqsRecord, claim: Claim, exc: VendorRateLimitedError, log: dict[str, Any]
+    ) -> bool:
+        """Put the record back for the vendor's wait; True when the job gave up instead (too old)."""
+        seconds = deferral_seconds(exc.retry_after)
+        now = self.jobs.now()
+        if claim.created_at and now + seconds - claim.created_at > MAX_AGE_SECONDS:
+            try:
+                await self._give_up(claim, f"gave up: rate limited past the job's maximum age: {exc}", log)
+            except Exception:  # deferred as usual; the next claim gives up
+                self.logger.warning("giving up failed: the redelivery will", extra=log)
+            else:
+                return True
+        if self.sqs is not None and self.queue_url and record.receipt_handle:
+            try:
+                await asyncio.to_thread(
+                    self.sqs.change_message_visibility,
+                    QueueUrl=self.queue_url,
+                    ReceiptHandle=record.receipt_handle,
+                    VisibilityTimeout=seconds,
+                )
+            except Exception:  # the queue's own visibility timeout brings it back sooner: deferred again
+                self.logger.warning("deferral: visibility not changed", extra=log)
+        with contextlib.suppress(Exception):  # else the lease expires before the message is visible
+            await asyncio.to_thread(self.jobs.defer, claim, until=now + seconds, reason=str(exc))
+        self.logger.info("job deferred", extra={**log, "error": str(exc), "deferred_s": seconds})
+        self.metrics.add_metric(name="JobsDeferred", unit=MetricUnit.Count, value=1)
+        return False
 
     async def _tenant(self, tenant_id: str) -> TenantContext:
         tenant = await asyncio.to_thread(self.tenants.get, tenant_id)
@@ -224,6 +340,8 @@ def make_worker_handler(
     env: Mapping[str, str] | None = None,
     bedrock_client_factory: Callable[[], Any] | None = None,
     resolve: Resolver = system_resolve,
+    sqs: SQSClient | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> WorkerHandler:
     """Build the worker at import time (Lambda init): clients, plugin and pipeline are ready."""
     from ticket_enhancer.enhance.pipeline import build_default_pipeline
@@ -237,6 +355,9 @@ def make_worker_handler(
         cache_seconds=float(settings.get("CONTEXT_CACHE_SECONDS", "60")),
     )
     metrics = make_metrics(tool, settings)
+    queue_url = settings.get("QUEUE_URL", "")
+    if sqs is None and queue_url:  # Lambda: the worker's own queue, for deferrals
+        sqs = aws.sqs(aws.WORKER_CONFIG)
     if pipeline is None:
         # Bedrock's client is made here with the others (Lambda init), not in a job's thread.
         factory = bedrock_client_factory or _constant(aws.bedrock_runtime())
@@ -268,4 +389,7 @@ def make_worker_handler(
         ),
         loop=asyncio.new_event_loop(),
         resolve=resolve,
+        sqs=sqs,
+        queue_url=queue_url,
+        monotonic=monotonic,
     )
