@@ -44,7 +44,9 @@ WORKER_TIMEOUT = 60
 WORKER_MEMORY = 1024
 # AWS guidance: queue visibility timeout >= 6 x the function timeout when Lambda polls the queue.
 VISIBILITY_TIMEOUT = 6 * WORKER_TIMEOUT
-MAX_RECEIVE_COUNT = 5
+# The guard against poison messages (they fail on every receive). Jobs give up on their own well before
+# (ticket_enhancer.jobs: 5 real attempts or 24 h), and rate-limit deferrals are receives too.
+MAX_RECEIVE_COUNT = 50
 RETENTION_SECONDS = 1_209_600  # 14 days, the SQS maximum
 TABLES: dict[str, str] = {
     "TENANTS_TABLE": "TenantsTable",
@@ -97,7 +99,7 @@ SKIP_FUNCTION = [
     (
         "CKV_AWS_116",
         "No asynchronous invocations: webhooks are invoked synchronously by the HTTP API, workers by an SQS "
-        "event source mapping whose queue has its own dead-letter queue (maxReceiveCount 5).",
+        "event source mapping whose queue has its own dead-letter queue (maxReceiveCount 50).",
     ),
     (
         "CKV_AWS_117",
@@ -524,7 +526,8 @@ def tool_resources(tool: str, camel: str) -> Doc:
                 "Timeout": WORKER_TIMEOUT,
                 "MemorySize": WORKER_MEMORY,
                 **snapstart("SnapStartWorkers"),
-                "Environment": {"Variables": tool_env},
+                # QUEUE_URL: a rate-limited record's visibility is set to the vendor's Retry-After.
+                "Environment": {"Variables": {**tool_env, "QUEUE_URL": ref(queue)}},
                 "Role": {"Fn::GetAtt": [f"{camel}WorkerRole", "Arn"]},
                 "Events": {
                     # Stable name: SAM names the mapping <Camel>WorkerFunction<Camel>JobQueue.
@@ -572,6 +575,20 @@ def tool_resources(tool: str, camel: str) -> Doc:
         ),
         f"{camel}WebhookErrorsAlarm": errors_alarm(tool, webhook, "webhook"),
         f"{camel}WorkerErrorsAlarm": errors_alarm(tool, worker, "worker"),
+        # The worker's EMF metric: a job ended `failed` (a final vendor error, or given up after 5
+        # real attempts or 24 h); its reason is in the job record's last_error.
+        f"{camel}JobsFailedAlarm": alarm(
+            f"Jobs of {tool} failed (final error, or given up after 5 attempts or 24 h).",
+            {
+                "Namespace": "TicketEnhancer",
+                "MetricName": "JobsFailed",
+                "Dimensions": [{"Name": "tool", "Value": tool}],
+                "Statistic": "Sum",
+            },
+            threshold=1,
+            operator="GreaterThanOrEqualToThreshold",
+            period=300,
+        ),
     }
 
 
