@@ -15,9 +15,11 @@ the job lease's clock jumps by the visibility timeout whenever records are redel
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -109,6 +111,7 @@ class Vendor:
         self._base_path = httpx.URL(base_url).path.rstrip("/")
         self._lost_writes = 0
         self._down_after_loss = 0
+        self.hostile: dict[str, str] = {}  # ticket id -> "silent", "trickle", "huge", "bomb", "limited"
 
     def lose_next_write(self, *, then_down: int = 0) -> None:
         """The next note is stored but its answer is lost (``httpx.ReadTimeout``); then the next
@@ -133,6 +136,9 @@ class Vendor:
         assert request.url.host == self._host, f"unexpected host {request.url.host}"
         relative = request.url.path[len(self._base_path) :]
         self.requests.append((request.method, relative))
+        for ticket, behaviour in self.hostile.items():
+            if f"/{ticket}" in relative:
+                return await hostile_answer(behaviour)
         answer = self.sandbox.handle(
             request.method, f"/_sandbox/{self.tool}{relative}", request.url.query.decode(), {}, body
         )
@@ -164,6 +170,42 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+class _Stream(httpx.AsyncByteStream):
+    def __init__(self, chunks: Callable[[], Any]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> Any:
+        async for chunk in self._chunks():
+            yield chunk
+
+
+async def hostile_answer(behaviour: str) -> httpx.Response:
+    """Never answering, a byte every 0.2 s, 64 MiB of body, a 64 MiB gzip bomb, or 429 for an hour."""
+
+    async def trickle() -> Any:
+        for _ in range(1000):
+            yield b" "
+            await asyncio.sleep(0.2)
+
+    async def huge() -> Any:
+        for _ in range(1024):
+            yield b"x" * 65536
+
+    async def bomb() -> Any:
+        gzip = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        for _ in range(64):
+            yield gzip.compress(bytes(1 << 20))
+        yield gzip.flush()
+
+    if behaviour == "silent":
+        await asyncio.sleep(3600)
+    if behaviour == "limited":
+        return httpx.Response(429, headers={"retry-after": "3600"}, json={"error": "rate limited"})
+    if behaviour == "bomb":
+        return httpx.Response(200, headers={"content-encoding": "gzip"}, stream=_Stream(bomb))
+    return httpx.Response(200, stream=_Stream(trickle if behaviour == "trickle" else huge))
 
 
 class ProcessDied(BaseException):
@@ -250,7 +292,7 @@ class System:
     def send(self, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         return invoke(self.webhook, event)
 
-    def pump(self, max_receives: int = 20, *, leases_expire: bool = True) -> Pumped:
+    def pump(self, max_receives: int = 20, *, leases_expire: bool = True, drain: bool = True) -> Pumped:
         """Lambda's event source mapping until the queue is empty (or ``max_receives`` receives).
 
         ``leases_expire=False``: the job lease's clock does not move (as in the local stack, whose
@@ -290,6 +332,8 @@ class System:
                         for i, m in enumerate(kept)
                     ],
                 )
+        if not drain:
+            return stats
         raise AssertionError(f"the queue did not drain in {max_receives} receives")
 
     def elapse(self, seconds: float) -> None:
@@ -741,3 +785,142 @@ def test_re_deliveries_after_the_job_finished_add_nothing(system: SystemFactory)
     s.assert_one_note()
     [record] = s.aws.delivery_records()
     assert record["state"] == {"S": "done"}
+
+
+# -- deadlines, deferrals, fair sharing (issue 14) --------------------------------------------------
+
+
+def two_tenants_one_batch(s: System, behaviour: str) -> tuple[Tenant, Pumped]:
+    """Tenant A's ticket 70001 meets ``behaviour`` at the vendor; tenant B's 70002 is served; both
+    records arrive in one batch (one receive, one invocation)."""
+    other = s.add_tenant()
+    s.vendor.hostile["70001"] = behaviour
+    assert s.send(s.webhook_event("70001"))[0] == 202
+    assert s.send(s.webhook_event("70002", tenant=other))[0] == 202
+    pumped = s.pump(max_receives=1, drain=False)
+    assert pumped.invocations == 1
+    assert pumped.receive_counts == [1, 1]
+    return other, pumped
+
+
+@pytest.mark.parametrize("behaviour", ["silent", "trickle", "huge", "bomb"])
+def test_a_hostile_vendor_answer_fails_its_record_alone(system: SystemFactory, behaviour: str) -> None:
+    """A vendor that never answers, trickles a byte every 0.2 s, sends 64 MiB of body or a 64 MiB gzip
+    bomb, for one tenant's ticket: that record is cut off (the invocation's deadline: 1.5 s of a
+    6.5 s remaining time less the 5 s margin; bodies at 4 MiB decoded) and fails alone, its lease
+    released; the other tenant's record in the same batch is posted. Nothing reaches the DLQ, and once
+    the vendor behaves the first ticket gets its one note."""
+    s = system("zendesk")
+    s.context = LambdaContext(6_500)
+    started = time.monotonic()
+
+    _, pumped = two_tenants_one_batch(s, behaviour)
+
+    assert time.monotonic() - started < 6.5  # never held past the invocation's time
+    assert pumped.failed_records == 1
+    assert len(s.vendor.notes("70002")) == 1
+    assert s.vendor.notes("70001") == []
+    record = s.job("70001")
+    assert (record["state"], record["lease_until"], record["attempts"]) == ("processing", 0, 1)
+    assert s.dead_letters() == []
+    del s.vendor.hostile["70001"]
+    s.context = None
+    s.pump()
+    assert len(s.vendor.notes("70001")) == 1
+    assert len(s.vendor.notes("70002")) == 1
+    assert s.dead_letters() == []
+
+
+def test_429_retry_after_an_hour_defers_that_record_and_posts_the_other(system: SystemFactory) -> None:
+    """429 with Retry-After: 3600 for tenant A's ticket, beside tenant B's in the same batch: A's record
+    is put back with its visibility set to the hour (plus jitter), its job record counts a deferral
+    (no attempt); B's note is posted at once. Nothing reaches the DLQ; after the hour A posts once."""
+    s = system("servicenow")
+
+    _, pumped = two_tenants_one_batch(s, "limited")
+
+    assert len(s.vendor.notes("70002")) == 1
+    [deferred] = pumped.deferred
+    wait = s.worker_sqs.visibility[deferred["ReceiptHandle"]]
+    assert 3600 <= wait <= 3660
+    record = s.job("70001")
+    assert (record["attempts"], record["deferrals"], record["lease_until"]) == (0, 1, 0)
+    assert record["deferred_until"] >= record["updated_at"] + 3600
+    assert s.queued() == 1  # still on the queue, invisible
+    assert s.pump(drain=False).receive_counts == []  # not before its time
+    assert s.dead_letters() == []
+
+    del s.vendor.hostile["70001"]
+    s.elapse(wait)
+    assert s.pump().receive_counts == [2]
+    assert len(s.vendor.notes("70001")) == 1
+    assert len(s.vendor.notes("70002")) == 1
+    assert s.dead_letters() == []
+
+
+def test_a_job_crashing_every_time_gives_up_after_five_attempts(
+    system: SystemFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attempt that never reports (the execution environment dies each time) still counts: the
+    6th claim finds 5 attempts made and ends the job ``failed``, acknowledged, not dead-lettered."""
+    s = system("jira")
+    assert s.send(s.webhook_event())[0] == 202
+
+    def die(*_: Any, **__: Any) -> Any:
+        raise ProcessDied
+
+    monkeypatch.setattr(type(s.worker.plugin), "get_ticket", die)
+    pumped = s.pump()
+
+    assert pumped.crashed == MAX_ATTEMPTS
+    assert pumped.receive_counts == [1, 2, 3, 4, 5, 6]
+    record = s.job()
+    assert record["state"] == "failed"
+    assert record["last_error"].startswith("gave up after 5 attempts")
+    assert s.dead_letters() == []
+
+
+def test_one_tenants_burst_does_not_delay_another_tenants_ticket(system: SystemFactory) -> None:
+    """Fair sharing: tenant A sends 100 tickets, tenant B one right after. Five pollers (the worker's
+    MaximumConcurrency) receive a batch each per round, as Lambda's event source mapping does, then
+    the round's invocations run (each a batch duration; the vendor's delay is one round). A's
+    deliveries share 2 message groups (TENANT_SHARDS), so at most 2 of A's batches are in flight and
+    a free poller receives B's: B's note is posted in the first round, within one batch duration.
+    (With a group per delivery, as before, B's was 101st in line: round 3 of 5 x 10.) All of A's 100
+    notes are posted exactly once; nothing in the DLQ."""
+    s = system("freshservice")
+    other = s.add_tenant()
+    a_tickets = [str(80_000 + n) for n in range(100)]
+    for ticket in a_tickets:
+        assert s.send(s.webhook_event(ticket))[0] == 202
+    assert s.send(s.webhook_event("89999", tenant=other))[0] == 202
+
+    posted_round: dict[str, int] = {}
+    for round_number in range(1, 60):
+        batches = [
+            s.aws.sqs.receive_message(
+                QueueUrl=s.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+            ).get("Messages", [])
+            for _ in range(5)
+        ]
+        if not any(batches):
+            break
+        for messages in filter(None, batches):
+            event = {"Records": [lambda_record(m, QUEUE_ARN, "us-east-1") for m in messages]}
+            done = succeeded(messages, Outcome("ok", result=s.worker(event, None)), report_failures=True)
+            assert len(done) == len(messages)
+            s.aws.sqs.delete_message_batch(
+                QueueUrl=s.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(done)],
+            )
+        s.clock.offset += 2  # one batch duration (the vendor's delay)
+        for ticket in [*a_tickets, "89999"]:
+            if ticket not in posted_round and s.vendor.notes(ticket):
+                posted_round[ticket] = round_number
+
+    assert posted_round["89999"] == 1  # B: within one batch duration
+    assert all(len(s.vendor.notes(t)) == 1 for t in a_tickets)  # A: every note, once
+    assert len(s.vendor.writes()) == 101
+    assert max(posted_round.values()) <= 10  # A: 10 records per round at the least (2 groups)
+    assert s.queued() == 0
+    assert s.dead_letters() == []

@@ -1,0 +1,206 @@
+"""Hostile vendors (issue 14): ``plugins.http.send`` bounds every call by its total time and the
+record's deadline, streams bodies with a cap on decoded bytes, and never sleeps past the deadline.
+
+Times are real but small (a fraction of a second): ``asyncio.wait_for`` runs on the loop's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from ticket_enhancer import deadline
+from ticket_enhancer.deadline import Deadline
+from ticket_enhancer.plugins.errors import (
+    VendorOutcomeUnknownError,
+    VendorRateLimitedError,
+    VendorUnavailableError,
+)
+from ticket_enhancer.plugins.http import send
+from ticket_enhancer.plugins.requests import RetryPolicy, VendorRequest
+
+BASE_URL = "https://acme.zendesk.com"
+GET = VendorRequest("GET", "/api/v2/tickets/42.json", idempotent=True)
+POST = VendorRequest("POST", "/api/v2/tickets/42.json", json={"note": "x"})
+ONE_TRY = RetryPolicy(attempts=1, timeout=0.3, max_body_bytes=64 * 1024)
+
+
+class Stream(httpx.AsyncByteStream):
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            yield chunk
+
+
+async def trickle() -> AsyncIterator[bytes]:
+    for _ in range(100):
+        yield b" "
+        await asyncio.sleep(0.05)  # a byte every few seconds, scaled down
+
+
+async def huge() -> AsyncIterator[bytes]:
+    for _ in range(64):
+        yield b"x" * 65536
+
+
+async def bomb() -> AsyncIterator[bytes]:
+    """64 MiB of zeros gzip-compressed (about 64 KiB on the wire)."""
+    gzip = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    for _ in range(64):
+        yield gzip.compress(block)
+    yield gzip.flush()
+
+
+def gzipped(data: bytes) -> bytes:
+    gzip = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return gzip.compress(data) + gzip.flush()
+
+
+async def handler(request: httpx.Request) -> httpx.Response:
+    kind = request.headers["x-behaviour"]
+    if kind == "silent":
+        await asyncio.sleep(3600)
+    if kind == "trickle":
+        return httpx.Response(200, stream=Stream(trickle()))
+    if kind == "huge":
+        return httpx.Response(200, stream=Stream(huge()))
+    if kind == "bomb":
+        return httpx.Response(200, headers={"content-encoding": "gzip"}, stream=Stream(bomb()))
+    body = gzipped(b'{"ticket": {"id": 42}}')
+
+    async def one() -> AsyncIterator[bytes]:
+        yield body
+
+    return httpx.Response(200, headers={"content-encoding": "gzip"}, stream=Stream(one()))
+
+
+async def call(behaviour: str, request: VendorRequest = GET, policy: RetryPolicy = ONE_TRY) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        return await send(
+            client,
+            BASE_URL,
+            request,
+            headers={"x-behaviour": behaviour},
+            tool="zendesk",
+            operation="get_ticket",
+            policy=policy,
+        )
+
+
+@pytest.mark.parametrize("behaviour", ["silent", "trickle"])
+def test_a_vendor_never_answering_or_trickling_is_cut_off_at_the_total_time(behaviour: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(VendorUnavailableError, match="_CallTimedOutError"):
+        asyncio.run(call(behaviour))
+    assert time.monotonic() - started < 1.0  # timeout 0.3 s; a trickle would take 5 s
+
+
+def test_a_write_cut_off_is_outcome_unknown() -> None:
+    with pytest.raises(VendorOutcomeUnknownError):
+        asyncio.run(call("silent", POST))
+
+
+@pytest.mark.parametrize("behaviour", ["huge", "bomb"])
+def test_a_huge_or_compression_bomb_body_is_cut_off_at_the_cap(behaviour: str) -> None:
+    """4 MiB of body raw, or 64 MiB of zeros in 64 KiB of gzip: cut at the cap on decoded bytes
+    (64 KiB here), never decompressed in full."""
+    with pytest.raises(VendorUnavailableError, match="ResponseTooLargeError"):
+        asyncio.run(call(behaviour))
+
+
+def test_a_gzip_answer_is_decoded_once() -> None:
+    response = asyncio.run(call("gzip"))
+    assert response.json() == {"ticket": {"id": 42}}
+    assert "content-encoding" not in response.headers
+
+
+def test_the_deadline_bounds_a_call_below_the_policy_timeout() -> None:
+    async def bounded() -> None:
+        token = deadline.CURRENT.set(Deadline(0.2))
+        try:
+            await call("silent", policy=RetryPolicy(attempts=1, timeout=10.0))
+        finally:
+            deadline.CURRENT.reset(token)
+
+    started = time.monotonic()
+    with pytest.raises(VendorUnavailableError):
+        asyncio.run(bounded())
+    assert time.monotonic() - started < 1.0
+
+
+def test_no_call_starts_after_the_deadline() -> None:
+    async def expired() -> None:
+        token = deadline.CURRENT.set(Deadline(0))
+        try:
+            await call("gzip")
+        finally:
+            deadline.CURRENT.reset(token)
+
+    with pytest.raises(VendorUnavailableError, match="no time left"):
+        asyncio.run(expired())
+
+
+def test_a_retry_after_longer_than_the_deadline_is_raised_not_slept() -> None:
+    """Retry-After: 20 is within what a call may wait (30 s) but not within the record's time left
+    (5 s): raised at once, for the worker to defer the record."""
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def limited(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"retry-after": "20"})
+
+    async def run() -> None:
+        token = deadline.CURRENT.set(Deadline(5.0))
+        try:
+            async with httpx.AsyncClient(transport=httpx.MockTransport(limited)) as client:
+                await send(
+                    client, BASE_URL, GET, headers={}, tool="zendesk", operation="get_ticket",
+                    policy=RetryPolicy(), sleep=sleep,
+                )  # fmt: skip
+        finally:
+            deadline.CURRENT.reset(token)
+
+    with pytest.raises(VendorRateLimitedError) as caught:
+        asyncio.run(run())
+    assert caught.value.retry_after == 20.0
+    assert slept == []
+
+
+def test_503_with_retry_after_is_a_rate_limit() -> None:
+    async def unavailable(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, headers={"retry-after": "3600"})
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(unavailable)) as client:
+            await send(
+                client, BASE_URL, POST, headers={}, tool="zendesk", operation="add_note", policy=RetryPolicy()
+            )
+
+    with pytest.raises(VendorRateLimitedError) as caught:
+        asyncio.run(run())
+    assert (caught.value.status, caught.value.retry_after) == (503, 3600.0)
+
+
+def test_deadline_from_the_lambda_context_less_the_margin() -> None:
+    now = [100.0]
+
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return 30_000
+
+    made = Deadline.from_context(Context(), clock=lambda: now[0])
+    assert made.remaining() == 30.0 - deadline.SAFETY_MARGIN_SECONDS
+    now[0] += 26
+    assert made.expired
+    assert Deadline.from_context(None, clock=lambda: now[0]).remaining() == (
+        deadline.DEFAULT_SECONDS - deadline.SAFETY_MARGIN_SECONDS
+    )
