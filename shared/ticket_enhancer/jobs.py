@@ -11,8 +11,10 @@ crashed attempt's lease expires before SQS makes its message visible again.
 
 ``attempts`` counts real attempts: every claim adds one, and a deferral for a vendor's rate limit
 (``defer``) takes it back and adds to ``deferrals`` instead (with ``deferred_until`` and
-``deferral_reason``). The worker gives a job up as ``failed`` after ``MAX_ATTEMPTS`` real attempts or
-once it is older than ``MAX_AGE_SECONDS`` (from ``created_at``), the reason in ``last_error``.
+``deferral_reason``); the worker makes each deferral twice as long as the last (``worker.handler``),
+so deferrals stay far below ``maxReceiveCount``. The worker gives a job up as ``failed`` after
+``MAX_ATTEMPTS`` real attempts or once it is older than ``MAX_AGE_SECONDS`` (from ``created_at``),
+the reason in ``last_error``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Claim:
     attempts: int  # real attempts, this one included (deferrals not counted)
     created_at: float = 0.0  # when the job record was first written (epoch seconds)
     deferrals: int = 0
+    last_error: str = ""  # the last failure or deferral reason recorded before this attempt
 
     def gave_up(self, now: float) -> str | None:
         """Why this job must stop being tried, or None."""
@@ -123,6 +126,7 @@ class JobStore:
             attempts=int(item["attempts"]["N"]),
             created_at=float(item.get("created_at", {}).get("N", "0")),
             deferrals=int(item.get("deferrals", {}).get("N", "0")),
+            last_error=item.get("last_error", {}).get("S", ""),
         )
 
     def now(self) -> float:

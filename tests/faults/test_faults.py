@@ -749,25 +749,73 @@ def test_lasting_vendor_outage_gives_the_job_up_after_five_attempts(system: Syst
     assert s.dead_letters() == []
 
 
+def defer_until_done(s: System) -> tuple[list[int], list[int]]:
+    """Receive, and let each deferral's wait pass, until the queue is empty: the receive counts seen
+    and the visibility each deferral asked for."""
+    receive_counts: list[int] = []
+    waits: list[int] = []
+    while s.queued():
+        pumped = s.pump(drain=False)
+        receive_counts += pumped.receive_counts
+        assert len(receive_counts) < MAX_RECEIVE_COUNT, "deferrals must not exhaust maxReceiveCount"
+        if not pumped.deferred:
+            continue
+        [deferred] = pumped.deferred
+        waits.append(s.worker_sqs.visibility[deferred["ReceiptHandle"]])
+        s.elapse(waits[-1])
+    return receive_counts, waits
+
+
 def test_rate_limit_deferrals_do_not_count_and_a_job_gives_up_at_24_hours(system: SystemFactory) -> None:
-    """A vendor rate limiting for hours (Retry-After: 3600 on every call): each receive is a deferral,
-    never an attempt, so the job is not given up after 5 receives; once waiting longer would pass
-    the job's maximum age (24 h from its record's created_at) it gives up ``failed``. Never the DLQ."""
+    """A vendor rate limiting for a day (Retry-After: 3600 on every call): each receive is a deferral,
+    never an attempt, so the job is not given up after 5 receives; the waits are the hour, then grow
+    (60 s x 2^deferrals, capped at 12 h) and stop just short of the job's maximum age (24 h from its
+    record's created_at), where the last try gives up ``failed``. Never the DLQ."""
     s = system("zendesk")
     s.vendor.sandbox.fail_next("zendesk", 429, count=1000, retry_after=3600)
     assert s.send(s.webhook_event())[0] == 202
 
-    receives = 0
-    while s.queued():
-        receives += len(s.pump().receive_counts)
-        s.elapse(3660)
+    receive_counts, waits = defer_until_done(s)
+
     record = s.job()
     assert record["state"] == "failed"
     assert record["last_error"].startswith("gave up: rate limited past the job's maximum age")
     assert record["attempts"] == 1  # the last one, counted when giving up
-    assert 20 <= record["deferrals"] <= 24
-    assert receives == record["deferrals"] + 1
+    assert record["deferrals"] == len(waits) == 11
+    assert all(3600 <= wait <= 3660 for wait in waits[:6])  # the vendor's hour, up to 60 s x 2^5
+    assert waits[6:10] == sorted(waits[6:10])  # then doubling
+    assert waits[9] >= 30_720
+    assert receive_counts == list(range(1, len(waits) + 2))
+    assert 86_400 - 60 <= record["completed_at"] - record["created_at"] <= 86_400
     assert s.vendor.notes() == []
+    assert s.dead_letters() == []
+
+
+def test_a_vendor_always_answering_retry_after_60_never_sends_the_job_to_the_dlq(
+    system: SystemFactory,
+) -> None:
+    """Retry-After: 60 on every call, for ever. With one deferral of 60 s per receive the job would
+    reach maxReceiveCount (50) after ~50 minutes and the DLQ. Deferrals grow instead: 60 s x
+    2^deferrals (plus up to 10 % jitter, at most 60 s), capped at SQS's 12 h and never past the job's
+    maximum age, so the job reaches its 24 h within 12 receives and ends ``failed`` there with its
+    reason; nothing in the DLQ, no note."""
+    s = system("servicenow")
+    s.vendor.sandbox.fail_next("servicenow", 429, count=1000, retry_after=60)
+    assert s.send(s.webhook_event())[0] == 202
+
+    receive_counts, waits = defer_until_done(s)
+
+    for n, wait in enumerate(waits[:10]):
+        assert 60 * 2**n <= wait <= 60 * 2**n + 60  # doubling, jitter at most 60 s (~17 h in all)
+    assert sum(waits) == pytest.approx(86_400, abs=60)  # the 11th: the rest of the 24 h, not 12 h
+    assert receive_counts == list(range(1, 13))  # 11 deferrals and the last try, not 50
+    record = s.job()
+    assert (record["state"], record["attempts"], record["deferrals"]) == ("failed", 1, 11)
+    assert record["last_error"].startswith("gave up: rate limited past the job's maximum age")
+    assert "429" in record["last_error"]
+    assert 86_400 - 60 <= record["completed_at"] - record["created_at"] <= 86_400
+    assert s.vendor.notes() == []
+    assert s.queued() == 0
     assert s.dead_letters() == []
 
 

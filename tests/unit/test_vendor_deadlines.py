@@ -204,3 +204,22 @@ def test_deadline_from_the_lambda_context_less_the_margin() -> None:
     assert Deadline.from_context(None, clock=lambda: now[0]).remaining() == (
         deadline.DEFAULT_SECONDS - deadline.SAFETY_MARGIN_SECONDS
     )
+
+
+def test_deferrals_grow_with_the_jobs_deferrals_and_stop_at_sqs_maximum() -> None:
+    """A deferral waits the vendor's Retry-After or 60 s x 2^deferrals so far, whichever is longer, plus
+    up to 10 % (at most 60 s) of jitter, capped at 12 h: a vendor answering ``Retry-After: 60`` for
+    ever costs ~12 receives a day, not one a minute (``maxReceiveCount`` is 50)."""
+    from ticket_enhancer.worker.handler import MAX_VISIBILITY_SECONDS, deferral_seconds
+
+    for n in range(10):
+        assert 60 * 2**n <= deferral_seconds(60, n) <= 60 * 2**n + 60
+        assert 60 * 2**n <= deferral_seconds(None, n) <= 60 * 2**n + 60
+    assert 3600 <= deferral_seconds(3600, 0) <= 3660  # the vendor's wait when it is the longer
+    assert deferral_seconds(60, 10) == deferral_seconds(60, 1000) == MAX_VISIBILITY_SECONDS == 43_200
+    assert deferral_seconds(10 * 86_400, 0) == MAX_VISIBILITY_SECONDS
+    waits, total = 0, 0
+    while total < 24 * 3600:
+        total += deferral_seconds(60, waits)
+        waits += 1
+    assert waits <= 12

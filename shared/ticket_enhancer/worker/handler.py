@@ -8,9 +8,12 @@ so connections to a vendor are reused across invocations.
 
 Issue 14: every record runs under a deadline (the context's remaining time less a margin); a record
 out of time fails alone, its lease released. A vendor's rate limit (``VendorRateLimitedError``) is
-a deferral: the message's visibility is set to the Retry-After (at most SQS's 12 h), the job record
-counts a deferral instead of an attempt, and the record is reported failed so it stays queued. A job
-gives up as ``failed`` after ``MAX_ATTEMPTS`` real attempts or ``MAX_AGE_SECONDS``.
+a deferral: the message's visibility is set to the Retry-After or to 60 s doubled per deferral so
+far, whichever is longer (at most SQS's 12 h, and never past the job's maximum age), the job record
+counts a deferral instead of an attempt, and the record is reported failed so it stays queued. Every
+deferral is a receive, so the growth keeps a job rate limited all day within about a dozen receives,
+far below ``maxReceiveCount`` (50). A job gives up as ``failed`` after ``MAX_ATTEMPTS`` real attempts
+or ``MAX_AGE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -59,7 +62,9 @@ if TYPE_CHECKING:
 
 # SQS's maximum visibility timeout: a deferral never asks for more.
 MAX_VISIBILITY_SECONDS = 43_200
-# A 429 that named no Retry-After (after the call's own backoff): wait this long.
+# The first deferral waits at least this long (a 429 that named no Retry-After too); each later one of
+# the same job doubles it (60 s x 2^deferrals so far), so a vendor that keeps answering a short
+# Retry-After uses ~12 receives a day, not one per Retry-After (maxReceiveCount is 50).
 DEFAULT_DEFERRAL_SECONDS = 60.0
 
 
@@ -71,9 +76,11 @@ class JobDeferredError(Exception):
     """The vendor asked us to wait: the record stays on the queue, invisible until then."""
 
 
-def deferral_seconds(retry_after: float | None) -> int:
-    """The visibility timeout of a deferral: the wait plus up to 10 % jitter (at most 60 s), capped."""
-    wait = DEFAULT_DEFERRAL_SECONDS if retry_after is None else max(0.0, retry_after)
+def deferral_seconds(retry_after: float | None, deferrals: int = 0) -> int:
+    """The visibility timeout of a job's deferral number ``deferrals + 1``: the vendor's Retry-After or
+    60 s x 2^deferrals, whichever is longer, plus up to 10 % jitter (at most 60 s), capped at 12 h."""
+    backoff = DEFAULT_DEFERRAL_SECONDS * (1 << min(max(0, deferrals), 16))
+    wait = max(backoff, 0.0 if retry_after is None else retry_after)
     jitter = random.uniform(0, min(60.0, wait * 0.1))  # noqa: S311 # nosec B311 # jitter
     return max(1, min(MAX_VISIBILITY_SECONDS, math.ceil(wait + jitter)))
 
@@ -157,7 +164,8 @@ class WorkerHandler:
             return
         reason = claim.gave_up(self.jobs.now())
         if reason is not None:  # crashed attempts count too: this claim would be one too many
-            await self._give_up(claim, f"{reason} ({claim.deferrals} deferrals)", log)
+            last = f": {claim.last_error}" if claim.last_error else ""
+            await self._give_up(claim, f"{reason} ({claim.deferrals} deferrals){last}", log)
             return
         await self._attempt(record, job, claim, deadline, log)
 
@@ -226,16 +234,21 @@ class WorkerHandler:
     async def _defer(
         self, record: SqsRecord, claim: Claim, exc: VendorRateLimitedError, log: dict[str, Any]
     ) -> bool:
-        """Put the record back for the vendor's wait; True when the job gave up instead (too old)."""
-        seconds = deferral_seconds(exc.retry_after)
+        """Put the record back for the vendor's wait (growing with the job's deferrals, never past its
+        maximum age); True when the job gave up instead: the vendor's own wait passes that age."""
+        seconds = deferral_seconds(exc.retry_after, claim.deferrals)
         now = self.jobs.now()
-        if claim.created_at and now + seconds - claim.created_at > MAX_AGE_SECONDS:
+        vendor_wait = DEFAULT_DEFERRAL_SECONDS if exc.retry_after is None else exc.retry_after
+        left = claim.created_at + MAX_AGE_SECONDS - now if claim.created_at else math.inf
+        if vendor_wait > left:
             try:
                 await self._give_up(claim, f"gave up: rate limited past the job's maximum age: {exc}", log)
             except Exception:  # deferred as usual; the next claim gives up
                 self.logger.warning("giving up failed: the redelivery will", extra=log)
             else:
                 return True
+        elif left < seconds:  # our own growth stops just short of the maximum age: one last try then
+            seconds = max(1, math.floor(left))
         if self.sqs is not None and self.queue_url and record.receipt_handle:
             try:
                 await asyncio.to_thread(
