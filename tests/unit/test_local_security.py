@@ -154,6 +154,7 @@ CONTROL = [
     ("POST", "/_sandbox/_reset"),
     ("POST", "/_sandbox/jira/_fail"),
     ("POST", "/_sandbox/jira/_tickets"),
+    ("POST", "/_sandbox/jira/_delay"),
 ]
 
 

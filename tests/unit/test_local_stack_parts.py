@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -225,6 +226,43 @@ def test_sandbox_fault_then_reset() -> None:
     assert local.handle("POST", "/_sandbox/_reset", AUTH, b"", "127.0.0.1").status == 200
     shown = json.loads(local.handle("GET", "/_sandbox/jira/", [], b"", "127.0.0.1").body)
     assert shown["notes"] == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"seconds": 0.05}', 200),
+        (b'{"seconds": 0}', 200),
+        (b'{"seconds": -1}', 400),
+        (b'{"seconds": 31}', 400),
+        (b'{"seconds": true}', 400),
+        (b'{"seconds": "1"}', 400),
+        (b"[]", 400),
+        (b"not json", 400),
+    ],
+)
+def test_sandbox_delay_endpoint_validates(body: bytes, status: int) -> None:
+    assert app().handle("POST", "/_sandbox/jira/_delay", AUTH, body, "127.0.0.1").status == status
+
+
+def test_sandbox_delay_slows_that_tools_vendor_calls_only_until_reset() -> None:
+    """A slow vendor for the load test: each of the tool's API calls answers ``seconds`` later."""
+    from ticket_enhancer.sandbox.tickets import seed_ticket_id
+
+    local = app()
+    assert local.handle("POST", "/_sandbox/nope/_delay", AUTH, b'{"seconds": 1}', "127.0.0.1").status == 404
+    local.handle("POST", "/_sandbox/jira/_delay", AUTH, b'{"seconds": 0.3}', "127.0.0.1")
+
+    def timed(path: str) -> float:
+        started = time.monotonic()
+        local.handle("GET", path, [], b"", "127.0.0.1")
+        return time.monotonic() - started
+
+    assert timed("/_sandbox/jira/rest/api/3/issue/10001") >= 0.3
+    assert timed(f"/_sandbox/zendesk/api/v2/tickets/{seed_ticket_id('zendesk')}.json") < 0.3
+    assert timed("/_sandbox/jira/_notes") < 0.3  # the views are not the vendor's API
+    local.handle("POST", "/_sandbox/_reset", AUTH, b"", "127.0.0.1")
+    assert timed("/_sandbox/jira/rest/api/3/issue/10001") < 0.3
 
 
 def test_unknown_routes_are_404() -> None:

@@ -6,7 +6,7 @@
   as ``Host``, so it is refused (421) before any route runs.
 - Control token: ``local up`` draws a random token and writes it into ``local.json``, created with
   mode 0600; the routes that steer the stack (``/_local/...``, and the sandbox's ``_reset``,
-  ``_fail`` and ``_tickets``) need it in ``X-Local-Token`` (401 otherwise).
+  ``_fail``, ``_tickets`` and ``_delay``) need it in ``X-Local-Token`` (401 otherwise).
 - Bodies: a chunked body is capped at the same size as a Content-Length one.
 
 Nothing here imports moto: the CLI reads ``TOKEN_HEADER`` from this module.

@@ -55,7 +55,8 @@ class Launched:
 
     @property
     def control_headers(self) -> dict[str, str]:
-        """What the control routes (``/_local``, the sandbox's ``_reset``/``_fail``/``_tickets``) need."""
+        """What the control routes need (``/_local``; the sandbox's ``_reset``, ``_fail``, ``_tickets``,
+        ``_delay``)."""
         return {TOKEN_HEADER: self.config["control_token"]}
 
     def client(self, service: str) -> Any:

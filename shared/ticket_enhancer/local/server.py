@@ -4,14 +4,16 @@
 - ``/_sandbox/{tool}/...``: the vendor sandbox (``GET /_sandbox/{tool}/`` shows tickets and notes),
   ``POST /_sandbox/{tool}/_fail`` ``{"status": 500, "count": 3, "retry_after": null}``,
   ``POST /_sandbox/{tool}/_tickets`` ``{"ticket_ids": ["500001", ...]}`` (copies of the seed ticket
-  under new ids, for load tests), ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket),
-  ``POST /_sandbox/_reset``;
+  under new ids, for load tests), ``POST /_sandbox/{tool}/_delay`` ``{"seconds": 0.2}`` (every
+  vendor API call of that tool answers that much later: a slow vendor; 0 ends it),
+  ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket), ``POST /_sandbox/_reset``;
 - ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``.
 
 Every request needs a loopback ``Host`` (421 otherwise); the control routes, which steer the stack
-(all of ``/_local`` and the sandbox's ``_reset``, ``_fail`` and ``_tickets``), also need the token of
-``local.json`` in ``X-Local-Token`` (401 otherwise). The sandbox's views (``GET /_sandbox/{tool}/``,
-``_notes``) and its vendor APIs do not: the functions call those as a vendor. See ``guard``.
+(all of ``/_local`` and the sandbox's ``_reset``, ``_fail``, ``_tickets`` and ``_delay``), also need
+the token of ``local.json`` in ``X-Local-Token`` (401 otherwise). The sandbox's views
+(``GET /_sandbox/{tool}/``, ``_notes``) and its vendor APIs do not: the functions call those as a
+vendor. See ``guard``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -44,13 +47,15 @@ from ticket_enhancer.sandbox.vendor import VendorSandbox
 FAIL_PATH = re.compile(r"/_sandbox/(?P<tool>[a-z_]+)/_fail")
 TICKETS_PATH = re.compile(r"/_sandbox/(?P<tool>[a-z_]+)/_tickets")
 NOTES_PATH = re.compile(r"/_sandbox/(?P<tool>[a-z_]+)/_notes")
+DELAY_PATH = re.compile(r"/_sandbox/(?P<tool>[a-z_]+)/_delay")
+MAX_DELAY_SECONDS = 30.0
 # The ticket ids the plugins accept (plugins.base.TICKET_ID_RE).
 SANDBOX_TICKET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 MAX_NEW_TICKETS = 10_000  # per request
 CONTROL_PATH = re.compile(r"/_local/(?P<action>pause|resume)/(?P<tool>[a-z_]+)")
 QUIET_PATH = re.compile(r"/_local/status|/_sandbox/[a-z_]+/(_notes)?")
 # Routes that steer the stack: they need the control token (every method, so none falls through).
-CONTROL_ROUTE = re.compile(r"/_local/.*|/_sandbox/_reset|/_sandbox/[a-z_]+/_(fail|tickets)")
+CONTROL_ROUTE = re.compile(r"/_local/.*|/_sandbox/_reset|/_sandbox/[a-z_]+/_(fail|tickets|delay)")
 NOT_FOUND = {"message": "Not Found"}
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
@@ -79,6 +84,7 @@ class LocalApp:
     pollers: dict[str, Poller]
     status: Callable[[], dict[str, Any]]
     token: str  # local.json's control token
+    delays: dict[str, float] = field(default_factory=dict)  # tool -> seconds before each vendor answer
 
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str
@@ -116,20 +122,41 @@ class LocalApp:
     ) -> Reply:
         if path == "/_sandbox/_reset" and method == "POST":
             self.sandbox.reset()
+            self.delays.clear()
             return json_reply(200, {"status": "reset"})
-        fail = FAIL_PATH.fullmatch(path)
-        if fail and method == "POST":
-            return self._schedule_fault(fail["tool"], body)
-        tickets = TICKETS_PATH.fullmatch(path)
-        if tickets and method == "POST":
-            return self._add_tickets(tickets["tool"], body)
+        steering = (
+            (FAIL_PATH, self._schedule_fault),
+            (TICKETS_PATH, self._add_tickets),
+            (DELAY_PATH, self._set_delay),
+        )
+        for pattern, steer in steering:
+            found = pattern.fullmatch(path)
+            if found and method == "POST":
+                return steer(found["tool"], body)
         notes = NOTES_PATH.fullmatch(path)
         if notes and method == "GET":
             if notes["tool"] not in self.sandbox.state.faults:
                 return json_reply(404, {"error": f"unknown tool {notes['tool']!r}"})
             return json_reply(200, {"tool": notes["tool"], "notes": self.sandbox.note_counts(notes["tool"])})
+        tool = path.split("/")[2]
+        if self.delays.get(tool):  # a slow vendor: this request's server thread waits, no other
+            time.sleep(self.delays[tool])
         answer = self.sandbox.handle(method, path, query, dict(headers), body)
         return json_reply(answer.status, answer.body, answer.headers)
+
+    def _set_delay(self, tool: str, body: bytes) -> Reply:
+        if tool not in self.sandbox.state.faults:
+            return json_reply(404, {"error": f"unknown tool {tool!r}"})
+        try:
+            seconds = json.loads(body or b"{}").get("seconds")
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                raise ValueError
+            if not 0 <= seconds <= MAX_DELAY_SECONDS:
+                raise ValueError
+        except (ValueError, AttributeError):
+            return json_reply(400, {"error": f'expected {{"seconds": 0 to {MAX_DELAY_SECONDS:g}}}'})
+        self.delays[tool] = float(seconds)
+        return json_reply(200, {"tool": tool, "delay_seconds": float(seconds)})
 
     def _schedule_fault(self, tool: str, body: bytes) -> Reply:
         if tool not in self.sandbox.state.faults:
