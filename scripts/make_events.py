@@ -30,7 +30,6 @@ if str(ROOT / "shared") not in sys.path:
 from ticket_enhancer.plugins.context import Headers, WebhookRequest  # noqa: E402
 from ticket_enhancer.plugins.registry import PluginManager, known_tools  # noqa: E402
 from ticket_enhancer.webhooks import schemes  # noqa: E402
-from ticket_enhancer.webhooks.signing import sign  # noqa: E402
 
 EVENTS_DIR = ROOT / "events"
 FILE_NAME = "ticket_created.json"
@@ -47,9 +46,13 @@ def test_secret(tool: str, mode: str) -> str:
 
 
 MODES: dict[str, str] = {tool: plugin.default_auth_mode for tool, plugin in PLUGINS.items()}
+# Each tool's default scheme, as its plugin declares it (its own, or a common one).
+SCHEMES: dict[str, schemes.WebhookScheme] = {
+    tool: scheme for tool, plugin in PLUGINS.items() if (scheme := plugin.webhook_scheme(MODES[tool]))
+}
 TEST_SECRETS: dict[str, str] = {tool: test_secret(tool, mode) for tool, mode in MODES.items()}
 TENANT_IDS: dict[str, str] = {tool: "demo-" + tool.replace("_", "-") for tool in TOOLS}
-TIMESTAMPED = frozenset(t for t, m in MODES.items() if m in (schemes.ZENDESK_HMAC, schemes.STANDARD_WEBHOOKS))
+TIMESTAMPED = frozenset(tool for tool, scheme in SCHEMES.items() if scheme.signed_at is not None)
 FIXED_TIME = 1704164645.0  # 2024-01-02T03:04:05Z: request time of the files that sign no timestamp
 DELIVERY_IDS = {tool: f"demo-{tool.replace('_', '-')}-delivery-0001" for tool in TOOLS}
 USER_AGENTS = {tool: plugin.sample_user_agent for tool, plugin in PLUGINS.items()}
@@ -71,7 +74,7 @@ def build_event(tool: str, now: float | None = None) -> dict[str, Any]:
     when = float(int(when))
     body = json.dumps(BODIES[tool])
     raw = body.encode()
-    signed = sign(MODES[tool], raw, TEST_SECRETS[tool], now=when, delivery_id=DELIVERY_IDS.get(tool))
+    signed = SCHEMES[tool].sign(raw, TEST_SECRETS[tool], when, DELIVERY_IDS.get(tool))
     tenant_id = TENANT_IDS[tool]
     path = f"/webhooks/{tool}/{tenant_id}"
     headers = {
@@ -123,13 +126,10 @@ def render(event: dict[str, Any]) -> str:
 
 def signed_at(tool: str, event: dict[str, Any]) -> float | None:
     """The signed timestamp of an event (None for modes that sign none)."""
-    headers = Headers(event.get("headers") or {})
-    if MODES[tool] == schemes.ZENDESK_HMAC:
-        return schemes.parse_iso_timestamp(headers.get("x-zendesk-webhook-signature-timestamp", ""))
-    if MODES[tool] == schemes.STANDARD_WEBHOOKS:
-        stamp = headers.get("webhook-timestamp", "")
-        return float(stamp) if stamp.isdigit() else None
-    return None
+    read = SCHEMES[tool].signed_at
+    if read is None:
+        return None
+    return read(WebhookRequest(body=b"", headers=Headers(event.get("headers") or {})))
 
 
 def problems(tool: str, event: dict[str, Any], now: float | None = None) -> list[str]:
@@ -149,7 +149,7 @@ def problems(tool: str, event: dict[str, Any], now: float | None = None) -> list
     body = event.get("body") or ""
     request = WebhookRequest(body=body.encode(), headers=Headers(event.get("headers") or {}))
     check_at = signed if signed is not None else current
-    if not schemes.VERIFIERS[MODES[tool]](request, [TEST_SECRETS[tool]], check_at):
+    if not SCHEMES[tool].verify(request, [TEST_SECRETS[tool]], check_at):
         found.append("signature does not verify with the test secret")
     return found
 

@@ -68,7 +68,7 @@ def _start_stack(root: Path) -> Launched:
 def _onboard(target: Target, tool: str) -> tuple[str, str, str]:
     tenant_id = "demo-" + tool.replace("_", "-")
     mode, _ = tenants.auth_modes(tool)
-    secret = tenants.new_webhook_secret(mode)
+    secret = tenants.new_webhook_secret(tenants.webhook_scheme(tool, mode))
     quiet = io.StringIO()
     with contextlib.redirect_stdout(quiet):
         with contextlib.suppress(CliError):
@@ -137,7 +137,7 @@ def _demo(target: Target) -> int:
         for tool in tools:
             tenant_id, mode, secret = _onboard(target, tool)
             body = json.dumps(webhook_body(tool, tenant_id)).encode()
-            headers = {"Content-Type": "application/json", **sign(mode, body, secret)}
+            headers = {"Content-Type": "application/json", **sign(mode, body, secret, tool=tool)}
             url = target.tool(tool).webhook_url.replace("{tenant_id}", tenant_id)
             sent[tool] = time.monotonic()
             answer = http.post(url, content=body, headers=headers)

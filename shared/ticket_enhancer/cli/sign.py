@@ -32,7 +32,7 @@ def run(args: Any) -> int:
         except OSError as exc:
             raise CliError(f"cannot read {args.body}: {exc}") from None
     try:
-        headers = sign(mode, body, args.secret)
+        headers = sign(mode, body, args.secret, tool=args.tool)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     for name, value in headers.items():

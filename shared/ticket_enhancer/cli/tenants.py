@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import ipaddress
 import json
 import re
-import secrets
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,19 +47,26 @@ def _error_code(exc: Exception) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
-def new_webhook_secret(mode: str) -> str:
-    if mode == schemes.STANDARD_WEBHOOKS:
-        return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-    return secrets.token_urlsafe(32)
+def webhook_scheme(tool: str, mode: str) -> schemes.WebhookScheme:
+    """The tool's scheme for ``mode`` (its plugin's own, or a common one); ``CliError`` if none."""
+    plugin = tools.plugin(tool)
+    scheme = plugin.webhook_scheme(mode)
+    if scheme is None:
+        supported = ", ".join(sorted(plugin.auth_modes))
+        raise CliError(f"--webhook-auth {mode!r} is not supported by {tool}; supported: {supported}")
+    return scheme
 
 
-def check_webhook_secret(mode: str, secret: str) -> None:
+def new_webhook_secret(scheme: schemes.WebhookScheme) -> str:
+    return scheme.new_secret()
+
+
+def check_webhook_secret(scheme: schemes.WebhookScheme, secret: str) -> None:
     if not schemes.strong_secret(secret):
         raise CliError(f"--webhook-secret must be at least {schemes.MIN_SECRET_BYTES} bytes (blanks aside)")
-    if mode == schemes.STANDARD_WEBHOOKS and schemes.standard_webhooks_key(secret) is None:
-        raise CliError(
-            f"standard-webhooks secrets look like whsec_<base64 of at least {schemes.MIN_SECRET_BYTES} bytes>"
-        )
+    problem = scheme.secret_problem(secret)
+    if problem:
+        raise CliError(problem)
 
 
 def auth_modes(tool: str) -> tuple[str, frozenset[str]]:
@@ -99,15 +104,15 @@ def get_row(target: Target, tenant_id: str) -> dict[str, Any]:
     return deserialize_item(item)
 
 
-def _add_secrets(args: Any, mode: str) -> tuple[str, bool, str | None]:
+def _add_secrets(args: Any, tool: str, scheme: schemes.WebhookScheme) -> tuple[str, bool, str | None]:
     """(webhook secret, whether it was generated, API token) from options, stdin or environment."""
     reader = ValueReader()
     given = reader.value(args.webhook_secret, "--webhook-secret", ENV_WEBHOOK_SECRET)
     api_token = reader.value(args.api_token, "--api-token", ENV_API_TOKEN)
-    if mode == schemes.ZENDESK_HMAC and not given:
-        raise CliError("zendesk creates its own signing secret: pass it with --webhook-secret")
-    webhook_secret = given or new_webhook_secret(mode)
-    check_webhook_secret(mode, webhook_secret)
+    if scheme.tool_makes_secret and not given:
+        raise CliError(f"{tool} creates its own signing secret: pass it with --webhook-secret")
+    webhook_secret = given or new_webhook_secret(scheme)
+    check_webhook_secret(scheme, webhook_secret)
     return webhook_secret, given is None, api_token
 
 
@@ -133,9 +138,7 @@ def add(target: Target, args: Any) -> int:
     _validate_id(tenant_id)
     plugin = tools.plugin(tool)
     mode = args.webhook_auth or plugin.default_auth_mode
-    if mode not in plugin.auth_modes:
-        supported = ", ".join(sorted(plugin.auth_modes))
-        raise CliError(f"--webhook-auth {mode!r} is not supported by {tool}; supported: {supported}")
+    scheme = webhook_scheme(tool, mode)
     options = parse_options(args.option or [])
     tools.check_tool_options(tool, options)
     if args.allow_custom_host:
@@ -146,7 +149,7 @@ def add(target: Target, args: Any) -> int:
         )
     except BaseUrlError as exc:
         raise CliError(str(exc)) from None
-    webhook_secret, generated, api_token = _add_secrets(args, mode)
+    webhook_secret, generated, api_token = _add_secrets(args, tool, scheme)
 
     ddb, sm = target.client("dynamodb"), target.client("secretsmanager")
     table = target.tables["TenantsTable"]
@@ -265,12 +268,14 @@ def remove(target: Target, args: Any) -> int:
 
 def rotate_secret(target: Target, args: Any) -> int:
     row = get_row(target, args.tenant_id)
-    mode = str(row.get("webhook_auth") or auth_modes(str(row["tool_type"]))[0])
+    tool = str(row["tool_type"])
+    mode = str(row.get("webhook_auth") or auth_modes(tool)[0])
+    scheme = webhook_scheme(tool, mode)
     given = ValueReader().value(args.webhook_secret, "--webhook-secret", ENV_WEBHOOK_SECRET)
-    if mode == schemes.ZENDESK_HMAC and not given:
-        raise CliError("zendesk creates its own signing secret: pass the new one with --webhook-secret")
-    new = given or new_webhook_secret(mode)
-    check_webhook_secret(mode, new)
+    if scheme.tool_makes_secret and not given:
+        raise CliError(f"{tool} creates its own signing secret: pass the new one with --webhook-secret")
+    new = given or new_webhook_secret(scheme)
+    check_webhook_secret(scheme, new)
     sm = target.client("secretsmanager")
     current = webhook_secrets(sm, str(row["secret_id"]))
     # The previous one stays valid until the next rotation.

@@ -139,8 +139,11 @@ class TicketingToolPlugin(ABC):
     tool_options: ClassVar[frozenset[str]] = frozenset()
 
     default_auth_mode: ClassVar[str] = schemes.SHARED_TOKEN
-    # Modes every tool supports; a tool adds its own native scheme.
-    auth_modes: ClassVar[frozenset[str]] = frozenset({schemes.STANDARD_WEBHOOKS, schemes.SHARED_TOKEN})
+    # The tool's own webhook auth schemes (``webhooks.schemes.WebhookScheme``, e.g. from
+    # ``hmac_hex_scheme``); Standard Webhooks and the shared token are available to every tool.
+    webhook_schemes: ClassVar[tuple[schemes.WebhookScheme, ...]] = ()
+    # The modes a tenant may pick: derived from the schemes (set explicitly only to narrow them).
+    auth_modes: ClassVar[frozenset[str]] = frozenset(s.name for s in schemes.COMMON_SCHEMES)
     note_format: ClassVar[NoteFormat] = "html"
     # Lower-cased raw priority -> normalised priority. Unknown values map to medium.
     priority_map: ClassVar[Mapping[str, Priority]] = {}
@@ -151,6 +154,22 @@ class TicketingToolPlugin(ABC):
     # delivery is identified by a hash of the (authenticated) body, so a replay with a new id header
     # is the same delivery.
     dedupe_on_body: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "webhook_schemes" in cls.__dict__ and "auth_modes" not in cls.__dict__:
+            cls.auth_modes = frozenset(s.name for s in cls._schemes())
+
+    @classmethod
+    def _schemes(cls) -> tuple[schemes.WebhookScheme, ...]:
+        return (*cls.webhook_schemes, *schemes.COMMON_SCHEMES)  # the tool's own first
+
+    @classmethod
+    def webhook_scheme(cls, mode: str) -> schemes.WebhookScheme | None:
+        """The scheme of ``mode`` if this tool supports it."""
+        if mode not in cls.auth_modes:
+            return None
+        return next((s for s in cls._schemes() if s.name == mode), None)
 
     def __init__(
         self,
@@ -208,14 +227,14 @@ class TicketingToolPlugin(ABC):
 
     async def validate_webhook(self, request: WebhookRequest, tenant: TenantContext) -> bool:
         """True only when the delivery is authentic under the tenant's auth mode."""
-        mode = self.auth_mode_for(tenant)
-        if mode not in self.auth_modes:
+        scheme = self.webhook_scheme(self.auth_mode_for(tenant))
+        if scheme is None:
             return False
         secrets = tenant.secret.webhook_secret_values()
         if not secrets:
             return False
         now = request.received_at if request.received_at is not None else self._clock()
-        return schemes.VERIFIERS[mode](request, secrets, now)
+        return scheme.verify(request, secrets, now)
 
     def extract_metadata(self, request: WebhookRequest, tenant: TenantContext) -> TicketMetadata:
         """Normalised metadata from an authenticated delivery; ``WebhookPayloadError`` if unusable."""
@@ -253,14 +272,19 @@ class TicketingToolPlugin(ABC):
     def _delivery_id(
         self, request: WebhookRequest, tenant: TenantContext, event: WebhookEvent, ticket_id: str
     ) -> str:
-        if self.auth_mode_for(tenant) == schemes.STANDARD_WEBHOOKS:
-            msg_id = request.headers.get("webhook-id")
+        scheme = self.webhook_scheme(self.auth_mode_for(tenant))
+        header = scheme.delivery_id_header if scheme is not None else None
+        if header and scheme is not None and scheme.delivery_id_signed:  # Standard Webhooks' webhook-id
+            msg_id = request.headers.get(header)
             if msg_id:
                 return msg_id[:512]
         if self.dedupe_on_body:
             return "body:" + hashlib.sha256(request.body).hexdigest()
         if event.delivery_id:
             return event.delivery_id[:512]
+        unsigned = request.headers.get(header) if header else None
+        if unsigned:
+            return unsigned[:512]
         return f"{ticket_id}:{event.event_type or 'created'}"
 
     @staticmethod

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib.metadata import EntryPoint
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ticket_enhancer.plugins.base import TicketingToolPlugin
 from ticket_enhancer.plugins.builtins import BUILTIN_PLUGINS
@@ -28,6 +28,9 @@ from ticket_enhancer.plugins.errors import (
     PluginUnavailableError,
     PluginValidationError,
 )
+
+if TYPE_CHECKING:
+    from ticket_enhancer.webhooks.schemes import WebhookScheme
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +122,31 @@ def validate_plugin(tool_type: object, plugin: object) -> TicketingToolPlugin:
             f"but was registered as {tool_type!r}"
         )
     _check_api(tool_type, cls)
+    _check_schemes(tool_type, cls)
     return plugin
+
+
+def _check_schemes(tool_type: str, cls: type[TicketingToolPlugin]) -> None:
+    """A plugin's own webhook schemes are ``WebhookScheme``s with names of their own, and its
+    default mode is one it supports."""
+    from ticket_enhancer.webhooks.schemes import COMMON_SCHEMES, WebhookScheme
+
+    common = {s.name for s in COMMON_SCHEMES}
+    for scheme in cls.webhook_schemes:
+        if not isinstance(scheme, WebhookScheme):
+            raise PluginValidationError(
+                f"Plugin {tool_type!r} ({cls.__name__}) declares a webhook scheme that is not a "
+                f"WebhookScheme: {scheme!r}"
+            )
+        if scheme.name in common:
+            raise PluginValidationError(
+                f"Plugin {tool_type!r} ({cls.__name__}) redefines the common webhook scheme {scheme.name!r}"
+            )
+    if cls.webhook_scheme(cls.default_auth_mode) is None:
+        raise PluginValidationError(
+            f"Plugin {tool_type!r} ({cls.__name__}) has default_auth_mode {cls.default_auth_mode!r} "
+            f"but no webhook scheme of that name (supported: {', '.join(sorted(cls.auth_modes))})"
+        )
 
 
 class PluginManager:
@@ -325,6 +352,25 @@ def known_tools() -> list[str]:
         manager.discover_entry_points()
     order = {name: index for index, name in enumerate(BUILTIN_PLUGINS)}  # built-ins first, as listed
     return sorted(manager.list_registered_plugins(), key=lambda name: (order.get(name, len(order)), name))
+
+
+def webhook_schemes() -> dict[str, WebhookScheme]:
+    """Every webhook auth scheme a known tool supports, by name: the common ones and each
+    plugin's own (a tool that fails to load is left out). For signing and tests; a tenant's
+    scheme is always looked up through its own plugin (``TicketingToolPlugin.webhook_scheme``)."""
+    from ticket_enhancer.plugins.errors import PluginError
+    from ticket_enhancer.webhooks.schemes import BUILTIN_SCHEMES
+
+    found: dict[str, WebhookScheme] = dict(BUILTIN_SCHEMES)
+    manager = PluginManager()
+    for tool in known_tools():
+        try:
+            plugin = manager.get_plugin(tool)
+        except PluginError:
+            continue
+        for scheme in plugin.webhook_schemes:
+            found.setdefault(scheme.name, scheme)
+    return found
 
 
 def plugin_for_function(tool_type: str) -> TicketingToolPlugin:

@@ -51,7 +51,7 @@ class JiraPlugin(TicketingToolPlugin):
     }
 
     default_auth_mode = schemes.JIRA_HMAC
-    auth_modes = TicketingToolPlugin.auth_modes | {schemes.JIRA_HMAC}
+    webhook_schemes = (schemes.JIRA,)
     note_format: ClassVar[NoteFormat] = "adf"
     priority_map = {
         "highest": Priority.CRITICAL,

@@ -49,7 +49,7 @@ class ZendeskPlugin(TicketingToolPlugin):
     }
 
     default_auth_mode = schemes.ZENDESK_HMAC
-    auth_modes = TicketingToolPlugin.auth_modes | {schemes.ZENDESK_HMAC}
+    webhook_schemes = (schemes.ZENDESK,)
     priority_map = {
         "urgent": Priority.CRITICAL,
         "high": Priority.HIGH,
