@@ -1,128 +1,60 @@
-"""Seed tickets: one realistic incident per tool, in each tool's own JSON shape."""
+"""Seed tickets: one realistic incident per tool, in each tool's own JSON shape.
+
+Each tool's part (its seed ticket, id field and webhook body) lives in its module under
+``sandbox/tools/``; this module gives access to them by tool name, plus what the demo loads.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-SUBJECT = "VPN drops every few minutes for the finance team"
-DESCRIPTION = (
-    "Since this morning the VPN disconnects every 5-10 minutes for everyone in finance. "
-    "Gateway vpn-gw01.corp.example.com (10.20.0.1) stops answering pings, and the payroll "
-    "server 10.20.4.17 is unreachable in between. Month-end close is blocked."
-)
+from ticket_enhancer.sandbox import tools
+from ticket_enhancer.sandbox.incident import DESCRIPTION, SUBJECT
 
-SEED_TICKETS: dict[str, dict[str, Any]] = {
-    "jira": {
-        "id": "10001",
-        "key": "IT-101",
-        "fields": {
-            "summary": SUBJECT,
-            "description": {
-                "type": "doc",
-                "version": 1,
-                "content": [{"type": "paragraph", "content": [{"type": "text", "text": DESCRIPTION}]}],
-            },
-            "priority": {"name": "Highest", "id": "1"},
-            "reporter": {
-                "accountId": "5b10a2844c20165700ede21g",
-                "displayName": "Dana Fields",
-                "emailAddress": "dana@example.com",
-            },
-            "created": "2026-11-24T09:12:00.000+0100",
-            "status": {"name": "Open"},
-            "project": {"key": "IT"},
-        },
-    },
-    "zendesk": {
-        "id": 35436,
-        "subject": SUBJECT,
-        "description": DESCRIPTION,
-        "priority": "urgent",
-        "status": "new",
-        "requester_id": 20978392,
-        "created_at": "2026-11-24T08:12:00Z",
-    },
-    "servicenow": {
-        "sys_id": "9d385017c611228701d22104cc95c371",
-        "number": "INC0010001",
-        "short_description": SUBJECT,
-        "description": DESCRIPTION,
-        "priority": "1",
-        "state": "1",
-        "caller_id": "Dana Fields",
-        "opened_at": "2026-11-24 08:12:00",
-        "sys_created_on": "2026-11-24 08:12:00",
-    },
-    "freshservice": {
-        "id": 123,
-        "subject": SUBJECT,
-        "description": f"<div>{DESCRIPTION}</div>",
-        "description_text": DESCRIPTION,
-        "priority": 4,
-        "status": 2,
-        "requester_id": 1000,
-        "created_at": "2026-11-24T08:12:00Z",
-    },
-    "servicedesk_plus": {
-        "id": "123456789",
-        "display_id": "8",
-        "subject": SUBJECT,
-        "description": f"<div>{DESCRIPTION}</div>",
-        "priority": {"name": "Urgent", "id": "3"},
-        "status": {"name": "Open"},
-        "requester": {"name": "Dana Fields", "email_id": "dana@example.com"},
-        "created_time": {"value": "1795507920000", "display_value": "Nov 24, 2026 08:12 AM"},
-    },
-}
+__all__ = [
+    "DEMO_ARTICLES",
+    "DEMO_ASSETS",
+    "DEMO_PAST_TICKET",
+    "DESCRIPTION",
+    "SEED_TICKETS",
+    "SUBJECT",
+    "seed_ticket_id",
+    "webhook_body",
+]
+
+
+def _tool(tool: str) -> tools.SandboxTool:
+    found = tools.load(tool)
+    if found is None:
+        raise KeyError(f"the sandbox has no module for tool {tool!r} (sandbox/tools/{tool}.py)")
+    return found
+
+
+class _SeedTickets(Mapping[str, Mapping[str, Any]]):
+    """Tool -> its seed ticket (read-only), for every tool with a sandbox module."""
+
+    def __getitem__(self, tool: str) -> Mapping[str, Any]:
+        return _tool(tool).seed_ticket
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(tools.available())
+
+    def __len__(self) -> int:
+        return len(tools.available())
+
+
+SEED_TICKETS: Mapping[str, Mapping[str, Any]] = _SeedTickets()
 
 
 def seed_ticket_id(tool: str) -> str:
-    ticket = SEED_TICKETS[tool]
-    return str(ticket.get("sys_id") or ticket["id"])
+    return _tool(tool).seed_id()
 
 
 def webhook_body(tool: str, tenant_id: str) -> dict[str, Any]:
     """The body the tool (or its admin's template) would send when the seed ticket is created."""
-    ticket = SEED_TICKETS[tool]
-    if tool == "jira":
-        return {
-            "webhookEvent": "jira:issue_created",
-            "timestamp": 1795507920000,
-            "issue": {"id": ticket["id"], "key": ticket["key"], "fields": ticket["fields"]},
-        }
-    if tool == "zendesk":
-        return {
-            "type": "zen:event-type:ticket.created",
-            "id": f"evt-{tenant_id}-{ticket['id']}",
-            "time": ticket["created_at"],
-            "account_id": 1,
-            "subject": f"zen:ticket:{ticket['id']}",
-            "detail": {**ticket, "id": str(ticket["id"]), "requester_id": str(ticket["requester_id"])},
-        }
-    if tool == "servicenow":
-        return {
-            "sys_id": ticket["sys_id"],
-            "number": ticket["number"],
-            "short_description": ticket["short_description"],
-            "priority": ticket["priority"],
-        }
-    if tool == "freshservice":
-        return {
-            "freshservice_webhook": {
-                "ticket_id": ticket["id"],
-                "ticket_subject": ticket["subject"],
-                "ticket_priority": "Urgent",
-                "event": "created",
-            }
-        }
-    return {
-        "request": {
-            "id": ticket["id"],
-            "display_id": ticket["display_id"],
-            "subject": ticket["subject"],
-            "priority": ticket["priority"],
-        }
-    }
+    sandbox_tool = _tool(tool)
+    return sandbox_tool.webhook_body(sandbox_tool.seed_copy(), tenant_id)
 
 
 # What the demo loads for each tenant, as `tenants knowledge` / `tenants assets` would.

@@ -7,35 +7,20 @@ Faults can be scheduled (``fail_next``) to show retries and the DLQ.
 from __future__ import annotations
 
 import asyncio
-import copy
-import json
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 
-from ticket_enhancer.sandbox.tickets import SEED_TICKETS
+from ticket_enhancer.sandbox import tools
+from ticket_enhancer.sandbox.model import Answer, Call, SandboxTool
+
+__all__ = ["Answer", "Call", "SandboxState", "VendorSandbox"]
 
 PREFIX = re.compile(r"^/_sandbox/(?P<tool>[a-z_]+)(?P<path>/.*)$")
-
-
-@dataclass
-class Answer:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Call:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    body: bytes
-    headers: dict[str, str]
 
 
 @dataclass
@@ -47,19 +32,19 @@ class SandboxState:
 
 
 class VendorSandbox:
+    """Every registered tool that has a sandbox module (``sandbox/tools/<tool>.py``)."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self.tools: dict[str, SandboxTool] = tools.available()
         self.reset()
 
     def reset(self) -> None:
         with self._lock:
             self.state = SandboxState(
-                tickets={
-                    tool: {str(t.get("sys_id") or t["id"]): copy.deepcopy(t)}
-                    for tool, t in SEED_TICKETS.items()
-                },
-                notes={tool: {} for tool in SEED_TICKETS},
-                faults={tool: [] for tool in SEED_TICKETS},
+                tickets={name: {tool.seed_id(): tool.seed_copy()} for name, tool in self.tools.items()},
+                notes={name: {} for name in self.tools},
+                faults={name: [] for name in self.tools},
                 requests=[],
             )
 
@@ -94,7 +79,7 @@ class VendorSandbox:
     # -- HTTP ----------------------------------------------------------------------------
     def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
         match = PREFIX.match(path)
-        if not match or match["tool"] not in SEED_TICKETS:
+        if not match or match["tool"] not in self.tools:
             return Answer(404, {"error": "unknown sandbox path"})
         tool, rest = match["tool"], match["path"]
         with self._lock:
@@ -104,7 +89,8 @@ class VendorSandbox:
             if self.state.faults[tool]:
                 return self.state.faults[tool].pop(0)
             lowered = {k.lower(): v for k, v in headers.items()}
-            return _ROUTES[tool](self.state, Call(method, rest, parse_qs(query), body, lowered))
+            data = self.tools[tool].data(self.state.tickets[tool], self.state.notes[tool])
+            return self.tools[tool].route(data, Call(method, rest, parse_qs(query), body, lowered))
 
     def transport(self) -> httpx.MockTransport:
         def handler(request: httpx.Request) -> httpx.Response:
@@ -134,126 +120,6 @@ class VendorSandbox:
 
     def add_ticket(self, tool: str, ticket_id: str) -> None:
         """A copy of the tool's seed ticket under another id."""
-        seed = copy.deepcopy(SEED_TICKETS[tool])
-        seed["sys_id" if tool == "servicenow" else "id"] = ticket_id
-        if tool == "jira":
-            seed["key"] = f"IT-{ticket_id}"
+        ticket = self.tools[tool].copy_as(ticket_id)
         with self._lock:
-            self.state.tickets[tool][ticket_id] = seed
-
-
-def _add_note(state: SandboxState, tool: str, ticket_id: str, note: dict[str, Any]) -> int:
-    notes = state.notes[tool].setdefault(ticket_id, [])
-    note["id"] = len(notes) + 1
-    notes.append(note)
-    return int(note["id"])
-
-
-def _jira(state: SandboxState, call: Call) -> Answer:
-    method, path, body = call.method, call.path, call.body
-    m = re.fullmatch(r"/rest/api/3/issue/([^/]+)(/comment)?", path)
-    ticket = _find(state, "jira", m[1]) if m else None
-    if not m or ticket is None:
-        return Answer(404, {"errorMessages": ["Issue does not exist"]})
-    key = str(ticket["id"])
-    if m[2] and method == "POST":
-        data = json.loads(body)
-        note = {"body": data["body"], "properties": data.get("properties", [])}
-        return Answer(201, {"id": str(_add_note(state, "jira", key, note))})
-    if m[2] and method == "GET":
-        return Answer(200, {"comments": state.notes["jira"].get(key, []), "startAt": 0})
-    return Answer(200, ticket) if method == "GET" else Answer(405)
-
-
-def _zendesk(state: SandboxState, call: Call) -> Answer:
-    method, path, body = call.method, call.path, call.body
-    m = re.fullmatch(r"/api/v2/tickets/([^/]+)(/comments)?", path)
-    ticket = _find(state, "zendesk", m[1]) if m else None
-    if not m or ticket is None:
-        return Answer(404, {"error": "RecordNotFound"})
-    key = str(ticket["id"])
-    if m[2]:
-        return Answer(200, {"comments": state.notes["zendesk"].get(key, [])})
-    if method == "PUT":
-        comment = json.loads(body)["ticket"]["comment"]
-        _add_note(state, "zendesk", key, {"html_body": comment["html_body"], "public": comment["public"]})
-        return Answer(200, {"ticket": ticket})
-    return Answer(200, {"ticket": ticket}) if method == "GET" else Answer(405)
-
-
-def _servicenow(state: SandboxState, call: Call) -> Answer:
-    method, path, query, body = call.method, call.path, call.query, call.body
-    if path == "/api/now/table/sys_journal_field":
-        sys_id = re.search(r"element_id=([^^]+)", query.get("sysparm_query", [""])[0])
-        notes = state.notes["servicenow"].get(sys_id[1], []) if sys_id else []
-        return Answer(200, {"result": [{"value": n["value"]} for n in notes]})
-    m = re.fullmatch(r"/api/now/table/incident/([^/]+)", path)
-    ticket = _find(state, "servicenow", m[1]) if m else None
-    if not m or ticket is None:
-        return Answer(404, {"error": {"message": "No Record found"}})
-    if method == "PATCH":
-        _add_note(state, "servicenow", str(ticket["sys_id"]), {"value": json.loads(body)["work_notes"]})
-        return Answer(200, {"result": ticket})
-    return Answer(200, {"result": ticket}) if method == "GET" else Answer(405)
-
-
-def _freshservice(state: SandboxState, call: Call) -> Answer:
-    method, path, body = call.method, call.path, call.body
-    m = re.fullmatch(r"/api/v2/tickets/([^/]+)(/notes|/conversations)?", path)
-    ticket = _find(state, "freshservice", m[1]) if m else None
-    if not m or ticket is None:
-        return Answer(404, {"message": "ticket not found"})
-    key = str(ticket["id"])
-    if m[2] == "/notes" and method == "POST":
-        data = json.loads(body)
-        return Answer(201, {"conversation": {"id": _add_note(state, "freshservice", key, dict(data))}})
-    if m[2] == "/conversations":
-        return Answer(200, {"conversations": state.notes["freshservice"].get(key, [])})
-    return Answer(200, {"ticket": ticket}) if method == "GET" else Answer(405)
-
-
-def _servicedesk_plus(state: SandboxState, call: Call) -> Answer:
-    method, path, body = call.method, call.path, call.body
-    ok = {"status_code": 2000, "status": "success"}
-    m = re.fullmatch(r"/api/v3/requests/([^/]+)(/notes)?", path)
-    ticket = _find(state, "servicedesk_plus", m[1]) if m else None
-    if not m or ticket is None:
-        return Answer(404, {"response_status": {"status_code": 4000, "status": "failed"}})
-    key = str(ticket["id"])
-    if m[2] and method == "POST":
-        # Cloud (Zoho OAuth) wraps the note in "request_note", on-prem (authtoken) in "note".
-        wrapper = "note" if "authtoken" in call.headers else "request_note"
-        data = json.loads(parse_qs(body.decode())["input_data"][0])
-        if set(data) != {wrapper}:
-            failed = {
-                "status_code": 4000,
-                "status": "failed",
-                "messages": [{"message": f"expected {wrapper}"}],
-            }
-            return Answer(400, {"response_status": failed})
-        return Answer(
-            201,
-            {
-                wrapper: {"id": _add_note(state, "servicedesk_plus", key, data[wrapper])},
-                "response_status": ok,
-            },
-        )
-    if m[2]:
-        return Answer(200, {"notes": state.notes["servicedesk_plus"].get(key, []), "response_status": [ok]})
-    return Answer(200, {"request": ticket, "response_status": ok}) if method == "GET" else Answer(405)
-
-
-def _find(state: SandboxState, tool: str, ticket_id: str) -> dict[str, Any] | None:
-    tickets = state.tickets[tool]
-    if ticket_id in tickets:
-        return tickets[ticket_id]
-    return next((t for t in tickets.values() if str(t.get("key") or t.get("number")) == ticket_id), None)
-
-
-_ROUTES = {
-    "jira": _jira,
-    "zendesk": _zendesk,
-    "servicenow": _servicenow,
-    "freshservice": _freshservice,
-    "servicedesk_plus": _servicedesk_plus,
-}
+            self.state.tickets[tool][ticket_id] = ticket

@@ -1,0 +1,44 @@
+"""Freshservice (API v2): ticket, private notes, conversations."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ticket_enhancer.sandbox.incident import DESCRIPTION, SUBJECT
+from ticket_enhancer.sandbox.model import Answer, Call, ToolData
+
+SEED_TICKET: dict[str, Any] = {
+    "id": 123,
+    "subject": SUBJECT,
+    "description": f"<div>{DESCRIPTION}</div>",
+    "description_text": DESCRIPTION,
+    "priority": 4,
+    "status": 2,
+    "requester_id": 1000,
+    "created_at": "2026-11-24T08:12:00Z",
+}
+
+
+def webhook_body(ticket: dict[str, Any], tenant_id: str) -> dict[str, Any]:
+    """The body of the documented Workflow Automator template (admin-written)."""
+    return {
+        "freshservice_webhook": {
+            "ticket_id": ticket["id"],
+            "ticket_subject": ticket["subject"],
+            "ticket_priority": "Urgent",
+            "event": "created",
+        }
+    }
+
+
+def route(data: ToolData, call: Call) -> Answer:
+    m = re.fullmatch(r"/api/v2/tickets/([^/]+)(/notes|/conversations)?", call.path)
+    ticket = data.find(m[1]) if m else None
+    if not m or ticket is None:
+        return Answer(404, {"message": "ticket not found"})
+    if m[2] == "/notes" and call.method == "POST":
+        return Answer(201, {"conversation": {"id": data.add_note(ticket, dict(call.json()))}})
+    if m[2] == "/conversations":
+        return Answer(200, {"conversations": data.notes_of(ticket)})
+    return Answer(200, {"ticket": ticket}) if call.method == "GET" else Answer(405)
