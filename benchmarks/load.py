@@ -61,6 +61,13 @@ MODES = {
     "servicedesk_plus": "shared-token",
 }
 SIZES: dict[str, tuple[int, int]] = {"small": (100, 5), "full": (2000, 20)}
+# The noisy-tenant runs (issue 14), each at an offered load below the local stack's capacity:
+# webhooks per run and webhooks/s. A run without the noisy tenant, then one with it, same size.
+FAIR_SIZES: dict[str, tuple[int, float]] = {"small": (100, 8.0), "full": (1000, 5.0)}
+NOISY_WEIGHT = 10  # the noisy tenant sends 10 times as many webhooks as each other tenant
+NOISY_TOOL = "jira"  # its tenant 0 is the noisy one; the tool's other tenant shares its queue
+SLOW_TOOL = "servicenow"  # this vendor answers every call late in both runs
+SLOW_DELAY_SECONDS = 0.2
 TIME_SCALE = 120  # visibility timeout 360 s -> 3 s
 REDELIVERY_RATE = 0.01
 READY_TIMEOUT = 90.0
@@ -156,20 +163,50 @@ def webhook_body_for(tool: str, tenant_id: str, ticket_id: str) -> dict[str, Any
     return body
 
 
-def plan(stack: Launched, webhooks: int, tenants_per_tool: int, seed: int) -> list[Delivery]:
-    """Tenants, tickets and the deliveries in sending order, re-deliveries included."""
+def tenant_name(prefix: str, tool: str, n: int) -> str:
+    return f"{prefix}-{tool.replace('_', '-')}-{n}"
+
+
+def tenant_cycle(prefix: str, tenants_per_tool: int, noisy_weight: int) -> list[tuple[str, str]]:
+    """Which (tool, tenant) sends each webhook, repeating: every tenant once (tools interleaved), or
+    with ``noisy_weight`` > 1 the noisy tenant (``NOISY_TOOL``'s tenant 0) that many times as often,
+    spread evenly between the others."""
+    everyone = [(tool, tenant_name(prefix, tool, n)) for n in range(tenants_per_tool) for tool in TOOLS]
+    if noisy_weight <= 1:
+        return everyone
+    noisy = (NOISY_TOOL, tenant_name(prefix, NOISY_TOOL, 0))
+    others = [t for t in everyone if t != noisy]
+    cycle: list[tuple[str, str]] = []
+    for i in range(max(noisy_weight, len(others))):
+        cycle += [noisy] if i < noisy_weight else []
+        cycle += [others[i]] if i < len(others) else []
+    return cycle
+
+
+def plan(
+    stack: Launched,
+    webhooks: int,
+    tenants_per_tool: int,
+    seed: int,
+    *,
+    prefix: str = "load",
+    first_index: int = 0,
+    noisy_weight: int = 1,
+) -> list[Delivery]:
+    """Tenants, tickets and the deliveries in sending order, re-deliveries included. Ticket ids start
+    at ``first_index`` (runs sharing a stack use disjoint ones)."""
     rng = random.Random(seed)  # noqa: S311 # nosec B311 # a reproducible test plan, not a secret
     secrets: dict[tuple[str, str], str] = {}
     for tool in TOOLS:
         for n in range(tenants_per_tool):
-            tenant_id = f"load-{tool.replace('_', '-')}-{n}"
+            tenant_id = tenant_name(prefix, tool, n)
             secrets[(tool, tenant_id)] = add_tenant(stack, tool, tenant_id)
+    cycle = tenant_cycle(prefix, tenants_per_tool, noisy_weight)
     originals: list[Delivery] = []
     tickets: dict[str, list[str]] = {tool: [] for tool in TOOLS}
     for index in range(webhooks):
-        tool = TOOLS[index % len(TOOLS)]
-        tenant_id = f"load-{tool.replace('_', '-')}-{(index // len(TOOLS)) % tenants_per_tool}"
-        ticket_id = ticket_id_for(tool, index)
+        tool, tenant_id = cycle[index % len(cycle)]
+        ticket_id = ticket_id_for(tool, first_index + index)
         tickets[tool].append(ticket_id)
         url = stack.config["tools"][tool]["webhook_url"].replace("{tenant_id}", tenant_id)
         body = json.dumps(webhook_body_for(tool, tenant_id, ticket_id)).encode()
@@ -257,16 +294,22 @@ def send(http: httpx.Client, delivery: Delivery, seen: Observations) -> None:
     delivery.answered.set()
 
 
-def run_senders(order: list[Delivery], senders: int, seen: Observations) -> None:
-    work: queue.Queue[Delivery | None] = queue.Queue()
-    for delivery in order:
-        work.put(delivery)
+def run_senders(order: list[Delivery], senders: int, seen: Observations, rate: float | None = None) -> None:
+    """Send ``order`` from ``senders`` threads: as fast as they go, or paced at ``rate`` webhooks/s
+    (an offered load: the n-th is not sent before n / rate seconds)."""
+    work: queue.Queue[tuple[int, Delivery] | None] = queue.Queue()
+    for position, delivery in enumerate(order):
+        work.put((position, delivery))
     for _ in range(senders):
         work.put(None)
+    start = time.monotonic()
 
     def sender() -> None:
         with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
-            while (delivery := work.get()) is not None:
+            while (item := work.get()) is not None:
+                position, delivery = item
+                if rate:
+                    time.sleep(max(0.0, start + position / rate - time.monotonic()))
                 try:
                     send(http, delivery, seen)
                 except Exception as exc:  # recorded: the run fails, the other senders go on
@@ -355,31 +398,42 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def run(
-    webhooks: int = 100,
-    senders: int = 5,
+@dataclass
+class Scenario:
+    """One run of deliveries on the shared stack, and what became of them."""
+
+    order: list[Delivery]
+    seen: Observations
+    expected: set[tuple[str, str]]
+    dlq: int
+
+
+def play(
+    stack: Launched,
+    watcher: NoteWatcher,
+    order: list[Delivery],
+    senders: int,
     *,
-    tenants_per_tool: int = 2,
-    out: Path | None = RESULTS,
-    seed: int = 7,
+    rate: float | None = None,
     note_timeout: float | None = None,
-) -> dict[str, Any]:
-    started = time.monotonic()
-    with local_stack() as stack:
-        ready = time.monotonic()
-        order = plan(stack, webhooks, tenants_per_tool, seed)
-        seen = Observations()
-        with NoteWatcher(stack.config["sandbox_url"]) as watcher:
-            run_senders(order, senders, seen)
-            with httpx.Client(timeout=10, headers=stack.control_headers) as http:
-                expected = {(d.tool, d.ticket_id) for d in order if d.original is None}
-                timeout = note_timeout if note_timeout is not None else 60 + webhooks * 0.25
-                wait_until(lambda: expected <= set(watcher.first_seen), timeout)
-                wait_until(lambda: queues_empty(http, stack.config["control_url"]), 30)
-                time.sleep(1.0)  # a straggler would show up by now
-                watcher.poll(http)
-                dlq = dead_letters(http, stack.config["control_url"])
-        finished = time.monotonic()
+) -> Scenario:
+    """Send ``order``, then wait for its notes and for the queues to empty."""
+    seen = Observations()
+    run_senders(order, senders, seen, rate)
+    expected = {(d.tool, d.ticket_id) for d in order if d.original is None}
+    with httpx.Client(timeout=10, headers=stack.control_headers) as http:
+        timeout = note_timeout if note_timeout is not None else 60 + len(expected) * 0.25
+        wait_until(lambda: expected <= set(watcher.first_seen), timeout)
+        wait_until(lambda: queues_empty(http, stack.config["control_url"]), 30)
+        time.sleep(1.0)  # a straggler would show up by now
+        watcher.poll(http)
+        dlq = dead_letters(http, stack.config["control_url"])
+    return Scenario(order, seen, expected, dlq)
+
+
+def outcome(run: Scenario, watcher: NoteWatcher, known: set[tuple[str, str]]) -> dict[str, Any]:
+    """Delivery and note counts of one run; ``known``: every ticket of the runs so far."""
+    order, seen, expected = run.order, run.seen, run.expected
     originals = [d for d in order if d.original is None]
     repeats = [d for d in order if d.original is not None]
     accepted = [d for d in originals if d.status == 202]
@@ -391,32 +445,25 @@ def run(
         and d.original is not None
         and d.answer.get("job_id") == d.original.answer.get("job_id")
     ]
-    counts = watcher.counts
+    counts = {key: n for key, n in watcher.counts.items() if key in expected}
     lost = sorted(f"{t}/{i}" for t, i in expected if counts.get((t, i), 0) == 0)
     doubled = sorted(f"{t}/{i}={n}" for (t, i), n in counts.items() if n > 1)
-    unexpected = sorted(f"{t}/{i}" for (t, i) in counts if (t, i) not in expected)
-    e2e = [
-        (watcher.first_seen[(d.tool, d.ticket_id)] - d.sent_at) * 1000
-        for d in originals
-        if (d.tool, d.ticket_id) in watcher.first_seen
-    ]
+    unexpected = sorted(f"{t}/{i}" for (t, i) in watcher.counts if (t, i) not in known)
     send_seconds = max(1e-9, seen.last_answered - seen.first_sent)
-    last_note = max(watcher.first_seen.values(), default=seen.first_sent)
+    last_note = max((watcher.first_seen[key] for key in expected if key in watcher.first_seen), default=0.0)
     result: dict[str, Any] = {
-        "webhooks": webhooks,
-        "senders": senders,
-        "tenants": tenants_per_tool * len(TOOLS),
+        "webhooks": len(originals),
         "redeliveries": len(repeats),
         "requests": len(seen.round_trips_ms),
         "accepted": len(accepted),
         "duplicates_answered": len(duplicates_ok),
         "retried_503": seen.retried,
         "rejected": sorted({f"{d.status}" for d in order if d not in accepted and d not in duplicates_ok}),
-        "notes": sum(counts.get(key, 0) for key in expected),
+        "notes": sum(counts.values()),
         "lost": len(lost),
         "doubled": len(doubled),
         "unexpected_notes": len(unexpected),
-        "dead_letters": dlq,
+        "dead_letters": run.dlq,
         "errors": seen.errors[:10],
         "lost_examples": lost[:10],
         "doubled_examples": doubled[:10],
@@ -424,12 +471,6 @@ def run(
         "webhooks_per_s": round(len(order) / send_seconds, 1),
         "notes_per_s": round(len(expected) / max(1e-9, last_note - seen.first_sent), 1),
         "ingest_ms": percentiles(seen.round_trips_ms),
-        "end_to_end_ms": percentiles(e2e),
-        "startup_seconds": round(ready - started, 1),
-        "total_seconds": round(finished - started, 1),
-        "time_scale": TIME_SCALE,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.system()},
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     result["ok"] = (
         len(accepted) == len(originals)
@@ -437,28 +478,203 @@ def run(
         and not lost
         and not doubled
         and not unexpected
-        and dlq == 0
+        and run.dlq == 0
         and not seen.errors
     )
+    return result
+
+
+def end_to_end_ms(run: Scenario, watcher: NoteWatcher, tenants: set[str] | None = None) -> list[float]:
+    """First send -> note visible, per original delivery (of ``tenants`` only, when given)."""
+    return [
+        (watcher.first_seen[(d.tool, d.ticket_id)] - d.sent_at) * 1000
+        for d in run.order
+        if d.original is None
+        and (d.tool, d.ticket_id) in watcher.first_seen
+        and (tenants is None or d.tenant_id in tenants)
+    ]
+
+
+def ingest_floor(stack: Launched, threads: int, calls: int) -> dict[str, Any]:
+    """The emulator's own floor for ingest: ``calls`` conditional PutItem + FIFO SendMessage pairs, the
+    webhook's two writes with bodies of the same size, from ``threads`` threads (a client each, made
+    before the clock starts), to the deliveries table and a queue of its own (no worker reads it)."""
+    table = stack.config["tables"]["DeliveriesTable"]
+    queue_url = stack.client("sqs").create_queue(
+        QueueName=f"load-floor-{uuid.uuid4().hex[:8]}.fifo", Attributes={"FifoQueue": "true"}
+    )["QueueUrl"]
+    body = json.dumps({"job_id": "0" * 26, "metadata": {"pad": "x" * 400}})
+    clients = [(stack.client("dynamodb"), stack.client("sqs")) for _ in range(threads)]
+    barrier = threading.Barrier(threads + 1)
+    errors: list[str] = []
+
+    def writer(n: int) -> None:
+        dynamodb, sqs = clients[n]
+        barrier.wait()
+        for i in range(n, calls, threads):
+            key = f"floor#{uuid.uuid4().hex}"
+            try:
+                dynamodb.put_item(
+                    TableName=table,
+                    Item={"dedupe_key": {"S": key}, "state": {"S": "queued"}, "job_id": {"S": str(i)}},
+                    ConditionExpression="attribute_not_exists(dedupe_key)",
+                )
+                sqs.send_message(
+                    QueueUrl=queue_url,
+                    MessageBody=body,
+                    MessageGroupId=f"floor#{n % 2}",
+                    MessageDeduplicationId=key,
+                )
+            except Exception as exc:  # recorded: a floor with errors is no floor
+                errors.append(repr(exc))
+
+    workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    started = time.monotonic()
+    for worker in workers:
+        worker.join()
+    seconds = max(1e-9, time.monotonic() - started)
+    return {"threads": threads, "calls": calls, "per_s": round(calls / seconds, 1), "errors": errors[:5]}
+
+
+def set_delay(stack: Launched, tool: str, seconds: float) -> None:
+    with httpx.Client(timeout=10, headers=stack.control_headers) as http:
+        http.post(
+            f"{stack.config['sandbox_url']}/{tool}/_delay", json={"seconds": seconds}
+        ).raise_for_status()
+
+
+def fair_sharing(
+    stack: Launched,
+    watcher: NoteWatcher,
+    known: set[tuple[str, str]],
+    *,
+    webhooks: int,
+    senders: int,
+    rate: float,
+) -> dict[str, Any]:
+    """Issue 14's proof at this size: a run without the noisy tenant, then one with it (same size, same
+    offered load, ``SLOW_TOOL``'s vendor slow in both); the quiet tenants' end-to-end latency of each."""
+    set_delay(stack, SLOW_TOOL, SLOW_DELAY_SECONDS)
+    runs: dict[str, Any] = {}
+    samples: dict[str, list[float]] = {}
+    try:
+        for n, (name, weight) in enumerate((("baseline", 1), ("noisy", NOISY_WEIGHT))):
+            prefix = f"fair{n}"
+            order = plan(
+                stack,
+                webhooks,
+                2,
+                seed=11 + n,
+                prefix=prefix,
+                first_index=(n + 1) * 1_000_000,
+                noisy_weight=weight,
+            )
+            noisy = tenant_name(prefix, NOISY_TOOL, 0)
+            known |= {(d.tool, d.ticket_id) for d in order}
+            played = play(stack, watcher, order, senders, rate=rate, note_timeout=len(order) / rate + 90)
+            quiet = {d.tenant_id for d in order if d.tenant_id != noisy}
+            samples[name] = end_to_end_ms(played, watcher, quiet)
+            result = outcome(played, watcher, known)
+            result["noisy_tenant_webhooks"] = sum(
+                1 for d in order if d.original is None and d.tenant_id == noisy
+            )
+            result["quiet_tenants"] = len(quiet)
+            result["quiet_end_to_end_ms"] = percentiles(samples[name])
+            result["noisy_end_to_end_ms"] = percentiles(end_to_end_ms(played, watcher, {noisy}))
+            slow = {d.tenant_id for d in order if d.tool == SLOW_TOOL}
+            result["slow_vendor_end_to_end_ms"] = percentiles(end_to_end_ms(played, watcher, slow))
+            runs[name] = result
+    finally:
+        set_delay(stack, SLOW_TOOL, 0)
+    return {
+        "offered_per_s": rate,
+        "senders": senders,
+        "noisy_weight": NOISY_WEIGHT,
+        "noisy_tool": NOISY_TOOL,
+        "slow_tool": SLOW_TOOL,
+        "slow_delay_s": SLOW_DELAY_SECONDS,
+        **runs,
+        "ok": all(r["ok"] for r in runs.values()),
+        "_samples": samples,
+    }
+
+
+def run(
+    webhooks: int = 100,
+    senders: int = 5,
+    *,
+    tenants_per_tool: int = 2,
+    out: Path | None = RESULTS,
+    seed: int = 7,
+    note_timeout: float | None = None,
+    fair: tuple[int, float] | None = None,
+) -> dict[str, Any]:
+    """The capacity run (as fast as ``senders`` go), the emulator's floor for the same ingest calls
+    from as many threads, and with ``fair = (webhooks, webhooks/s)`` the noisy-tenant runs."""
+    started = time.monotonic()
+    with local_stack() as stack:
+        ready = time.monotonic()
+        order = plan(stack, webhooks, tenants_per_tool, seed)
+        known = {(d.tool, d.ticket_id) for d in order}
+        with NoteWatcher(stack.config["sandbox_url"]) as watcher:
+            capacity = play(stack, watcher, order, senders, note_timeout=note_timeout)
+            floor = ingest_floor(stack, senders, webhooks)
+            fairness = None
+            if fair is not None:
+                fairness = fair_sharing(
+                    stack, watcher, known, webhooks=fair[0], senders=senders, rate=fair[1]
+                )
+        finished = time.monotonic()
+    e2e = end_to_end_ms(capacity, watcher)
+    result: dict[str, Any] = {
+        "senders": senders,
+        "tenants": tenants_per_tool * len(TOOLS),
+        **outcome(capacity, watcher, known),
+        "end_to_end_ms": percentiles(e2e),
+        "floor": floor,
+        "startup_seconds": round(ready - started, 1),
+        "total_seconds": round(finished - started, 1),
+        "time_scale": TIME_SCALE,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.system()},
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    result["ingest_vs_floor"] = round(result["webhooks_per_s"] / max(1e-9, floor["per_s"]), 3)
+    samples: dict[str, list[float]] = {}
+    if fairness is not None:
+        samples = fairness.pop("_samples")
+        result["fair_sharing"] = fairness
+        result["ok"] = result["ok"] and fairness["ok"]
+    result["ok"] = result["ok"] and not floor["errors"]
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "load.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         ingest, end_to_end = result["ingest_ms"], result["end_to_end_ms"]
-        histograms(
-            out / "latency.png",
-            [
+        panels = [
+            Panel(
+                f"Ingest latency (HTTP round trip), {result['requests']} requests, {senders} senders",
+                capacity.seen.round_trips_ms,
+                {"p50": ingest.get("p50", 0.0), "p99": ingest.get("p99", 0.0)},
+            ),
+            Panel(
+                f"End-to-end latency (send to note visible), {len(e2e)} notes",
+                e2e,
+                {"p50": end_to_end.get("p50", 0.0), "p99": end_to_end.get("p99", 0.0)},
+            ),
+        ]
+        for name, values in samples.items():
+            cuts = percentiles(values)
+            panels.append(
                 Panel(
-                    f"Ingest latency (HTTP round trip), {result['requests']} requests, {senders} senders",
-                    seen.round_trips_ms,
-                    {"p50": ingest.get("p50", 0.0), "p99": ingest.get("p99", 0.0)},
-                ),
-                Panel(
-                    f"End-to-end latency (send to note visible), {len(e2e)} notes",
-                    e2e,
-                    {"p50": end_to_end.get("p50", 0.0), "p99": end_to_end.get("p99", 0.0)},
-                ),
-            ],
-        )
+                    f"Quiet tenants' end to end, {'with' if name == 'noisy' else 'without'} the noisy "
+                    f"tenant, {len(values)} notes",
+                    values,
+                    {"p50": cuts.get("p50", 0.0), "p99": cuts.get("p99", 0.0)},
+                )
+            )
+        histograms(out / "latency.png", panels)
     return result
 
 
@@ -472,8 +688,23 @@ def report(result: dict[str, Any]) -> str:
         f"p99 {e2e.get('p99')} ms, {result['notes_per_s']} notes/s; accepted {result['accepted']}, "
         f"duplicates {result['duplicates_answered']}, 503 retried {result['retried_503']}, notes "
         f"{result['notes']}, lost {result['lost']}, doubled {result['doubled']}, "
-        f"DLQ {result['dead_letters']} ({result['total_seconds']} s in all)"
+        f"DLQ {result['dead_letters']}; ingest {result['ingest_vs_floor']}x the emulator's floor "
+        f"({result['floor']['per_s']} PutItem+SendMessage/s from {result['floor']['threads']} threads)"
+        f"{fair_report(result.get('fair_sharing'))} ({result['total_seconds']} s in all)"
     )
+
+
+def fair_report(fair: dict[str, Any] | None) -> str:
+    if not fair:
+        return ""
+    parts = []
+    for name in ("baseline", "noisy"):
+        run, quiet = fair[name], fair[name]["quiet_end_to_end_ms"]
+        parts.append(
+            f"{name}: quiet tenants p50 {quiet.get('p50')} ms p99 {quiet.get('p99')} ms, lost {run['lost']}, "
+            f"doubled {run['doubled']}, DLQ {run['dead_letters']}"
+        )
+    return f"; at {fair['offered_per_s']} webhooks/s offered, {fair['slow_tool']} slow: " + "; ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -486,7 +717,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.size not in SIZES:
         parser.error(f"LOAD_SIZE must be one of {', '.join(sorted(SIZES))}")
     webhooks, senders = SIZES[args.size]
-    result = run(args.webhooks or webhooks, args.senders or senders, out=args.out)
+    result = run(args.webhooks or webhooks, args.senders or senders, out=args.out, fair=FAIR_SIZES[args.size])
     print(report(result), flush=True)
     print(f"wrote {args.out / 'load.json'} and {args.out / 'latency.png'}")
     return 0 if result["ok"] else 1
