@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 import yaml
+from ticket_enhancer.retention import HISTORY, INDEX, MAX_DAYS
 
 Node: TypeAlias = str | int | bool | list["Node"] | dict[str, "Node"]
 Doc: TypeAlias = dict[str, Node]
@@ -133,7 +134,20 @@ SKIP_LOG_GROUP = [
         "IP); CloudWatch Logs encrypts them at rest.",
     ),
 ]
-ACCESS_LOG_DAYS = 90  # enough to investigate deliveries, without keeping callers' IPs for long
+SKIP_FUNCTION_LOG_GROUP = [
+    (
+        "CKV_AWS_158",
+        "Function logs carry ids, states and timings, never secrets, signatures or ticket text (README, "
+        "Data we keep); CloudWatch Logs encrypts them at rest.",
+    ),
+]
+# Retention of the logs, in the values CloudWatch Logs accepts. Access logs: enough to investigate
+# deliveries without keeping callers' IPs for long; function logs: enough to debug a failed job.
+LOG_RETENTION_VALUES = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192]
+LOG_RETENTION_VALUES += [2557, 2922, 3288, 3653]
+FUNCTION_LOG_DAYS = 30
+ACCESS_LOG_DAYS = 90
+PITR_DAYS = 35  # DynamoDB's maximum and default point-in-time recovery window
 ACCESS_LOG_FORMAT = (
     '{"requestId":"$context.requestId","time":"$context.requestTime","ip":"$context.identity.sourceIp",'
     '"route":"$context.routeKey","path":"$context.path","status":"$context.status",'
@@ -221,6 +235,43 @@ def parameters() -> Doc:
             "AllowedValues": ["Disabled", "Webhooks", "All"],
             "Description": "Lambda SnapStart on the webhooks, or on webhooks and workers: faster cold "
             "starts, billed per cached snapshot and per restore (README, Runtime).",
+        },
+        # Retention (README, "Data we keep"): every log group, the ticket index, job history, backups.
+        "LogRetentionDays": {
+            "Type": "Number",
+            "Default": FUNCTION_LOG_DAYS,
+            "AllowedValues": list(LOG_RETENTION_VALUES),
+            "Description": "Days the functions' logs are kept (tenant and ticket ids, never ticket text).",
+        },
+        "AccessLogRetentionDays": {
+            "Type": "Number",
+            "Default": ACCESS_LOG_DAYS,
+            "AllowedValues": list(LOG_RETENTION_VALUES),
+            "Description": "Days the webhook API's access logs are kept (source IP, path with tenant id).",
+        },
+        INDEX.parameter: {
+            "Type": "Number",
+            "Default": INDEX.default,
+            "MinValue": INDEX.minimum,
+            "MaxValue": MAX_DAYS,
+            "Description": "Days a processed ticket stays in the similar-ticket index (0: not indexed); "
+            "tenant option index_retention_days overrides it.",
+        },
+        HISTORY.parameter: {
+            "Type": "Number",
+            "Default": HISTORY.default,
+            "MinValue": HISTORY.minimum,
+            "MaxValue": MAX_DAYS,
+            "Description": "Days a job record (ids, states, timings) is kept; tenant option "
+            "history_retention_days overrides it.",
+        },
+        "PointInTimeRecoveryDays": {
+            "Type": "Number",
+            "Default": PITR_DAYS,
+            "MinValue": 1,
+            "MaxValue": PITR_DAYS,
+            "Description": "Days of point-in-time recovery of the tenants, jobs and context tables (erased "
+            "data stays restorable this long).",
         },
     }
 
@@ -331,7 +382,10 @@ def table(keys: list[str], *, ttl: bool, point_in_time_recovery: bool, retain: b
         "SSESpecification": {"SSEEnabled": True},
     }
     if point_in_time_recovery:
-        props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+        props["PointInTimeRecoverySpecification"] = {
+            "PointInTimeRecoveryEnabled": True,
+            "RecoveryPeriodInDays": ref("PointInTimeRecoveryDays"),
+        }
     if ttl:
         props["TimeToLiveSpecification"] = {"AttributeName": "expires_at", "Enabled": True}
     skips = [SKIP_TABLE_CMK]
@@ -362,20 +416,22 @@ def shared_resources() -> Doc:
             },
         },
         "WebhookApiAccessLogs": stateful(
-            "AWS::Logs::LogGroup", {"RetentionInDays": ACCESS_LOG_DAYS}, skips=SKIP_LOG_GROUP
+            "AWS::Logs::LogGroup", {"RetentionInDays": ref("AccessLogRetentionDays")}, skips=SKIP_LOG_GROUP
         ),
         **{
             name: layer("layers/dependencies/", f"Third-party runtime dependencies (pinned), {arch}.", arch)
             for arch, name in DEPENDENCY_LAYERS.items()
         },
         "SharedLayer": layer("shared/", "The ticket_enhancer package."),
-        # Tenants and context are loaded by operators: kept when the stack is deleted or a change
-        # would replace them. Deliveries and jobs expire by TTL anyway.
+        # Deletion policies and backups are choices (README, "Data we keep"). Tenants and context
+        # are loaded by operators: kept when the stack is deleted or a change would replace them, and
+        # restorable for PointInTimeRecoveryDays. Deliveries and jobs expire by TTL and go with the
+        # stack; jobs have point-in-time recovery (one note per ticket event), deliveries do not.
         "TenantsTable": table(["tenant_id"], ttl=False, point_in_time_recovery=True, retain=True),
         "DeliveriesTable": table(["dedupe_key"], ttl=True, point_in_time_recovery=False, retain=False),
         "JobsTable": table(["job_key"], ttl=True, point_in_time_recovery=True, retain=False),
-        # TTL: processed-ticket index items expire after a year; articles and assets carry no
-        # `expires_at` and stay until removed.
+        # TTL: processed-ticket index items expire after IndexRetentionDays (or the tenant's
+        # index_retention_days); articles and assets carry no `expires_at` and stay until removed.
         "ContextTable": table(["pk", "sk"], ttl=True, point_in_time_recovery=True, retain=True),
         **secrets_migration(),
     }
@@ -461,6 +517,7 @@ def tool_resources(tool: str, camel: str) -> Doc:
         ["secretsmanager:GetSecretValue"], [secret_arn(tool, WEBHOOK_SECRETS)], effect="Deny"
     )
     tool_env: Doc = {"TICKET_ENHANCER_TOOL": tool, "SECRETS_PREFIX": secrets_prefix(tool)}
+    retention_env: Doc = {setting.env: ref(setting.parameter) for setting in (INDEX, HISTORY)}
     dlq_metric: Doc = {
         "Namespace": "AWS/SQS",
         "MetricName": "ApproximateNumberOfMessagesVisible",
@@ -529,7 +586,7 @@ def tool_resources(tool: str, camel: str) -> Doc:
                 "MemorySize": WORKER_MEMORY,
                 **snapstart("SnapStartWorkers"),
                 # QUEUE_URL: a rate-limited record's visibility is set to the vendor's Retry-After.
-                "Environment": {"Variables": {**tool_env, "QUEUE_URL": ref(queue)}},
+                "Environment": {"Variables": {**tool_env, "QUEUE_URL": ref(queue), **retention_env}},
                 "Role": {"Fn::GetAtt": [f"{camel}WorkerRole", "Arn"]},
                 "Events": {
                     # Stable name: SAM names the mapping <Camel>WorkerFunction<Camel>JobQueue.
@@ -594,6 +651,36 @@ def tool_resources(tool: str, camel: str) -> Doc:
     }
 
 
+def with_log_groups(resources: Doc) -> Doc:
+    """Each function with a log group of its own, created before it and kept LogRetentionDays.
+
+    Lambda's implicit group (``/aws/lambda/<function name>``, created at the first invocation) never
+    expires, and declaring that name here would fail on stacks whose functions already created it:
+    each function logs to ``/aws/lambda/<stack>/<function id>`` instead (``LoggingConfig``).
+    """
+    result: Doc = {}
+    for logical_id, resource in resources.items():
+        if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Function":
+            group = f"{logical_id}Logs"
+            properties = resource["Properties"]
+            assert isinstance(properties, dict)
+            result[logical_id] = {
+                **resource,
+                "Properties": {**properties, "LoggingConfig": {"LogGroup": ref(group)}},
+            }
+            result[group] = stateful(
+                "AWS::Logs::LogGroup",
+                {
+                    "LogGroupName": sub(f"/aws/lambda/${{AWS::StackName}}/{logical_id}"),
+                    "RetentionInDays": ref("LogRetentionDays"),
+                },
+                skips=SKIP_FUNCTION_LOG_GROUP,
+            )
+        else:
+            result[logical_id] = resource
+    return result
+
+
 def output(description: str, value: Node) -> Doc:
     return {"Description": description, "Value": value}
 
@@ -632,6 +719,7 @@ def build_template() -> Doc:
     resources = shared_resources()
     for tool, camel in TOOLS.items():
         resources |= tool_resources(tool, camel)
+    resources = with_log_groups(resources)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
@@ -656,16 +744,55 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+# One comment above each resource that keeps data: what it holds, for how long, what deleting the
+# stack does to it (README, "Data we keep", says the same in full).
+TABLE_NOTES = {
+    "TenantsTable": "tenant config (no secrets); no TTL; Retain; point-in-time recovery",
+    "DeliveriesTable": "webhook de-duplication records (ids); TTL expires_at, 24 h; Delete; no backups",
+    "JobsTable": "job records (ids, states, timings); TTL expires_at, HistoryRetentionDays; Delete; "
+    "point-in-time recovery",
+    "ContextTable": "knowledge, assets (until removed), ticket index (subject, 4 KB of text; TTL "
+    "expires_at, IndexRetentionDays); Retain; point-in-time recovery",
+}
+
+
+def data_note(logical_id: str, resource: Node) -> str | None:
+    kind = resource.get("Type") if isinstance(resource, dict) else None
+    if kind == "AWS::DynamoDB::Table":
+        return f"data: {TABLE_NOTES[logical_id]}"
+    if kind == "AWS::SQS::Queue":
+        return "data: queued jobs (ids only), at most 14 days; deleted with the stack"
+    if kind == "AWS::Logs::LogGroup":
+        days = "AccessLogRetentionDays" if logical_id == "WebhookApiAccessLogs" else "LogRetentionDays"
+        return f"data: logs (ids, never ticket text or secrets), {days}; deleted with the stack"
+    return None
+
+
+def _with_notes(body: str, resources: Doc) -> str:
+    lines = []
+    for line in body.splitlines(keepends=True):
+        logical_id = line[2:].rstrip().removesuffix(":")
+        if line.startswith("  ") and not line.startswith("   ") and logical_id in resources:
+            note = data_note(logical_id, resources[logical_id])
+            if note:
+                lines.append(f"  # {note}\n")
+        lines.append(line)
+    return "".join(lines)
+
+
 def render() -> str:
+    template = build_template()
     body = yaml.dump(
-        build_template(),
+        template,
         Dumper=_Dumper,
         sort_keys=False,
         default_flow_style=False,
         width=1000,
         allow_unicode=True,
     )
-    return HEADER + body
+    resources = template["Resources"]
+    assert isinstance(resources, dict)
+    return HEADER + _with_notes(body, resources)
 
 
 ENTRY_POINTS = {

@@ -26,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ticket_enhancer.models import EnhancementJob
+from ticket_enhancer.retention import DAY_SECONDS, HISTORY
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-HISTORY_TTL_SECONDS = 90 * 24 * 3600
+# The default; the deployment's HISTORY_RETENTION_DAYS and a tenant's history_retention_days change it.
+HISTORY_TTL_SECONDS = HISTORY.default * DAY_SECONDS
 FINAL_STATES = ("done", "failed")
 # Longer than the worker's timeout (60 s), shorter than the queue's visibility timeout (360 s).
 LEASE_SECONDS = 120
@@ -64,10 +66,18 @@ class Claim:
 
 
 class JobStore:
-    def __init__(self, dynamodb: DynamoDBClient, table: str, *, lease_seconds: int = LEASE_SECONDS) -> None:
+    def __init__(
+        self,
+        dynamodb: DynamoDBClient,
+        table: str,
+        *,
+        lease_seconds: int = LEASE_SECONDS,
+        history_days: int = HISTORY.default,
+    ) -> None:
         self._dynamodb = dynamodb
         self._table = table
         self._lease_seconds = lease_seconds
+        self._history_seconds = history_days * DAY_SECONDS
 
     def claim(self, job: EnhancementJob, now: float | None = None) -> Claim | None:
         """Start an attempt; ``None`` when the event's job already ended (done or failed).
@@ -102,7 +112,7 @@ class JobStore:
                     ":zero": {"N": "0"},
                     ":one": {"N": "1"},
                     ":now": {"N": str(int(stamp))},
-                    ":expires": {"N": str(int(stamp) + HISTORY_TTL_SECONDS)},
+                    ":expires": {"N": str(int(stamp) + self._history_seconds)},
                     ":lease": {"N": str(int(stamp) + self._lease_seconds)},
                     ":done": {"S": "done"},
                     ":failed": {"S": "failed"},
@@ -168,8 +178,13 @@ class JobStore:
         error: str | None = None,
         unavailable: list[str] | None = None,
         provider: str | None = None,
+        history_days: int | None = None,
     ) -> None:
-        values: dict[str, Any] = {"state": {"S": state}, "completed_at": {"N": str(int(time.time()))}}
+        """End the job; ``history_days`` (the tenant's override) resets when its record expires."""
+        now = int(time.time())
+        values: dict[str, Any] = {"state": {"S": state}, "completed_at": {"N": str(now)}}
+        if history_days is not None:
+            values["expires_at"] = {"N": str(now + history_days * DAY_SECONDS)}
         if stage_ms:
             values["stage_ms"] = {"M": {k: {"N": f"{v:.1f}"} for k, v in stage_ms.items()}}
         if error:

@@ -48,6 +48,12 @@ def build_parser() -> Parser:
     tenants.add_parser("list", parents=[target])
     for action in ("show", "enable", "disable", "remove"):
         tenants.add_parser(action, parents=[target]).add_argument("tenant_id")
+    erase = tenants.add_parser(
+        "erase", parents=[target], help="delete every trace of a tenant, or of one of its tickets"
+    )
+    erase.add_argument("tenant_id")
+    erase.add_argument("--ticket", metavar="TICKET_ID", help="only this ticket's records and queued jobs")
+    erase.add_argument("--yes", action="store_true", help="confirm (required with --stack)")
     rotate = tenants.add_parser("rotate-secret", parents=[target])
     rotate.add_argument("tenant_id")
     rotate.add_argument("--webhook-secret", help="the new secret (required for zendesk; '-' reads stdin)")
@@ -124,6 +130,10 @@ def dispatch(args: Any) -> int:  # noqa: PLR0911 (one return per command)
             chosen = targets.resolve(args) if (args.local or args.stack) else None
             return plugins.list_(chosen)
         return plugins.set_paused(targets.resolve(args), args.tool, paused=args.action == "pause")
+    if args.command == "tenants" and args.action == "erase":  # refuses before touching the target
+        from ticket_enhancer.cli import erase
+
+        return erase.run(args)
     resolved = targets.resolve(args)
     if args.command == "dlq":
         from ticket_enhancer.cli import dlq

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ticket_enhancer import retention
 from ticket_enhancer.cli import tools
 from ticket_enhancer.cli.credentials import (
     CREDENTIAL_KEYS,
@@ -84,6 +85,9 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
     provider = options.get("synthesis_provider")
     if provider is not None and provider not in PROVIDERS:
         raise CliError(f"synthesis_provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
+    problems = retention.option_problems(options)
+    if problems:
+        raise CliError(problems[0])
     return options
 
 
@@ -263,6 +267,10 @@ def remove(target: Target, args: Any) -> int:
     for secret_id in (str(row["secret_id"]), str(row["secret_id"]) + WEBHOOK_SECRET_SUFFIX):
         delete_secret(sm, secret_id)
     print(f"tenant {args.tenant_id} removed (config, secrets, knowledge, assets, ticket index)")
+    print(
+        "job and delivery records and queued jobs stay until they expire: "
+        f"`ticket-enhancer tenants erase {args.tenant_id}` deletes every trace and says what remains"
+    )
     return 0
 
 

@@ -4,7 +4,9 @@ Layout (``pk`` / ``sk``, both strings):
 
 * ``<tenant_id>#kb`` / article id: ``title``, ``body``, ``url``
 * ``<tenant_id>#asset`` / CIDR, IP or host name: ``name``, ``notes``
-* ``<tenant_id>#ticket`` / ticket id: ``display_key``, ``subject``, ``text``, ``url``, ``created``
+* ``<tenant_id>#ticket`` / ticket id: ``display_key``, ``subject``, ``text``, ``url``, ``created``,
+  ``expires_at`` (the table's TTL: ``retention.INDEX``, 365 days unless the deployment or the tenant
+  chose otherwise; articles and assets never expire)
 
 Tenant isolation: every read is a ``Query`` on one tenant's partition key, never a ``Scan``, and
 the tenant id is validated, so no id can address another tenant's partition. The calls are
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ticket_enhancer.cache import TtlCache
 from ticket_enhancer.enhance.errors import ContextStoreError
 from ticket_enhancer.enhance.records import Article, Asset, IndexedTicket
+from ticket_enhancer.retention import DAY_SECONDS, INDEX
 from ticket_enhancer.tenants import valid_tenant_id
 
 if TYPE_CHECKING:
@@ -41,7 +44,7 @@ MAX_INDEXED_TEXT_BYTES = 4096
 MAX_ARTICLE_BODY_CHARS = 50_000  # stays well under DynamoDB's 400 KB item limit
 _MAX_FIELD_CHARS = 1024
 _PAGE_SIZE = 500
-INDEX_RETENTION_SECONDS = 365 * 24 * 3600  # processed tickets stay similar-ticket candidates a year
+INDEX_RETENTION_SECONDS = INDEX.default * DAY_SECONDS  # processed tickets: similar-ticket candidates
 _MAX_CACHED = 512  # (tenant, kind) entries kept by a worker
 
 
@@ -78,9 +81,11 @@ class ContextStore:
         *,
         cache_seconds: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        index_retention_days: int = INDEX.default,
     ) -> None:
         self._client = dynamodb_client
         self._table = table
+        self._index_retention_days = index_retention_days  # the deployment's (INDEX_RETENTION_DAYS)
         # A tenant's articles and inventory change rarely and are read for every ticket: the worker
         # keeps them for `cache_seconds` (the CLI, which writes them, uses no cache).
         self._cache_seconds = cache_seconds
@@ -179,10 +184,17 @@ class ContextStore:
 
     # Processed-ticket index -----------------------------------------------------------------------
 
-    def index_ticket(self, tenant_id: str, ticket: Ticket) -> None:
-        """Remember a processed ticket for similarity search (idempotent: one item per ticket id)."""
+    def index_ticket(self, tenant_id: str, ticket: Ticket, *, retention_days: int | None = None) -> None:
+        """Remember a processed ticket for similarity search (idempotent: one item per ticket id).
+
+        The item expires after ``retention_days`` (the tenant's ``index_retention_days``), else the
+        store's default; 0 days: the ticket is not indexed.
+        """
         if ticket.tenant_id != tenant_id:
             raise ContextStoreError("the ticket belongs to another tenant")
+        days = self._index_retention_days if retention_days is None else retention_days
+        if days <= 0:
+            return
         text = f"{ticket.subject}\n{ticket.description}".strip()
         created = ticket.created_at or datetime.now(UTC)
         self._put(
@@ -196,7 +208,7 @@ class ContextStore:
                 "url": ticket.url or "",
                 "created": created.isoformat(),
             },
-            expires_at=int(time.time()) + INDEX_RETENTION_SECONDS,
+            expires_at=int(time.time()) + days * DAY_SECONDS,
         )
 
     def list_indexed_tickets(self, tenant_id: str, limit: int = 500) -> list[IndexedTicket]:

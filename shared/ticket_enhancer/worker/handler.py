@@ -40,6 +40,7 @@ from ticket_enhancer.models import EnhancementJob, Note
 from ticket_enhancer.observability import make_logger, make_metrics
 from ticket_enhancer.plugins.errors import VendorError, VendorRateLimitedError, VendorUnavailableError
 from ticket_enhancer.plugins.registry import plugin_for_function
+from ticket_enhancer.retention import HISTORY, INDEX
 from ticket_enhancer.tenants import TenantStore
 from ticket_enhancer.urls import (
     BaseUrlError,
@@ -186,7 +187,10 @@ class WorkerHandler:
                 if not await self._retry_or_give_up(claim, str(exc), log):
                     raise
                 return
-            await asyncio.to_thread(self.jobs.finish, claim, state="failed", error=str(exc))
+            history = await asyncio.to_thread(self._history_days, job.tenant_id)
+            await asyncio.to_thread(
+                self.jobs.finish, claim, state="failed", error=str(exc), history_days=history
+            )
             self.logger.error("job failed", extra={**log, "error": str(exc)})
             self.metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
             return
@@ -209,7 +213,9 @@ class WorkerHandler:
         self.logger.info("note posted" if outcome == "posted" else "note already present", extra=log)
 
     async def _give_up(self, claim: Claim, reason: str, log: dict[str, Any]) -> None:
-        await asyncio.to_thread(self.jobs.finish, claim, state="failed", error=reason)
+        tenant_id = claim.job_key.split("#", 2)[1]  # <tool>#<tenant>#<ticket>#<event>
+        history = await asyncio.to_thread(self._history_days, tenant_id)
+        await asyncio.to_thread(self.jobs.finish, claim, state="failed", error=reason, history_days=history)
         self.logger.error("job gave up", extra={**log, "error": reason})
         self.metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
 
@@ -309,7 +315,8 @@ class WorkerHandler:
         stage_ms["post"] = (time.perf_counter() - started) * 1000
         await self._finish(job, claim, stage_ms, enhancement.unavailable, enhancement.provider)
         try:
-            await asyncio.to_thread(self.store.index_ticket, job.tenant_id, ticket)
+            days = INDEX.for_tenant(tenant.config.options)  # None: the deployment's default
+            await asyncio.to_thread(self.store.index_ticket, job.tenant_id, ticket, retention_days=days)
         except Exception:  # the index only improves later notes: never fail a posted job for it
             self.logger.exception("indexing the ticket failed", extra={"job_id": claim.job_id})
         return "posted"
@@ -329,6 +336,7 @@ class WorkerHandler:
             stage_ms=stage_ms,
             unavailable=unavailable,
             provider=provider,
+            history_days=await asyncio.to_thread(self._history_days, job.tenant_id),
         )
         try:
             await asyncio.to_thread(
@@ -336,6 +344,14 @@ class WorkerHandler:
             )
         except Exception:  # an optimisation for late repeats only
             self.logger.info("delivery record not updated", extra={"job_id": claim.job_id})
+
+    def _history_days(self, tenant_id: str) -> int | None:
+        """The tenant's ``history_retention_days`` (from the tenant cache), or None for the default."""
+        try:
+            tenant = self.tenants.get(tenant_id)
+        except Exception:  # the record keeps the deployment's default
+            return None
+        return HISTORY.for_tenant(tenant.config.options) if tenant else None
 
 
 def _constant(value: Any) -> Callable[[], Any]:
@@ -366,6 +382,7 @@ def make_worker_handler(
         dynamodb,
         settings.get("CONTEXT_TABLE", "context"),
         cache_seconds=float(settings.get("CONTEXT_CACHE_SECONDS", "60")),
+        index_retention_days=INDEX.from_env(settings),
     )
     metrics = make_metrics(tool, settings)
     queue_url = settings.get("QUEUE_URL", "")
@@ -386,7 +403,7 @@ def make_worker_handler(
             kind="api",
             ttl=float(settings.get("TENANT_CACHE_SECONDS", "300")),
         ),
-        jobs=JobStore(dynamodb, settings.get("JOBS_TABLE", "jobs")),
+        jobs=JobStore(dynamodb, settings.get("JOBS_TABLE", "jobs"), history_days=HISTORY.from_env(settings)),
         store=store,
         pipeline=pipeline,
         dynamodb=dynamodb,
