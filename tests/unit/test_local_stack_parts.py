@@ -29,7 +29,7 @@ def test_template_is_read_into_what_the_stack_runs() -> None:
     assert template.tables["DeliveriesTable"].ttl_attribute == "expires_at"
     assert template.tables["TenantsTable"].ttl_attribute is None
     queue = template.queues["JiraQueue"]
-    assert (queue.fifo, queue.dlq, queue.max_receive_count) == (True, "JiraDeadLetterQueue", 5)
+    assert (queue.fifo, queue.dlq, queue.max_receive_count) == (True, "JiraDeadLetterQueue", 50)
     assert queue.attributes["VisibilityTimeout"] == "360"
     webhook, worker = template.webhook_function("jira"), template.worker_function("jira")
     assert webhook is not None
