@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
-TOOLS: tuple[str, ...] = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
+TOOLS: tuple[str, ...] = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus", "zammad")
 REGION = "us-east-1"
 
 DEFAULT_MODES: dict[str, str] = {
@@ -37,6 +37,7 @@ DEFAULT_MODES: dict[str, str] = {
     "servicenow": schemes.STANDARD_WEBHOOKS,
     "freshservice": schemes.SHARED_TOKEN,
     "servicedesk_plus": schemes.SHARED_TOKEN,
+    "zammad": "zammad-hmac",
 }
 BASE_URLS: dict[str, str] = {
     "jira": "https://acme.atlassian.net",
@@ -44,6 +45,7 @@ BASE_URLS: dict[str, str] = {
     "servicenow": "https://acme.service-now.com",
     "freshservice": "https://acme.freshservice.com",
     "servicedesk_plus": "https://sdpondemand.manageengine.com/app/acme",
+    "zammad": "https://acme.zammad.com",
 }
 # Text that must never reach a log line.
 SECRET_DESCRIPTION = "PRIVATE-DESCRIPTION: the CFO's laptop password is hunter2"
@@ -173,12 +175,60 @@ def sdp_plain_body(request_id: str = "123") -> dict[str, Any]:
     return {"id": request_id}
 
 
+def zammad_body(ticket_id: Any = 81, priority: Any = "3 high") -> dict[str, Any]:
+    """A trigger's default webhook body (no custom payload): the ticket and its first article."""
+    return {
+        "ticket": {
+            "id": ticket_id,
+            "number": "10081",
+            "title": "Shared mailbox not syncing",
+            "group": {"id": 3, "name": "Service Desk"},
+            "group_id": 3,
+            "state": "new",
+            "state_id": 1,
+            "priority": {"id": 3, "name": priority},
+            "priority_id": 3,
+            "customer": {"id": 8, "firstname": "Emily", "lastname": "Adams", "email": "emily@example.com"},
+            "customer_id": 8,
+            "organization": {"id": 3, "name": "Awesome Customer Inc."},
+            "article_count": 1,
+            "article_ids": [104],
+            "created_at": "2020-11-13T14:34:35.282Z",
+            "updated_at": "2020-11-13T14:34:35.333Z",
+        },
+        "article": {
+            "id": 104,
+            "ticket_id": ticket_id,
+            "from": "Emily Adams <emily@example.com>",
+            "body": f"<div>{SECRET_DESCRIPTION}</div>",
+            "content_type": "text/html",
+            "type": "phone",
+            "sender": "Customer",
+            "internal": False,
+        },
+    }
+
+
+def zammad_custom_body(ticket_id: str = "81", event: str = "created") -> dict[str, Any]:
+    """A custom payload (the README's template) after Zammad filled in its placeholders."""
+    return {
+        "ticket": {
+            "id": ticket_id,
+            "number": "10081",
+            "title": "Shared mailbox not syncing",
+            "priority": "2 normal",
+        },
+        "event": event,
+    }
+
+
 BODY_FACTORIES: dict[str, Callable[[], dict[str, Any]]] = {
     "jira": jira_body,
     "zendesk": zendesk_event_body,
     "servicenow": servicenow_body,
     "freshservice": freshservice_wrapped_body,
     "servicedesk_plus": sdp_wrapped_body,
+    "zammad": zammad_body,
 }
 
 

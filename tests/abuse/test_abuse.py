@@ -138,6 +138,7 @@ TICKET_ID_SLOTS: dict[str, Callable[[str], bytes]] = {
     "servicenow": lambda v: b'{"sys_id": ' + v.encode() + b', "number": "INC1"}',
     "freshservice": lambda v: b'{"freshservice_webhook": {"ticket_id": ' + v.encode() + b"}}",
     "servicedesk_plus": lambda v: b'{"request": {"id": ' + v.encode() + b"}}",
+    "zammad": lambda v: b'{"ticket": {"id": ' + v.encode() + b'}, "article": {}}',
 }
 number_literals = (
     st.integers().map(str)

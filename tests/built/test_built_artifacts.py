@@ -40,7 +40,7 @@ print(json.dumps({{
 }}))
 """
 
-TOOLS = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
+TOOLS = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus", "zammad")
 
 
 def _functions() -> list[BuiltFunction]:

@@ -61,7 +61,7 @@ pytestmark = [
 ]
 
 # ServiceDesk Plus cloud needs Zoho OAuth on top; its REST calls are covered in test_worker.py.
-TOOLS = ("jira", "zendesk", "servicenow", "freshservice")
+TOOLS = ("jira", "zendesk", "servicenow", "freshservice", "zammad")
 VISIBILITY_TIMEOUT = 360  # the template's, in seconds
 MAX_RECEIVE_COUNT = 50
 MAX_ATTEMPTS = 5  # real attempts before a job gives up (ticket_enhancer.jobs)
@@ -140,7 +140,11 @@ class Vendor:
             if f"/{ticket}" in relative:
                 return await hostile_answer(behaviour)
         answer = self.sandbox.handle(
-            request.method, f"/_sandbox/{self.tool}{relative}", request.url.query.decode(), {}, body
+            request.method,
+            f"/_sandbox/{self.tool}{relative}",
+            request.url.query.decode(),
+            dict(request.headers),
+            body,
         )
         if request.method != "GET" and self._lost_writes and answer.status < 300:
             self._lost_writes -= 1

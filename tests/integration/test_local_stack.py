@@ -26,6 +26,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from ticket_enhancer.plugins.registry import PluginManager, known_tools
 from ticket_enhancer.sandbox.tickets import webhook_body
 from ticket_enhancer.webhooks import schemes
 from ticket_enhancer.webhooks.signing import sign
@@ -35,14 +36,8 @@ from tests.waiting import eventually
 REPO = Path(__file__).resolve().parents[2]
 TIME_SCALE = 180  # visibility timeout 360 s -> 2 s
 READY_TIMEOUT = 60.0
-TOOLS = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
-DEFAULT_MODES = {
-    "jira": schemes.JIRA_HMAC,
-    "zendesk": schemes.ZENDESK_HMAC,
-    "servicenow": schemes.STANDARD_WEBHOOKS,
-    "freshservice": schemes.SHARED_TOKEN,
-    "servicedesk_plus": schemes.SHARED_TOKEN,
-}
+TOOLS = tuple(known_tools())  # every registered tool: the template's and the sandbox's
+DEFAULT_MODES = {tool: PluginManager().get_plugin(tool).default_auth_mode for tool in TOOLS}
 LOCAL_JSON_KEYS = {
     "endpoint_url",
     "region",

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html import escape as html_escape
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
@@ -52,6 +53,7 @@ BASE_URLS: dict[str, str] = {
     "freshservice": "https://acme.freshservice.com",
     # On-prem ServiceDesk Plus: a custom host, allowed by the tenant's allow_custom_host option.
     "servicedesk_plus": "https://helpdesk.acme-corp.example",
+    "zammad": "https://acme.zammad.com",
 }
 SDP_CLOUD_BASE = "https://sdpondemand.manageengine.com/app/itdesk"
 ZOHO_TOKEN_URL = "https://accounts.zoho.com/oauth/v2/token"
@@ -241,12 +243,25 @@ def _sdp_note(seen: Seen) -> str:
     return html
 
 
+def _zammad_note(seen: Seen) -> str:
+    """An internal HTML article: ``POST /api/v1/ticket_articles``."""
+    body = seen.json()
+    assert set(body) == {"ticket_id", "body", "content_type", "type", "internal"}
+    assert isinstance(body["ticket_id"], int)
+    assert body["content_type"] == "text/html"
+    assert body["type"] == "note"
+    assert body["internal"] is True
+    html: str = body["body"]
+    return html
+
+
 NOTE_READERS: dict[str, Callable[[Seen], str]] = {
     "jira": _jira_note,
     "zendesk": _zendesk_note,
     "servicenow": _servicenow_note,
     "freshservice": _freshservice_note,
     "servicedesk_plus": _sdp_note,
+    "zammad": _zammad_note,
 }
 
 
@@ -277,9 +292,19 @@ def facts(tool: str) -> Facts:
         path = f"/api/v2/tickets/{tid}"
         auth = {"authorization": basic(API_TOKEN, "X"), **accept}
         return Facts(path, "POST", f"{path}/notes", f"{path}/conversations", auth)
+    if tool == "zammad":
+        auth = {"authorization": f"Token token={API_TOKEN}", **accept}
+        articles = f"/api/v1/ticket_articles/by_ticket/{tid}"
+        return Facts(f"/api/v1/tickets/{tid}", "POST", "/api/v1/ticket_articles", articles, auth)
     path = f"/api/v3/requests/{tid}"  # ServiceDesk Plus on-prem
     auth = {"authtoken": API_TOKEN, "accept": SDP_ACCEPT}
     return Facts(path, "POST", f"{path}/notes", f"{path}/notes", auth)
+
+
+def reads(tool: str) -> list[tuple[str, str]]:
+    """The calls that fetch a ticket: Zammad's text is its first article, read after the ticket."""
+    fetch, _, _, list_path, _ = facts(tool)
+    return [("GET", fetch), ("GET", list_path)] if tool == "zammad" else [("GET", fetch)]
 
 
 # -- the stack and the worker -----------------------------------------------------------------
@@ -491,19 +516,19 @@ class FakeSleep:
 @pytest.mark.parametrize("tool", TOOLS)
 def test_fetch_and_note_match_the_tools_api(make_worker: WorkerFactory, tool: str) -> None:
     h = make_worker(tool)
-    fetch, note_method, note_path, _, auth = facts(tool)
+    _, note_method, note_path, _, auth = facts(tool)
     job = h.job()
 
     assert h.run_jobs(job) == []
 
-    assert [(s.method, s.path) for s in h.vendor.seen] == [("GET", fetch), (note_method, note_path)]
+    assert [(s.method, s.path) for s in h.vendor.seen] == [*reads(tool), (note_method, note_path)]
     for seen in h.vendor.seen:
         assert seen.url.scheme == "https"
         for name, value in auth.items():
             assert seen.headers.get(name) == value, (name, seen.path)
         if tool == "servicedesk_plus":
             assert "authorization" not in seen.headers
-    text = NOTE_READERS[tool](h.vendor.seen[1])
+    text = NOTE_READERS[tool](h.vendor.calls(note_method, re.escape(note_path))[0])
     assert re.sub(r"</p>$", "", text.rstrip()).endswith(h.footer(job.job_id))  # the last line
     assert "VPN drops every few minutes" in text  # the fetched ticket's subject
     assert len(h.vendor.notes(seed_ticket_id(tool))) == 1
@@ -516,7 +541,7 @@ def test_timeout_after_the_vendor_stored_the_note_is_resolved_by_listing_notes(
     make_worker: WorkerFactory, tool: str
 ) -> None:
     h = make_worker(tool)
-    fetch, note_method, note_path, list_path, auth = facts(tool)
+    _, note_method, note_path, list_path, auth = facts(tool)
     h.vendor.fail(note_method, re.escape(note_path), error=httpx.ReadTimeout, store_first=True)
     job = h.job()
 
@@ -524,11 +549,11 @@ def test_timeout_after_the_vendor_stored_the_note_is_resolved_by_listing_notes(
 
     # The POST is not repeated blindly: the worker lists the notes and finds its footer.
     assert [(s.method, s.path) for s in h.vendor.seen] == [
-        ("GET", fetch),
+        *reads(tool),
         (note_method, note_path),
         ("GET", list_path),
     ]
-    listing = h.vendor.seen[2]
+    listing = h.vendor.seen[-1]
     for name, value in auth.items():
         assert listing.headers.get(name) == value
     if tool == "servicenow":
@@ -964,6 +989,9 @@ def _make_hostile(vendor: Vendor, tool: str) -> None:
         ticket["description"] = HOSTILE
     elif tool == "jira":
         ticket["fields"]["summary"] = HOSTILE
+    elif tool == "zammad":  # the text is the first article's HTML body, as Zammad stores typed text
+        ticket["title"] = HOSTILE
+        ticket["article"]["body"] = f"<div>{html_escape(HOSTILE)}</div>"
     else:
         ticket["subject"] = HOSTILE
         ticket["description"] = HOSTILE
@@ -971,7 +999,7 @@ def _make_hostile(vendor: Vendor, tool: str) -> None:
             ticket["description_text"] = HOSTILE
 
 
-@pytest.mark.parametrize("tool", ["zendesk", "freshservice", "servicedesk_plus"])
+@pytest.mark.parametrize("tool", ["zendesk", "freshservice", "servicedesk_plus", "zammad"])
 def test_html_notes_carry_no_live_markup_from_ticket_text(make_worker: WorkerFactory, tool: str) -> None:
     h = make_worker(tool)
     _make_hostile(h.vendor, tool)

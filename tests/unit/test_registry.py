@@ -35,7 +35,7 @@ GOOD = f"{FAKES}.good:GoodPlugin"
 LAZY = f"{FAKES}.lazy:LazyPlugin"
 BROKEN = f"{FAKES}.broken_import:Whatever"
 BAD_SETUP = f"{FAKES}.bad_setup:BadSetupPlugin"
-CONTRACT_TOOLS = ["jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus"]
+CONTRACT_TOOLS = ["jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus", "zammad"]
 
 
 # -- test plugins ---------------------------------------------------------------------------
@@ -605,7 +605,7 @@ def test_real_builtins_all_load_at_startup() -> None:
 WEBHOOK_IMPORT_PROBE = """
 import json, sys
 import jira_webhook
-others = ("zendesk", "servicenow", "freshservice", "servicedesk_plus")
+others = ("zendesk", "servicenow", "freshservice", "servicedesk_plus", "zammad")
 prefixes = tuple(f"ticket_enhancer.plugins.{tool}" for tool in others)
 print(json.dumps({
     "handler": callable(getattr(jira_webhook, "handler", None)),

@@ -40,7 +40,7 @@ TOOL_OUTPUTS = [
     "EventSourceMapping",
     "WebhookUrl",
 ]
-CONTRACT_TOOLS = ["jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus"]
+CONTRACT_TOOLS = ["jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus", "zammad"]
 TOOL_PARAMS = [pytest.param(tool, camel, id=tool) for tool, camel in TOOLS.items()]
 
 

@@ -11,4 +11,5 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "servicenow": "ticket_enhancer.plugins.servicenow.plugin:ServiceNowPlugin",
     "freshservice": "ticket_enhancer.plugins.freshservice.plugin:FreshservicePlugin",
     "servicedesk_plus": "ticket_enhancer.plugins.servicedesk_plus.plugin:ServiceDeskPlusPlugin",
+    "zammad": "ticket_enhancer.plugins.zammad.plugin:ZammadPlugin",
 }

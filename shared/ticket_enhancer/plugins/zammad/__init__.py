@@ -1,0 +1,1 @@
+"""Zammad (REST API v1)."""
