@@ -26,7 +26,7 @@ DUMMY_KEY = "testing"  # importing creates clients; no AWS is reachable or calle
 class BuiltFunction:
     logical_id: str
     module: str  # handler module, e.g. "jira_webhook"
-    kind: str  # "webhook" or "worker"
+    kind: str  # "webhook", "worker" or "other" (the secrets migration)
     environment: dict[str, str]
     layers: tuple[str, ...]
 
@@ -87,7 +87,7 @@ def built_functions() -> list[BuiltFunction]:
         module = props["Handler"].rsplit(".", 1)[0]
         env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
         layers = [_layer(layer, template) for layer in props.get("Layers", [])] or global_layers
-        kind = "webhook" if module.endswith("_webhook") else "worker"
+        kind = next((k for k in ("webhook", "worker") if module.endswith(f"_{k}")), "other")
         environment = _literal_env(env, template.get("Parameters", {}))
         functions.append(BuiltFunction(logical_id, module, kind, environment, tuple(layers)))
     return functions
