@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_template_is_read_into_what_the_stack_runs() -> None:
     template = load(REPO)
 
-    assert template.tools == ["jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus"]
+    assert template.tools == ["jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus", "zammad"]
     assert template.tables["DeliveriesTable"].ttl_attribute == "expires_at"
     assert template.tables["TenantsTable"].ttl_attribute is None
     queue = template.queues["JiraQueue"]
