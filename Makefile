@@ -9,6 +9,8 @@ LAMBDA := .lambda-runtime
 # `sam build` finds it on PATH as python3.13 (the functions' python workflow and the layer Makefiles).
 RUNTIME_PY := .python/3.13.5
 SAM_PATH := $(CURDIR)/$(RUNTIME_PY)/bin:$(PATH)
+# An aarch64 CPython 3.13 and qemu-user's emulator, to import the arm64 build (tests/built/test_arm64.py).
+ARM64_PY := .python/arm64
 CHECKOV := .checkov
 PIP_FLAGS := --quiet --disable-pip-version-check
 export SAM_CLI_TELEMETRY := 0
@@ -17,7 +19,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: install lint typecheck unit validate build built-test test demo bench bench-small events template clean \
 	static proof load
 
-install: $(VENV)/.installed $(TOOLS)/.installed $(RUNTIME_PY)/.installed $(LAMBDA)/.installed
+install: $(VENV)/.installed $(TOOLS)/.installed $(RUNTIME_PY)/.installed $(LAMBDA)/.installed \
+	$(ARM64_PY)/.installed
 
 $(VENV)/.installed: requirements/dev.txt requirements/dev.lock layers/dependencies/requirements.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -43,8 +46,13 @@ $(CHECKOV)/.installed: requirements/checkov.txt requirements/checkov.lock
 # CPython 3.13 from the upstream tarball in Debian trixie's source package (sha256-pinned), a few
 # minutes on 2 cores; pip for the layer Makefiles' wheel installs.
 $(RUNTIME_PY)/.installed: scripts/install-python.sh
-	scripts/install-python.sh $(RUNTIME_PY)
-	$(RUNTIME_PY)/bin/python3.13 -m pip install $(PIP_FLAGS) pip==25.3
+	scripts/install-python.sh build $(RUNTIME_PY)
+	$(RUNTIME_PY)/bin/python3.13 -m pip install $(PIP_FLAGS) --root-user-action=ignore pip==25.3
+	touch $@
+
+# Debian trixie's aarch64 python3.13 and qemu-user (downloads only, about 80 MB).
+$(ARM64_PY)/.installed: scripts/install-python.sh
+	scripts/install-python.sh arm64 $(ARM64_PY)
 	touch $@
 
 # Lambda's Python (3.13) whose site-packages hold only boto3, as Lambda's runtime does.
@@ -71,7 +79,7 @@ validate: $(TOOLS)/.installed
 build: $(TOOLS)/.installed $(RUNTIME_PY)/.installed
 	PATH="$(SAM_PATH)" $(TOOLS)/bin/sam build
 
-built-test: build $(LAMBDA)/.installed
+built-test: build $(LAMBDA)/.installed $(ARM64_PY)/.installed
 	$(VENV)/bin/pytest -m built -q tests/built
 
 # The README's test command: lint, types, all tests, template lint, build, built-artifact imports.
