@@ -186,10 +186,7 @@ def test_dev_only_code_is_not_in_the_layer() -> None:
 
 
 def _camel(tool: str) -> str:
-    return {
-        "jira": "Jira",
-        "zendesk": "Zendesk",
-        "servicenow": "ServiceNow",
-        "freshservice": "Freshservice",
-        "servicedesk_plus": "ServiceDeskPlus",
-    }[tool]
+    """The tool's name in the template's logical ids, as its plugin declares it."""
+    from ticket_enhancer.plugins import PluginManager
+
+    return PluginManager().get_plugin(tool).logical_name()
