@@ -663,7 +663,8 @@ def with_log_groups(resources: Doc) -> Doc:
         if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Function":
             group = f"{logical_id}Logs"
             properties = resource["Properties"]
-            assert isinstance(properties, dict)
+            if not isinstance(properties, dict):
+                raise TypeError(f"{logical_id}: Properties must be a mapping")
             result[logical_id] = {
                 **resource,
                 "Properties": {**properties, "LoggingConfig": {"LogGroup": ref(group)}},
@@ -791,7 +792,8 @@ def render() -> str:
         allow_unicode=True,
     )
     resources = template["Resources"]
-    assert isinstance(resources, dict)
+    if not isinstance(resources, dict):
+        raise TypeError("Resources must be a mapping")
     return HEADER + _with_notes(body, resources)
 
 
