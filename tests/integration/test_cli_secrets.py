@@ -159,3 +159,16 @@ def test_remove_deletes_both_secrets(deployed: Deployment) -> None:
     run = deployed.cli("tenants", "remove", "acme")
     assert run.code == 0
     assert deployed.secret_names() == []
+
+
+def test_rotation_reads_the_new_secret_from_stdin_and_never_echoes_it(deployed: Deployment) -> None:
+    assert (
+        deployed.cli(*add_args("zen", "zendesk", "--webhook-secret", "zendesk-first-signing-secret")).code
+        == 0
+    )
+    new = "zendesk-rotated-signing-secret-42"
+    run = with_stdin(deployed, new + "\n", "tenants", "rotate-secret", "zen", "--webhook-secret", "-")
+    assert (run.code, run.err) == (0, ""), run.err
+    assert new not in run.out
+    assert "new webhook secret stored" in run.out
+    assert deployed.secret("zendesk", "zen")["webhook_secrets"] == [new, "zendesk-first-signing-secret"]

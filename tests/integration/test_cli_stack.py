@@ -330,6 +330,7 @@ def test_rotate_zendesk_takes_the_new_signing_secret(deployed: Deployment) -> No
     run = deployed.cli("tenants", "rotate-secret", "acme", "--webhook-secret", new)
 
     assert run.code == 0
+    assert new not in run.out  # a secret the operator supplied is stored, never echoed
     assert deployed.secret("zendesk", "acme")["webhook_secrets"] == [new, ZENDESK_SECRET]
 
 

@@ -288,7 +288,10 @@ def rotate_secret(target: Target, args: Any) -> int:
     current = webhook_secrets(sm, str(row["secret_id"]))
     # The previous one stays valid until the next rotation.
     store_webhook_secrets(sm, str(row["tool_type"]), args.tenant_id, [new, *current[:1]])
-    print(f"tenant {args.tenant_id}: new webhook secret (shown once): {new}")
+    if given is None:  # generated here: shown once; one the operator supplied is never echoed
+        print(f"tenant {args.tenant_id}: new webhook secret (shown once): {new}")
+    else:
+        print(f"tenant {args.tenant_id}: new webhook secret stored")
     print(
         "the previous secret stays valid until the next rotation (webhooks pick it up within the cache time)"
     )
