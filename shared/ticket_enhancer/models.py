@@ -185,6 +185,11 @@ class Ticket(TicketFields):
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     url: str | None = None
+    # The scope key similar tickets are drawn from (Jira project, Zendesk organisation, ServiceNow
+    # company, Freshservice department, SDP site, Zammad organisation); "" when the ticket has none.
+    scope: str = ""
+    category: str = ""  # category / type as the tool names it ("" when unknown)
+    group: str = ""  # assignment group / team ("" when unassigned)
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -37,7 +37,15 @@ class IndexedTicket:
     subject: str = ""
     text: str = ""
     url: str = ""
-    created: str = ""
+    created: str = ""  # ISO 8601, UTC
+    # Filled for tickets imported from the tool's history (the sync); empty for processed tickets.
+    resolution: str = ""  # how it was resolved: close notes, the SDP resolution, the last agent reply
+    resolved: str = ""  # ISO 8601, UTC
+    status: str = ""  # "resolved" (history) or "open"
+    category: str = ""  # category / type as the tool names it
+    group: str = ""  # assignment group / team
+    priority: str = ""  # the tool's own priority name
+    scope: str = ""  # the scope key: Jira project, Zendesk organisation, ServiceNow company, ...
 
     @property
     def label(self) -> str:
