@@ -87,6 +87,7 @@ class LocalStack:
                 **tables,
                 **{key: queue.url for key, queue in queues.items()},
                 **{key: local_name(key) for key in self.template.functions},
+                **self.resources.buckets,
             }
             found = refs.get(logical_id)
         else:
@@ -97,6 +98,7 @@ class LocalStack:
                 },
                 **{(key, "Arn"): queue.arn for key, queue in queues.items()},
                 **{(key, "QueueName"): queue.name for key, queue in queues.items()},
+                **{(key, "Arn"): f"arn:aws:s3:::{name}" for key, name in self.resources.buckets.items()},
             }
             found = attributes.get((logical_id, attribute))
         if found is None:
@@ -171,6 +173,7 @@ class LocalStack:
             if f.route is not None
         ]
         self.server.app = LocalApp(routes, VendorSandbox(), self.pollers, self.status, self.token)
+        self.server.app.functions = {process.spec.name: process for process in self.processes.values()}
         self._serving = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
         self._serving.start()
 
@@ -193,6 +196,7 @@ class LocalStack:
 
     def tool_info(self, tool: str) -> dict[str, Any]:
         webhook, worker = self.template.webhook_function(tool), self.template.worker_function(tool)
+        ops = self.template.ops_function(tool)
         queue = self.template.queues.get(worker.sqs.queue) if worker and worker.sqs else None
         queues = self.resources.queues
         return {
@@ -201,6 +205,7 @@ class LocalStack:
             "dlq_url": queues[queue.dlq].url if queue and queue.dlq else None,
             "webhook_function": local_name(webhook.logical_id) if webhook else None,
             "worker_function": local_name(worker.logical_id) if worker else None,
+            "ops_function": local_name(ops.logical_id) if ops else None,
         }
 
     def local_json(self) -> dict[str, Any]:
