@@ -148,8 +148,13 @@ class LocalStack:
                 timeout=float(function.timeout),
             )
             self.processes[logical_id] = FunctionProcess(spec)
-        with ThreadPoolExecutor(max_workers=len(self.processes) or 1) as pool:
-            list(pool.map(FunctionProcess.start, self.processes.values()))
+        # Functions that serve a route or a queue start warm; the others (the ops functions, invoked
+        # by `tenants sync` / `preview`) start cold on their first invocation, as on Lambda.
+        warm = [
+            self.processes[key] for key, f in self.template.functions.items() if f.route is not None or f.sqs
+        ]
+        with ThreadPoolExecutor(max_workers=len(warm) or 1) as pool:
+            list(pool.map(FunctionProcess.start, warm))
         wait_seconds = max(1, min(LAMBDA_LONG_POLL, round(LAMBDA_LONG_POLL / self.time_scale)))
         for tool in self.tools():
             worker = self.template.worker_function(tool)
