@@ -9,13 +9,14 @@ import json
 import boto3
 import pytest
 
-from tests.integration.test_cli_local import Stack, stack  # noqa: F401 (the module's stack fixture)
+from tests.integration import test_cli_local
+from tests.integration.test_cli_local import Stack
 
-pytestmark = pytest.mark.usefixtures("stack")
+stack = test_cli_local.stack  # that module's `local up` fixture: one stack for this module too
 
 
-def checkpoints(stack: Stack, tenant_id: str) -> dict[str, str]:
-    config = stack.config
+def checkpoints(running: Stack, tenant_id: str) -> dict[str, str]:
+    config = running.config
     dynamodb = boto3.client(
         "dynamodb",
         endpoint_url=config["endpoint_url"],
@@ -31,7 +32,7 @@ def checkpoints(stack: Stack, tenant_id: str) -> dict[str, str]:
     return {i["sk"]["S"]: i["status"]["S"] for i in items}
 
 
-def test_sync_runs_inside_the_stack_and_the_cli_follows_it(stack: Stack) -> None:  # noqa: F811
+def test_sync_runs_inside_the_stack_and_the_cli_follows_it(stack: Stack) -> None:
     assert stack.http.post(f"{stack.config['sandbox_url']}/_reset").status_code == 200
     stack.onboard("freshservice", "sync-1")
     done = stack.cli("tenants", "sync", "sync-1", "--history-days", "30", "--local", timeout=180)
@@ -41,7 +42,8 @@ def test_sync_runs_inside_the_stack_and_the_cli_follows_it(stack: Stack) -> None
     for line in lines:  # imported by the tool's source, or not offered by its plugin (yet)
         assert " done, " in line or "not offered by this tool" in line, line
     assert "syncing sync-1 (freshservice) at up to 25 requests a minute" in done.stderr
-    assert "api_token" not in done.stderr and "sandbox-token" not in done.stderr
+    assert "api_token" not in done.stderr
+    assert "sandbox-token" not in done.stderr
     assert set(checkpoints(stack, "sync-1")) == {"history", "knowledge"}
     assert stack.status()["functions"]["FreshserviceOpsFunction"]["invocations"] >= 1
 
@@ -50,7 +52,7 @@ def test_sync_runs_inside_the_stack_and_the_cli_follows_it(stack: Stack) -> None
     assert [line.split(":")[0] for line in only.stdout.splitlines()] == ["history"]
 
 
-def test_preview_prints_the_note_and_posts_nothing(stack: Stack) -> None:  # noqa: F811
+def test_preview_prints_the_note_and_posts_nothing(stack: Stack) -> None:
     from ticket_enhancer.sandbox.tickets import seed_ticket_id
 
     assert stack.http.post(f"{stack.config['sandbox_url']}/_reset").status_code == 200
@@ -74,7 +76,7 @@ def test_preview_prints_the_note_and_posts_nothing(stack: Stack) -> None:  # noq
         ("tenants", "sync", "bad id!", "--local"),
     ],
 )
-def test_bad_input_is_one_line_exit_2(stack: Stack, args: tuple[str, ...]) -> None:  # noqa: F811
+def test_bad_input_is_one_line_exit_2(stack: Stack, args: tuple[str, ...]) -> None:
     done = stack.cli(*args)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
