@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ticket_enhancer.cli import tenants
+from ticket_enhancer.cli import sync, tenants
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.target import LOCAL_STATE, Target, load_local
 from ticket_enhancer.cli.tools import plugin
@@ -134,8 +134,11 @@ def _demo(target: Target) -> int:
         http.post(f"{target.sandbox_url}/_reset", headers=target.control_headers()).raise_for_status()
         sent: dict[str, float] = {}
         answers: dict[str, str] = {}
+        onboarded = {tool: _onboard(target, tool) for tool in tools}
+        # Each tenant's history and knowledge from its tool, so the notes show them.
+        sync.sync_tenants(target, {tool: found[0] for tool, found in onboarded.items()})
         for tool in tools:
-            tenant_id, mode, secret = _onboard(target, tool)
+            tenant_id, mode, secret = onboarded[tool]
             body = json.dumps(webhook_body(tool, tenant_id)).encode()
             headers = {"Content-Type": "application/json", **sign(mode, body, secret, tool=tool)}
             url = target.tool(tool).webhook_url.replace("{tenant_id}", tenant_id)

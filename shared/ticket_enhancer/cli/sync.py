@@ -194,3 +194,30 @@ def preview(target: Target, args: Any) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def sync_tenants(
+    target: Target, tenants_by_tool: dict[str, str], *, timeout: float = 180.0, out: TextIO = sys.stdout
+) -> dict[str, str]:
+    """Start a sync of each tool's tenant at once and wait for all (``make demo``); a line per tool."""
+    started = time.time()
+    for tool, tenant_id in tenants_by_tool.items():
+        invoke(target, tool, {"action": "sync", "tenant_id": tenant_id}, wait=False)
+    summary: dict[str, str] = {}
+    while len(summary) < len(tenants_by_tool) and time.time() - started < timeout:
+        time.sleep(POLL_SECONDS)
+        for tool, tenant_id in tenants_by_tool.items():
+            if tool in summary:
+                continue
+            found = _checkpoints(target, tenant_id)
+            fresh = [cp for cp in found.values() if float(cp.get("updated", 0)) >= started - CLOCK_SKEW]
+            if len(fresh) == len(SOURCES) and all(cp.get("status") not in UNFINISHED for cp in fresh):
+                now = time.time()
+                summary[tool] = " | ".join(_describe(s, found.get(s), now) for s in SOURCES)
+                out.write(f"{tool:17} sync -> {summary[tool]}\n")
+                out.flush()
+    for tool in tenants_by_tool:
+        if tool not in summary:
+            summary[tool] = "not finished"
+            out.write(f"{tool:17} sync -> not finished in {timeout:g} s (it goes on in the stack)\n")
+    return summary
