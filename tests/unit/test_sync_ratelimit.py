@@ -14,6 +14,7 @@ from ticket_enhancer.sync.ratelimit import (
     OptionError,
     RateLimitedTransport,
     TokenBucket,
+    option_problems,
     sync_rate_per_minute,
     sync_share,
     tool_limit,
@@ -86,3 +87,29 @@ def test_every_vendor_request_waits_for_a_token() -> None:
     asyncio.run(go())
     assert seen == [0.0, 2.0, 4.0, 6.0]
     assert bucket.acquired == 4
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"sync_api_share": "2"}, "sync_api_share"),
+        ({"sync_api_limit": "-5"}, "sync_api_limit"),
+        ({"sync_history_days": "0"}, "sync_history_days"),
+        ({"sync_history_days": "ten"}, "sync_history_days"),
+        ({"sync_schedule": "hourly"}, "sync_schedule"),
+    ],
+)
+def test_bad_sync_options_are_named(options: dict[str, str], problem: str) -> None:
+    found = option_problems(options)
+    assert len(found) == 1
+    assert problem in found[0]
+
+
+def test_good_sync_options_pass() -> None:
+    options = {
+        "sync_api_share": "0.5",
+        "sync_api_limit": "700",
+        "sync_history_days": "30",
+        "sync_schedule": "off",
+    }
+    assert option_problems(options) == []

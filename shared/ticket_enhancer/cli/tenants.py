@@ -85,7 +85,9 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
     provider = options.get("synthesis_provider")
     if provider is not None and provider not in PROVIDERS:
         raise CliError(f"synthesis_provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
-    problems = retention.option_problems(options)
+    from ticket_enhancer.sync.ratelimit import option_problems
+
+    problems = retention.option_problems(options) + option_problems(options)
     if problems:
         raise CliError(problems[0])
     return options

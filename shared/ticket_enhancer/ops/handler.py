@@ -47,6 +47,8 @@ from ticket_enhancer.sync.engine import (
     SyncRequest,
 )
 from ticket_enhancer.sync.ratelimit import (
+    HISTORY_DAYS_OPTION,
+    SCHEDULE_OPTION,
     OptionError,
     RateLimitedTransport,
     TokenBucket,
@@ -65,8 +67,6 @@ logger = logging.getLogger(__name__)
 
 PREVIEW_JOB_ID = "preview"
 SAFETY_MARGIN_SECONDS = 20.0  # kept from the invocation: checkpoint, release the lease, answer
-HISTORY_DAYS_OPTION = "sync_history_days"
-SCHEDULE_OPTION = "sync_schedule"  # "daily" (default) or "off"
 
 
 class OpsError(Exception):

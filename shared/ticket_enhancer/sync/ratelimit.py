@@ -139,3 +139,23 @@ class RateLimitedTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+HISTORY_DAYS_OPTION = "sync_history_days"  # the scheduled sync's window (1 to 3650, default 180)
+SCHEDULE_OPTION = "sync_schedule"  # "daily" (default) or "off": no scheduled sync for the tenant
+
+
+def option_problems(options: Mapping[str, str]) -> list[str]:
+    """What is wrong with the sync options among ``options`` (``tenants add/update`` refuse them)."""
+    problems: list[str] = []
+    for check in (sync_share, lambda o: _positive(o, LIMIT_OPTION)):
+        try:
+            check(options)
+        except OptionError as exc:
+            problems.append(str(exc))
+    days = options.get(HISTORY_DAYS_OPTION)
+    if days is not None and not (days.isascii() and days.isdigit() and 1 <= int(days) <= 3650):
+        problems.append(f"option {HISTORY_DAYS_OPTION} must be a whole number of days from 1 to 3650")
+    if options.get(SCHEDULE_OPTION, "daily") not in ("daily", "off"):
+        problems.append(f"option {SCHEDULE_OPTION} must be daily or off")
+    return problems
