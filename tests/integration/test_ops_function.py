@@ -222,3 +222,15 @@ def test_bad_events_answer_one_error(ops: Ops, event: dict[str, Any]) -> None:
     answer = ops.handler()(event, Context(60))
     assert set(answer) == {"error"}
     assert answer["error"]
+
+
+def test_a_sync_that_cannot_start_says_why_in_its_checkpoints(ops: Ops) -> None:
+    """Invoked asynchronously, the answer is lost: the CLI reads the reason from the checkpoints."""
+    tenant_id = ops.tenant(sync_api_share="7")
+    answer = ops.handler()({"action": "sync", "tenant_id": tenant_id, "knowledge": False}, Context(60))
+    assert "sync_api_share" in answer["error"]
+    store = CheckpointStore(ops.stack.dynamodb, ops.context_table)
+    history = store.get(tenant_id, "history")
+    assert history.status == "failed"
+    assert "sync_api_share" in history.error
+    assert store.get(tenant_id, "knowledge").status == "new"  # not requested: untouched

@@ -37,7 +37,7 @@ from ticket_enhancer.deadline import CURRENT, Deadline
 from ticket_enhancer.models import Note
 from ticket_enhancer.plugins.errors import VendorError
 from ticket_enhancer.retention import INDEX
-from ticket_enhancer.sync.checkpoint import CheckpointStore, LeaseHeldError
+from ticket_enhancer.sync.checkpoint import SOURCES, CheckpointStore, LeaseHeldError
 from ticket_enhancer.sync.engine import (
     DEFAULT_HISTORY_DAYS,
     IndexBuilder,
@@ -132,13 +132,30 @@ class OpsHandler:
         tenant_id = event.get("tenant_id")
         if not isinstance(tenant_id, str) or not valid_tenant_id(tenant_id):
             raise OpsError("tenant_id is missing or invalid")
-        tenant = await self._tenant(tenant_id)
-        request = _request(event, tenant.config.options)
-        pending = {"history_days": str(request.history_days)}
-        pending.update({s: "1" if s in request.sources else "0" for s in ("history", "knowledge")})
-        await asyncio.to_thread(self.checkpoints.mark_pending, self.tool, tenant_id, pending)
-        outcome = await self._run(tenant, request, deadline)
+        try:
+            tenant = await self._tenant(tenant_id)
+            request = _request(event, tenant.config.options)
+            pending = {"history_days": str(request.history_days)}
+            pending.update({s: "1" if s in request.sources else "0" for s in SOURCES})
+            await asyncio.to_thread(self.checkpoints.mark_pending, self.tool, tenant_id, pending)
+            outcome = await self._run(tenant, request, deadline)
+        except OpsError as exc:  # invoked asynchronously: the checkpoints are what the CLI reads
+            wanted = [s for s in SOURCES if event.get(s, True) is not False]
+            await asyncio.to_thread(self._record_failure, tenant_id, wanted, str(exc))
+            raise
         return self._answer(outcome)
+
+    def _record_failure(self, tenant_id: str, sources: list[str], error: str) -> None:
+        owner = uuid.uuid4().hex
+        for source in sources:
+            checkpoint = dataclasses.replace(
+                self.checkpoints.get(tenant_id, source), status="failed", error=error[:300]
+            )
+            try:
+                self.checkpoints.claim(checkpoint, owner)
+                self.checkpoints.save(checkpoint, owner, release=True)
+            except LeaseHeldError:  # a sync of it is running: that one reports
+                continue
 
     async def _run(self, tenant: TenantContext, request: SyncRequest, deadline: Deadline) -> SyncOutcome:
         options = tenant.config.options
