@@ -26,7 +26,8 @@ def test_a_bigger_share_is_faster_and_a_plugin_can_declare_its_numbers() -> None
 
     class Declared:
         history_page_size = 50
-        api_rate_limit_per_minute = 1000
+        history_calls_per_100 = 102  # two pages and a comments call per ticket
+        documented_rate_limit_per_minute = 1000
 
-    # 200 pages + 10,000 comment calls at 250/min; the export's own 10/min cap: 20 min for its pages
+    # 10,200 requests at 250/min; the export's own 10/min cap: 20 min for its 200 pages
     assert first_import_minutes("zendesk", 10_000, 0.25, Declared()) == pytest.approx(10_200 / 250)

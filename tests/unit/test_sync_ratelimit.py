@@ -33,7 +33,7 @@ def test_tenant_options_choose_share_and_limit() -> None:
 
 def test_a_plugin_may_declare_its_documented_limit() -> None:
     class Declared:
-        api_rate_limit_per_minute = 400
+        documented_rate_limit_per_minute = 400
 
     assert tool_limit("freshservice", {}, Declared()) == 400.0
     assert tool_limit("freshservice", {"sync_api_limit": "500"}, Declared()) == 500.0

@@ -3,8 +3,8 @@
 A tenant's tool answers a fixed number of requests a minute (its plan's limit), shared by the note
 posting and the customer's other integrations. The sync takes at most ``sync_api_share`` of it
 (tenant option, default 0.25): requests per minute = share x the tool's limit. The limit is the
-tenant's ``sync_api_limit`` option (requests a minute: its plan's), else the plugin's documented
-``api_rate_limit_per_minute``, else :data:`DOCUMENTED_LIMITS` below (the lowest plan's, so the
+tenant's ``sync_api_limit`` option (requests a minute: its plan's), else the plugin's
+``documented_rate_limit_per_minute``, else :data:`DOCUMENTED_LIMITS` below (the lowest plan's, so the
 default never exceeds what any plan allows).
 
 The bucket sits in the sync's HTTP transport (:class:`RateLimitedTransport`), so it meters every
@@ -72,7 +72,7 @@ def tool_limit(tool: str, options: Mapping[str, Any], plugin: object = None) -> 
     chosen = _positive(options, LIMIT_OPTION)
     if chosen is not None:
         return chosen
-    declared = getattr(plugin, "api_rate_limit_per_minute", None)
+    declared = getattr(plugin, "documented_rate_limit_per_minute", None)
     if isinstance(declared, int | float) and not isinstance(declared, bool) and declared > 0:
         return float(declared)
     return DOCUMENTED_LIMITS.get(tool, FALLBACK_LIMIT)
