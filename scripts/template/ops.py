@@ -25,7 +25,7 @@ from scripts.template.constants import SKIP_FUNCTION
 
 # A sync runs as long as Lambda allows and continues in the next invocation from its checkpoint.
 OPS_TIMEOUT = 900
-OPS_MEMORY = 1024
+OPS_MEMORY = 2048  # the index build of a large tenant; more than one vCPU from 1,769 MB
 INDEX_BUCKET = "ContextIndexBucket"
 INDEX_OBJECTS = sub(f"${{{INDEX_BUCKET}.Arn}}/*")
 NONCURRENT_VERSION_DAYS = 7  # an index version replaced by a newer build is kept this long

@@ -234,3 +234,24 @@ def test_a_sync_that_cannot_start_says_why_in_its_checkpoints(ops: Ops) -> None:
     assert history.status == "failed"
     assert "sync_api_share" in history.error
     assert store.get(tenant_id, "knowledge").status == "new"  # not requested: untouched
+
+
+def test_a_long_import_does_not_starve_the_other_pending_tenants(ops: Ops) -> None:
+    first, second = ops.tenant("aaa-first"), ops.tenant("zzz-second")
+    clock = Clock()
+
+    def page_takes_six_seconds(source: str, cursor: str | None) -> None:
+        clock.now += 6.0
+
+    ops.plugin.source.tickets = [history_ticket(n) for n in range(100)]  # 10 pages each
+    ops.plugin.source.fault = page_takes_six_seconds
+    handler = ops.handler(monotonic=clock)
+    store = CheckpointStore(ops.stack.dynamodb, ops.context_table)
+    for tenant_id in (first, second):
+        store.mark_pending("jira", tenant_id)
+    handler({"action": "continue"}, Context(50.5))  # 30.5 s: four pages, the first tenant's
+    assert store.get(first, "history").pages == 4
+    assert store.get(second, "history").pages == 0
+    handler({"action": "continue"}, Context(50.5))  # the other tenant goes first this time
+    assert store.get(second, "history").pages == 4
+    assert store.get(first, "history").pages == 4

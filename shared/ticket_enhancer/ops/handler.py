@@ -235,7 +235,7 @@ class OpsHandler:
     async def continue_pending(self, deadline: Deadline) -> dict[str, Any]:
         pending = await asyncio.to_thread(self.checkpoints.pending, self.tool)
         done: list[str] = []
-        for tenant_id, stored in sorted(pending.items()):
+        for tenant_id, stored in pending.items():  # least recently run first
             if deadline.remaining() < SAFETY_MARGIN_SECONDS:
                 break
             event = {
@@ -257,6 +257,8 @@ class OpsHandler:
                 continue
             if outcome.finished:
                 done.append(tenant_id)
+            else:  # to the back of the line: the next invocation starts with another tenant
+                await asyncio.to_thread(self.checkpoints.mark_pending, self.tool, tenant_id, stored)
         return {"status": "ok", "pending": len(pending), "finished": len(done)}
 
     # -- preview ------------------------------------------------------------------------------------

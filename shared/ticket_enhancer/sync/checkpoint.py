@@ -188,8 +188,9 @@ class CheckpointStore:
         )
 
     def pending(self, tool: str) -> dict[str, dict[str, str]]:
-        """Tenant id -> the options its unfinished sync was started with."""
-        found: dict[str, dict[str, str]] = {}
+        """Tenant id -> the options its unfinished sync was started with, least recently run first
+        (each run marks it again: one long import never starves the tool's other tenants)."""
+        found: list[tuple[float, str, dict[str, str]]] = []
         start: Mapping[str, Any] | None = None
         while True:
             request: dict[str, Any] = {
@@ -202,10 +203,11 @@ class CheckpointStore:
             page = self._db.query(**request)
             for item in page.get("Items", []):
                 options = item.get("options", {}).get("M", {})
-                found[item["sk"]["S"]] = {k: v.get("S", "") for k, v in options.items()}
+                updated = float(item.get("updated", {}).get("N", "0"))
+                found.append((updated, item["sk"]["S"], {k: v.get("S", "") for k, v in options.items()}))
             start = page.get("LastEvaluatedKey")
             if not start:
-                return found
+                return {tenant_id: options for _, tenant_id, options in sorted(found)}
 
 
 def _encode(checkpoint: Checkpoint) -> dict[str, Any]:
