@@ -61,6 +61,13 @@ TOOLS = {
         "Confluence 'View'",
         options={"knowledge_space": "KB"},
     ),
+    "zendesk": Tool(
+        "zendesk",
+        "https://acme.zendesk.com",
+        ("360001", "360002", "360003"),
+        "admin role",
+        "Help Center",
+    ),
 }
 
 
@@ -81,8 +88,14 @@ async def _no_sleep(_: float) -> None:
     return None
 
 
+class _Metrics:
+    def add_metric(self, name: str, unit: Any, value: float) -> None:
+        return None
+
+
 def plugin(name: str) -> Any:
     found = PluginManager().get_plugin(name)
+    found._metrics = _Metrics()  # noqa: SLF001
     found._sleep = _no_sleep  # retries without waiting  # noqa: SLF001
     found._retry = RetryPolicy(attempts=2, base_delay=0, max_delay=0)  # noqa: SLF001
     return found
