@@ -32,6 +32,7 @@ from ticket_enhancer.plugins.errors import VendorRateLimitedError, VendorUnavail
 from ticket_enhancer.plugins.requests import RetryPolicy
 from ticket_enhancer.sandbox.history import SCOPES, THANKS, articles, cases
 from ticket_enhancer.sandbox.tickets import seed_ticket_id
+from ticket_enhancer.sandbox.tools.servicenow_history import COMPANIES
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 
 pytestmark = pytest.mark.filterwarnings("ignore:Dimension 'tool' has already been added")
@@ -67,6 +68,14 @@ TOOLS = {
         ("360001", "360002", "360003"),
         "admin role",
         "Help Center",
+    ),
+    "servicenow": Tool(
+        "servicenow",
+        "https://acme.service-now.com",
+        COMPANIES,
+        "itil role",
+        "kb_knowledge",
+        our_notes_in_comments=False,
     ),
 }
 
