@@ -77,6 +77,13 @@ TOOLS = {
         "kb_knowledge",
         our_notes_in_comments=False,
     ),
+    "freshservice": Tool(
+        "freshservice",
+        "https://acme.freshservice.com",
+        ("18000001", "18000002", "18000003"),
+        "View tickets",
+        "Solutions",
+    ),
 }
 
 

@@ -48,7 +48,7 @@ __all__ = [
 TEXT_LIMIT = 8_000  # a ticket's description
 RESOLUTION_LIMIT = 4_000
 ARTICLE_LIMIT = 20_000
-CURSOR_LIMIT = 4_096
+CURSOR_LIMIT = 16_384
 
 
 class MalformedRecordError(ValueError):

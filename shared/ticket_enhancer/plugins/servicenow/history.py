@@ -70,8 +70,6 @@ def parse_incident(data: Any, base_url: str) -> IndexedTicket:
     if not sys_id or not subject:
         raise MalformedRecordError("incident without sys_id or short description")
     close_notes = field_part(record, "close_notes", "value")
-    category = field_part(record, "category", "display_value")
-    subcategory = field_part(record, "subcategory", "display_value")
     return IndexedTicket(
         ticket_id=sys_id,
         display_key=field_part(record, "number", "value") or sys_id,
@@ -82,7 +80,7 @@ def parse_incident(data: Any, base_url: str) -> IndexedTicket:
         resolution="" if is_our_note(close_notes) else reduce_html(close_notes, RESOLUTION_LIMIT),
         resolved=iso_utc(field_part(record, "resolved_at", "value")),
         status="resolved",
-        category=f"{category} / {subcategory}" if category and subcategory else category,
+        category=field_part(record, "category", "display_value"),
         group=field_part(record, "assignment_group", "display_value"),
         priority=field_part(record, "priority", "display_value"),
         scope=field_part(record, "company", "value"),
