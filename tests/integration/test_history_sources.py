@@ -84,6 +84,14 @@ TOOLS = {
         "View tickets",
         "Solutions",
     ),
+    "servicedesk_plus": Tool(
+        "servicedesk_plus",
+        "https://helpdesk.acme-corp.example",  # on-prem (authtoken)
+        SCOPES,
+        "View requests",
+        "View solutions",
+        our_notes_in_comments=False,
+    ),
 }
 
 
