@@ -92,6 +92,14 @@ TOOLS = {
         "View solutions",
         our_notes_in_comments=False,
     ),
+    "zammad": Tool(
+        "zammad",
+        "https://acme.zammad.com",
+        ("Finance", "Sales", "Engineering"),
+        "ticket.agent",
+        "knowledge_base.editor",
+        category_known=False,
+    ),
 }
 
 
