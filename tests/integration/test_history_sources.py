@@ -10,7 +10,6 @@ base comes back over more than one page with its HTML reduced to text.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -127,15 +126,15 @@ class _Metrics:
 
 def plugin(name: str) -> Any:
     found = PluginManager().get_plugin(name)
-    found._metrics = _Metrics()  # noqa: SLF001
-    found._sleep = _no_sleep  # retries without waiting  # noqa: SLF001
-    found._retry = RetryPolicy(attempts=2, base_delay=0, max_delay=0)  # noqa: SLF001
+    found._metrics = _Metrics()
+    found._sleep = _no_sleep  # retries without waiting
+    found._retry = RetryPolicy(attempts=2, base_delay=0, max_delay=0)
     return found
 
 
 @pytest.fixture
-def sandbox() -> Iterator[VendorSandbox]:
-    yield VendorSandbox()
+def sandbox() -> VendorSandbox:
+    return VendorSandbox()
 
 
 def all_history(name: str, sandbox: VendorSandbox) -> tuple[list[HistoryPage], list[IndexedTicket]]:
@@ -196,7 +195,8 @@ def test_history_pages_through_every_resolved_ticket(name: str, sandbox: VendorS
         assert ticket.priority
         assert not tool.category_known or ticket.category
         assert ticket.url.startswith(f"{tool.host}/_sandbox/{name}/")
-        assert ticket.created.endswith("Z") and ticket.resolved.endswith("Z")
+        assert ticket.created.endswith("Z")
+        assert ticket.resolved.endswith("Z")
         assert ticket.created <= ticket.resolved
         assert ticket.text
     assert {t.scope for t in tickets} == set(tool.scopes)  # several scopes
@@ -209,7 +209,8 @@ def test_our_notes_and_requester_replies_are_never_resolutions(name: str, sandbo
     resolution_of = {c.subject + c.resolution: c for c in cases()}
     noted = [t for t in tickets if resolution_of[t.subject + t.resolution].our_note_last]
     thanked = [t for t in tickets if resolution_of[t.subject + t.resolution].requester_last]
-    assert noted and thanked  # the sandbox has both kinds, and they resolve to the agent's text
+    assert noted
+    assert thanked
     for ticket in noted + thanked:
         assert ticket.resolution == resolution_of[ticket.subject + ticket.resolution].resolution
 
@@ -223,7 +224,8 @@ def test_knowledge_pages_through_published_articles_as_text(name: str, sandbox: 
     assert sorted(a.title for a in found) == sorted(a.title for a in published)
     for article in found:
         assert "<" not in article.body.replace("<b>", "")  # only the decoded text "<b>" survives
-        assert "alert(" not in article.body and "color:red" not in article.body
+        assert "alert(" not in article.body
+        assert "color:red" not in article.body
         assert "&amp;" not in article.body
         assert article.url.startswith(TOOLS[name].host)
         assert article.body
@@ -234,7 +236,8 @@ def test_knowledge_pages_through_published_articles_as_text(name: str, sandbox: 
 def test_refusals_name_the_missing_permission(name: str, status: int, sandbox: VendorSandbox) -> None:
     tool = TOOLS[name]
     source, knowledge = history_source(plugin(name)), knowledge_source(plugin(name))
-    assert source is not None and knowledge is not None
+    assert source is not None
+    assert knowledge is not None
     context = tenant(tool, sandbox)
     sandbox.fail_next(name, status)
     with pytest.raises(SourcePermissionError) as refused:
@@ -254,7 +257,8 @@ def test_rate_limits_and_outages_are_retryable_and_resume(name: str, sandbox: Ve
     sandbox.fail_next(name, 429, count=2, retry_after=3600)  # longer than a call may wait
     with pytest.raises(VendorRateLimitedError) as limited:
         asyncio.run(source.history_page(tenant(TOOLS[name], sandbox), since=SINCE, cursor=None))
-    assert limited.value.retryable and limited.value.retry_after == 3600
+    assert limited.value.retryable
+    assert limited.value.retry_after == 3600
     sandbox.reset()
     sandbox.fail_next(name, 502, count=5)
     with pytest.raises(VendorUnavailableError):
@@ -271,4 +275,48 @@ def test_the_fetched_ticket_carries_the_same_scope_key(name: str, sandbox: Vendo
     ticket = asyncio.run(found.get_ticket(tenant(TOOLS[name], sandbox), seed_ticket_id(name)))
     _, history = all_history(name, sandbox)
     assert ticket.scope in {t.scope for t in history}
-    assert ticket.group and (ticket.category or not TOOLS[name].category_known)
+    assert ticket.group
+    assert ticket.category or not TOOLS[name].category_known
+
+
+@pytest.mark.parametrize("name", sorted(TOOLS))
+def test_a_foreign_cursor_is_refused_before_any_call(name: str, sandbox: VendorSandbox) -> None:
+    source, knowledge = history_source(plugin(name)), knowledge_source(plugin(name))
+    assert source is not None
+    assert knowledge is not None
+    with pytest.raises(ValueError, match="cursor"):
+        asyncio.run(source.history_page(tenant(TOOLS[name], sandbox), since=SINCE, cursor="not a cursor"))
+    with pytest.raises(ValueError, match="cursor"):
+        asyncio.run(knowledge.knowledge_page(tenant(TOOLS[name], sandbox), cursor="[1]"))
+    assert sandbox.snapshot()["requests"] == []
+
+
+@pytest.mark.parametrize("name", sorted(TOOLS))
+def test_history_starts_at_since(name: str, sandbox: VendorSandbox) -> None:
+    source = history_source(plugin(name))
+    assert source is not None
+    recent = max(c.resolved for c in cases()) - timedelta(days=20)
+
+    async def run() -> list[IndexedTicket]:
+        context = tenant(TOOLS[name], sandbox)
+        found: list[IndexedTicket] = []
+        cursor: str | None = None
+        while True:
+            page = await source.history_page(context, since=recent, cursor=cursor)
+            found += page.tickets
+            if (cursor := page.next_cursor) is None:
+                return found
+
+    found = asyncio.run(run())
+    # A day's margin: some tools filter by date, not time.
+    expected = {c.subject for c in cases() if c.resolved >= recent - timedelta(days=1) and not c.malformed}
+    assert found
+    assert {t.subject for t in found} <= expected
+    assert len(found) < len(cases()) // 2
+
+
+def test_jira_without_a_knowledge_space_imports_no_knowledge(sandbox: VendorSandbox) -> None:
+    context = tenant(Tool("jira", "https://acme.atlassian.net", (), "", ""), sandbox)
+    page = asyncio.run(plugin("jira").knowledge_page(context, cursor=None))
+    assert page == KnowledgePage()
+    assert sandbox.snapshot()["requests"] == []

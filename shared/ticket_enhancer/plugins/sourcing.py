@@ -65,7 +65,7 @@ async def fetch(
 ) -> httpx.Response:
     """``plugin._call`` for a sync endpoint; 401/403 raise :class:`SourcePermissionError`."""
     try:
-        return await plugin._call(tenant, request, "sync")  # noqa: SLF001 (the plugin's own transport)
+        return await plugin._call(tenant, request, "sync")
     except VendorAuthError as exc:
         raise SourcePermissionError(
             tool_type=plugin.__tool_type__, endpoint=endpoint, permission=permission, status=exc.status or 403
@@ -73,7 +73,9 @@ async def fetch(
 
 
 def iso_utc(value: Any) -> str:
-    """A vendor time (ISO 8601, ``YYYY-MM-DD HH:MM:SS`` UTC, epoch ms) as ``YYYY-MM-DDTHH:MM:SSZ``; "" if none."""
+    """A vendor time (ISO 8601, ``YYYY-MM-DD HH:MM:SS`` UTC, epoch ms) as ``YYYY-MM-DDTHH:MM:SSZ``.
+
+    "" when there is none."""
     parsed = value if isinstance(value, datetime) else parse_datetime(value)
     if parsed is None:
         return ""

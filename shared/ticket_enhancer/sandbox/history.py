@@ -77,8 +77,10 @@ _TOPICS: tuple[tuple[str, str, tuple[str, ...], str, str], ...] = (
         "Network",
         "network",
         ("VPN drops every few minutes", "VPN will not connect from home", "VPN slow for {team}"),
-        "The VPN to vpn-gw0{k}.corp.example.com disconnects every few minutes; {host} is unreachable meanwhile.",
-        "Raised the IKE rekey timer on vpn-gw0{k} to 8h and lowered the tunnel MTU to 1380; sessions stable since.",
+        "The VPN to vpn-gw0{k}.corp.example.com disconnects every few"
+        " minutes; {host} is unreachable meanwhile.",
+        "Raised the IKE rekey timer on vpn-gw0{k} to 8h and lowered"
+        " the tunnel MTU to 1380; sessions stable since.",
     ),
     (
         "Access",
@@ -90,37 +92,55 @@ _TOPICS: tuple[tuple[str, str, tuple[str, ...], str, str], ...] = (
     (
         "Hardware",
         "workplace",
-        ("Printer PRN-{k}F prints blank pages", "Print queue stuck on PRN-{k}F", "Printer offline on floor {k}"),
+        (
+            "Printer PRN-{k}F prints blank pages",
+            "Print queue stuck on PRN-{k}F",
+            "Printer offline on floor {k}",
+        ),
         "Jobs sent to PRN-{k}F come out blank (or stay queued) since the toner was replaced.",
         "Removed the toner's protective seal, cleared the spooler on print-srv0{k} and reprinted the queue.",
     ),
     (
         "Email",
         "email",
-        ("Shared mailbox not syncing in Outlook", "Emails to {team} bounce with 550 5.7.1", "Calendar invites missing"),
-        "Mail for the {team} shared mailbox stopped syncing; Outlook shows 'Disconnected'. Bounce 550 5.7.1 seen.",
-        "Re-granted FullAccess on the shared mailbox, rebuilt the OST and fixed the transport rule causing 550 5.7.1.",
+        (
+            "Shared mailbox not syncing in Outlook",
+            "Emails to {team} bounce with 550 5.7.1",
+            "Calendar invites missing",
+        ),
+        "Mail for the {team} shared mailbox stopped syncing; Outlook"
+        " shows 'Disconnected'. Bounce 550 5.7.1 seen.",
+        "Re-granted FullAccess on the shared mailbox, rebuilt the OST"
+        " and fixed the transport rule causing 550 5.7.1.",
     ),
     (
         "Servers",
         "servers",
         ("Disk full on {host}", "/var at 100% on {host}", "Backups failing: no space left on {host}"),
         "Monitoring reports the data disk of {host} at 100%; the application writes fail with ENOSPC.",
-        "Rotated and compressed the application logs on {host}, added logrotate, extended the volume by 50 GB.",
+        "Rotated and compressed the application logs on {host},"
+        " added logrotate, extended the volume by 50 GB.",
     ),
     (
         "Security",
         "servers",
-        ("Certificate expired on {site}", "TLS certificate expiry warning for {site}", "Browser warns about {site}"),
+        (
+            "Certificate expired on {site}",
+            "TLS certificate expiry warning for {site}",
+            "Browser warns about {site}",
+        ),
         "Users get NET::ERR_CERT_DATE_INVALID on https://{site}; the certificate expired last night.",
-        "Renewed the certificate for {site}, deployed the full chain on the load balancer and enabled auto-renewal.",
+        "Renewed the certificate for {site}, deployed the full chain on"
+        " the load balancer and enabled auto-renewal.",
     ),
     (
         "Network",
         "network",
         ("Network outage in building {k}", "No connectivity on 10.{k}0.0.0/16", "Switch sw-b{k}-core down"),
-        "Nothing on 10.{k}0.0.0/16 answers; gateway 10.{k}0.0.1 does not reply to ping; floor switches blink amber.",
-        "Replaced the failed uplink SFP on sw-b{k}-core and restored the 10.{k}0.0.1 gateway; spanning tree re-converged.",
+        "Nothing on 10.{k}0.0.0/16 answers; gateway 10.{k}0.0.1 does"
+        " not reply to ping; floor switches blink amber.",
+        "Replaced the failed uplink SFP on sw-b{k}-core and restored the"
+        " 10.{k}0.0.1 gateway; spanning tree re-converged.",
     ),
     (
         "Hardware",
@@ -188,7 +208,10 @@ def cases(size: int = HISTORY_SIZE) -> tuple[SandboxCase, ...]:
 
 
 _ARTICLE_TOPICS = (
-    ("VPN disconnects: check IKE rekey and MTU", "IKE/IPsec rekey timers on the VPN gateway and the tunnel MTU"),
+    (
+        "VPN disconnects: check IKE rekey and MTU",
+        "IKE/IPsec rekey timers on the VPN gateway and the tunnel MTU",
+    ),
     ("Resetting a locked account", "unlock in AD, clear stale passwords on phones, reset MFA"),
     ("Printer prints blank pages", "remove the toner seal, clear the spooler on the print server"),
     ("Shared mailbox not syncing", "re-grant FullAccess, rebuild the OST, check transport rules (550 5.7.1)"),
@@ -215,7 +238,9 @@ def articles(size: int = 36) -> tuple[SandboxArticle, ...]:
             "<li>Follow the steps above &amp; note what you changed.</li></ol>"
         )
         if n % 9 == 4:  # what an editor pasted: must never reach a note as markup
-            body += "<script>alert('x')</script><style>p{color:red}</style><p>Use &lt;b&gt; tags sparingly.</p>"
+            body += (
+                "<script>alert('x')</script><style>p{color:red}</style><p>Use &lt;b&gt; tags sparingly.</p>"
+            )
         found.append(
             SandboxArticle(n=n, title=title, html=body, published=n % 12 != 11, malformed=n in (5, 23))
         )

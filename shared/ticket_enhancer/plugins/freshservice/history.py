@@ -101,7 +101,8 @@ def parse_ticket(data: Any, resolution: str, base_url: str) -> IndexedTicket:
         ticket_id=ticket_id,
         display_key=f"#{ticket_id}",
         subject=subject,
-        text=text_field(ticket.get("description_text"))[:TEXT_LIMIT] or reduce_html(ticket.get("description")),
+        text=text_field(ticket.get("description_text"))[:TEXT_LIMIT]
+        or reduce_html(ticket.get("description")),
         url=f"{base_url.rstrip('/')}/helpdesk/tickets/{ticket_id}",
         created=iso_utc(ticket.get("created_at")),
         resolution=resolution,

@@ -65,7 +65,9 @@ class FreshservicePlugin(TicketingToolPlugin):
     # (Enterprise); the lowest is the planning default.
     documented_rate_limit_per_minute: ClassVar[int] = 100
 
-    async def history_page(self, tenant: TenantContext, *, since: datetime, cursor: str | None) -> HistoryPage:
+    async def history_page(
+        self, tenant: TenantContext, *, since: datetime, cursor: str | None
+    ) -> HistoryPage:
         from ticket_enhancer.plugins.freshservice import history
 
         return await history.history_page(self, tenant, since, cursor)

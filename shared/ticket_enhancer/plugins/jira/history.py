@@ -50,7 +50,9 @@ FIELDS = (
 )
 SEARCH_PERMISSION = "the 'Browse projects' project permission (scoped token: read:jira-work)"
 SPACES = "/wiki/api/v2/spaces"
-SPACE_PERMISSION = "Confluence 'View' on the knowledge space (scoped token: read:space:confluence, read:page:confluence)"
+SPACE_PERMISSION = (
+    "Confluence 'View' on the knowledge space (scoped token: read:space:confluence, read:page:confluence)"
+)
 KNOWLEDGE_SPACE_OPTION = "knowledge_space"
 
 
@@ -143,7 +145,9 @@ def parse_page(page_data: Any, base_url: str) -> Article:
     storage = obj(obj(page.get("body")).get("storage"))
     webui = text_field(obj(page.get("_links")).get("webui"))
     url = f"{base_url.rstrip('/')}/wiki{webui}" if webui.startswith("/") else ""
-    return Article(article_id=page_id, title=title, body=reduce_html(storage.get("value"), ARTICLE_LIMIT), url=url)
+    return Article(
+        article_id=page_id, title=title, body=reduce_html(storage.get("value"), ARTICLE_LIMIT), url=url
+    )
 
 
 async def knowledge_page(plugin: JiraPlugin, tenant: TenantContext, cursor: str | None) -> KnowledgePage:

@@ -105,7 +105,9 @@ class JiraPlugin(TicketingToolPlugin):
             "GET",
             f"/rest/api/3/issue/{ticket_id}",
             idempotent=True,
-            params={"fields": "summary,description,priority,reporter,created,status,project,issuetype,components"},
+            params={
+                "fields": "summary,description,priority,reporter,created,status,project,issuetype,components"
+            },
         )
 
     def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
@@ -131,7 +133,9 @@ class JiraPlugin(TicketingToolPlugin):
             group=_first_name(fields.get("components")),
         )
 
-    async def history_page(self, tenant: TenantContext, *, since: datetime, cursor: str | None) -> HistoryPage:
+    async def history_page(
+        self, tenant: TenantContext, *, since: datetime, cursor: str | None
+    ) -> HistoryPage:
         from ticket_enhancer.plugins.jira import history
 
         return await history.history_page(self, tenant, since, cursor)

@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 REQUESTS = "/api/v3/requests"
 REQUESTS_PERMISSION = "a technician role with 'View requests' (cloud OAuth scope SDPOnDemand.requests.READ)"
 SOLUTIONS = "/api/v3/solutions"
-SOLUTIONS_PERMISSION = "a technician role with 'View solutions' (cloud OAuth scope SDPOnDemand.solutions.READ)"
+SOLUTIONS_PERMISSION = (
+    "a technician role with 'View solutions' (cloud OAuth scope SDPOnDemand.solutions.READ)"
+)
 FIELDS = (
     "id", "display_id", "subject", "description", "short_description", "status", "priority", "category",
     "group", "site", "created_time", "resolved_time", "requester",

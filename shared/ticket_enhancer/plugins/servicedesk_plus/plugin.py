@@ -97,7 +97,9 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
     # per-portal throttling, 429 when exceeded). 60/min is our conservative planning figure.
     documented_rate_limit_per_minute: ClassVar[int] = 60
 
-    async def history_page(self, tenant: TenantContext, *, since: datetime, cursor: str | None) -> HistoryPage:
+    async def history_page(
+        self, tenant: TenantContext, *, since: datetime, cursor: str | None
+    ) -> HistoryPage:
         from ticket_enhancer.plugins.servicedesk_plus import history
 
         return await history.history_page(self, tenant, since, cursor)

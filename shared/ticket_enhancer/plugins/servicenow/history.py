@@ -93,7 +93,8 @@ async def history_page(
     offset = _offset(decode_cursor(cursor))
     size = plugin.history_page_size
     params = {
-        "sysparm_query": f"stateIN6,7^resolved_at>={since:%Y-%m-%d %H:%M:%S}^ORDERBYresolved_at^ORDERBYsys_id",
+        "sysparm_query": f"stateIN6,7^resolved_at>={since:%Y-%m-%d %H:%M:%S}"
+        "^ORDERBYresolved_at^ORDERBYsys_id",
         "sysparm_fields": INCIDENT_FIELDS,
         "sysparm_display_value": "all",
         "sysparm_exclude_reference_link": "true",
@@ -133,7 +134,9 @@ def parse_article(data: Any, base_url: str) -> Article:
     )
 
 
-async def knowledge_page(plugin: ServiceNowPlugin, tenant: TenantContext, cursor: str | None) -> KnowledgePage:
+async def knowledge_page(
+    plugin: ServiceNowPlugin, tenant: TenantContext, cursor: str | None
+) -> KnowledgePage:
     offset = _offset(decode_cursor(cursor))
     size = plugin.knowledge_page_size
     params = {

@@ -71,7 +71,9 @@ class ServiceNowPlugin(TicketingToolPlugin):
     # conservative planning figure; a 429 with Retry-After is honoured either way.
     documented_rate_limit_per_minute: ClassVar[int] = 300
 
-    async def history_page(self, tenant: TenantContext, *, since: datetime, cursor: str | None) -> HistoryPage:
+    async def history_page(
+        self, tenant: TenantContext, *, since: datetime, cursor: str | None
+    ) -> HistoryPage:
         from ticket_enhancer.plugins.servicenow import history
 
         return await history.history_page(self, tenant, since, cursor)

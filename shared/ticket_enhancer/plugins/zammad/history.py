@@ -146,7 +146,9 @@ def _assets(data: Any, kind: str) -> dict[str, dict[str, Any]]:
     return {key: obj(value) for key, value in found.items()}
 
 
-def parse_answer(data: Any, kb_id: str, answer_id: str, base_url: str, locale: str = "en-us") -> Article | None:
+def parse_answer(
+    data: Any, kb_id: str, answer_id: str, base_url: str, locale: str = "en-us"
+) -> Article | None:
     """The answer's article; None when it is not published. MalformedRecordError when unreadable."""
     answer = _assets(data, "KnowledgeBaseAnswer").get(answer_id)
     if answer is None:
@@ -154,12 +156,16 @@ def parse_answer(data: Any, kb_id: str, answer_id: str, base_url: str, locale: s
     if not answer.get("published_at") or answer.get("archived_at"):
         return None
     translations = [
-        t for t in _assets(data, "KnowledgeBaseAnswerTranslation").values() if text_field(t.get("answer_id")) == answer_id
+        t
+        for t in _assets(data, "KnowledgeBaseAnswerTranslation").values()
+        if text_field(t.get("answer_id")) == answer_id
     ]
     if not translations or not text_field(translations[0].get("title")):
         raise MalformedRecordError("answer without a titled translation")
     translation = translations[0]
-    content = _assets(data, "KnowledgeBaseAnswerTranslationContent").get(text_field(translation.get("content_id")), {})
+    content = _assets(data, "KnowledgeBaseAnswerTranslationContent").get(
+        text_field(translation.get("content_id")), {}
+    )
     return Article(
         article_id=answer_id,
         title=text_field(translation.get("title")),
@@ -184,7 +190,9 @@ async def knowledge_page(plugin: ZammadPlugin, tenant: TenantContext, cursor: st
             return KnowledgePage()  # no knowledge base
         kb_id, base = next(iter(bases.items()))
         answer_ids = base.get("answer_ids")
-        remaining = sorted(i for i in (answer_ids if isinstance(answer_ids, list) else []) if isinstance(i, int))
+        remaining = sorted(
+            i for i in (answer_ids if isinstance(answer_ids, list) else []) if isinstance(i, int)
+        )
     size = plugin.knowledge_page_size
     found: list[Article] = []
     skipped = 0
@@ -209,4 +217,6 @@ async def knowledge_page(plugin: ZammadPlugin, tenant: TenantContext, cursor: st
         if article is not None:
             found.append(article)
     rest = remaining[size:]
-    return KnowledgePage(tuple(found), encode_cursor({"kb": kb_id, "answers": rest}) if rest else None, skipped)
+    return KnowledgePage(
+        tuple(found), encode_cursor({"kb": kb_id, "answers": rest}) if rest else None, skipped
+    )

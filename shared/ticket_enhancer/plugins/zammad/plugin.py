@@ -161,7 +161,9 @@ class ZammadPlugin(TicketingToolPlugin):
     # conservative planning figure.
     documented_rate_limit_per_minute: ClassVar[int] = 100
 
-    async def history_page(self, tenant: TenantContext, *, since: datetime, cursor: str | None) -> HistoryPage:
+    async def history_page(
+        self, tenant: TenantContext, *, since: datetime, cursor: str | None
+    ) -> HistoryPage:
         from ticket_enhancer.plugins.zammad import history
 
         return await history.history_page(self, tenant, since, cursor)

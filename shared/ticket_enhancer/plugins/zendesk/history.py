@@ -57,7 +57,9 @@ def _comments(data: Any) -> list[Comment]:
     for item in reversed(raw) if isinstance(raw, list) else []:  # asked newest first
         comment = obj(item)
         html_body = text_field(comment.get("html_body"))
-        text = text_field(comment.get("plain_body")) or text_field(comment.get("body")) or reduce_html(html_body)
+        text = (
+            text_field(comment.get("plain_body")) or text_field(comment.get("body")) or reduce_html(html_body)
+        )
         public = comment.get("public") is True and not is_our_note(html_body)
         found.append(Comment(text[:TEXT_LIMIT], text_field(comment.get("author_id")), public))
     return found
@@ -103,9 +105,10 @@ async def history_page(
         permission=EXPORT_PERMISSION,
     )
     body = obj(response.json())
+    sideloaded = body.get("groups")
     groups = {
         text_field(obj(g).get("id")): text_field(obj(g).get("name"))
-        for g in (body.get("groups") if isinstance(body.get("groups"), list) else [])
+        for g in (sideloaded if isinstance(sideloaded, list) else [])
     }
     tickets: list[IndexedTicket] = []
     skipped = 0

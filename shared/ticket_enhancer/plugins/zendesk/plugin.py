@@ -69,7 +69,9 @@ class ZendeskPlugin(TicketingToolPlugin):
     # by plan; incremental exports 10/min. The lowest plan's figure is the planning default.
     documented_rate_limit_per_minute: ClassVar[int] = 200
 
-    async def history_page(self, tenant: TenantContext, *, since: datetime, cursor: str | None) -> HistoryPage:
+    async def history_page(
+        self, tenant: TenantContext, *, since: datetime, cursor: str | None
+    ) -> HistoryPage:
         from ticket_enhancer.plugins.zendesk import history
 
         return await history.history_page(self, tenant, since, cursor)

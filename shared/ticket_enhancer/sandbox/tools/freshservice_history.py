@@ -82,7 +82,9 @@ def _page(call: Call, rows: list[dict[str, Any]], key: str, path: str) -> Answer
 
 
 def tickets(call: Call) -> Answer:
-    since = datetime.fromisoformat((call.query.get("updated_since") or ["1970-01-01T00:00:00Z"])[0].replace("Z", "+00:00"))
+    since = datetime.fromisoformat(
+        (call.query.get("updated_since") or ["1970-01-01T00:00:00Z"])[0].replace("Z", "+00:00")
+    )
     ordered = sorted(cases(), key=lambda c: c.resolved)
     rows: list[dict[str, Any]] = []
     for case in ordered:

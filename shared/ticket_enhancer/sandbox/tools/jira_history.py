@@ -20,7 +20,11 @@ _SINCE = re.compile(r'resolved\s*>=\s*"(\d{4}-\d{2}-\d{2})')
 
 
 def _adf(text: str) -> dict[str, Any]:
-    return {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]}
+    return {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
+    }
 
 
 def _when(moment: datetime) -> str:
@@ -28,7 +32,13 @@ def _when(moment: datetime) -> str:
 
 
 def _comment(n: int, author: str, text: str, moment: datetime, public: bool = True) -> dict[str, Any]:
-    return {"id": str(n), "author": {"accountId": author}, "body": _adf(text), "created": _when(moment), "jsdPublic": public}
+    return {
+        "id": str(n),
+        "author": {"accountId": author},
+        "body": _adf(text),
+        "created": _when(moment),
+        "jsdPublic": public,
+    }
 
 
 def issue(case: SandboxCase) -> dict[str, Any]:
@@ -40,7 +50,9 @@ def issue(case: SandboxCase) -> dict[str, Any]:
     if case.requester_last:
         comments.append(_comment(3, requester, THANKS, case.resolved))
     if case.our_note_last:
-        comments.append(_comment(4, "acc-ticket-enhancer", OUR_NOTE.format(n=case.n), case.resolved, public=False))
+        comments.append(
+            _comment(4, "acc-ticket-enhancer", OUR_NOTE.format(n=case.n), case.resolved, public=False)
+        )
         comments.append(_comment(5, "acc-ticket-enhancer", OUR_NOTE.format(n=case.n), case.resolved))
     project = PROJECTS[case.scope]
     fields: Any = {
@@ -70,7 +82,9 @@ def _issues() -> tuple[tuple[datetime, dict[str, Any]], ...]:
 def search(call: Call) -> Answer:
     jql = (call.query.get("jql") or [""])[0]
     found = _SINCE.search(jql)
-    since = datetime.fromisoformat(found[1]).replace(tzinfo=UTC) if found else datetime.min.replace(tzinfo=UTC)
+    since = (
+        datetime.fromisoformat(found[1]).replace(tzinfo=UTC) if found else datetime.min.replace(tzinfo=UTC)
+    )
     size = min(int((call.query.get("maxResults") or ["50"])[0]), MAX_RESULTS)
     start = int((call.query.get("nextPageToken") or ["0"])[0].removeprefix("tok-") or 0)
     matching = [item for when, item in _issues() if when >= since]
@@ -106,7 +120,9 @@ def pages(call: Call) -> Answer:
     listed = [p for p in listed if p["status"] in statuses]
     links: dict[str, Any] = {}
     if start + size < len(listed):
-        links["next"] = f"/wiki/api/v2/spaces/{SPACE_ID}/pages?cursor=c{start + size}&limit={size}&body-format=storage"
+        links["next"] = (
+            f"/wiki/api/v2/spaces/{SPACE_ID}/pages?cursor=c{start + size}&limit={size}&body-format=storage"
+        )
     return Answer(200, {"results": listed[start : start + size], "_links": links})
 
 

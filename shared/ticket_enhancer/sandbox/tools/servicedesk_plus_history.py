@@ -20,7 +20,10 @@ _RESOLUTION = re.compile(r"/api/v3/requests/(\d+)/resolutions")
 
 
 def _time(moment: datetime) -> dict[str, str]:
-    return {"value": str(int(moment.timestamp() * 1000)), "display_value": moment.strftime("%b %d, %Y %I:%M %p")}
+    return {
+        "value": str(int(moment.timestamp() * 1000)),
+        "display_value": moment.strftime("%b %d, %Y %I:%M %p"),
+    }
 
 
 def request(case: SandboxCase) -> dict[str, Any]:

@@ -64,7 +64,9 @@ def _page(call: Call, rows: list[dict[str, Any]], path: str) -> Answer:
 def incidents(call: Call) -> Answer:
     query = (call.query.get("sysparm_query") or [""])[0]
     found = _SINCE.search(query)
-    since = datetime.fromisoformat(found[1]).replace(tzinfo=UTC) if found else datetime.min.replace(tzinfo=UTC)
+    since = (
+        datetime.fromisoformat(found[1]).replace(tzinfo=UTC) if found else datetime.min.replace(tzinfo=UTC)
+    )
     rows = [incident(c) for c in sorted(cases(), key=lambda c: c.resolved) if c.resolved >= since]
     return _page(call, rows, "/api/now/table/incident")
 
@@ -88,7 +90,10 @@ def knowledge(call: Call) -> Answer:
 def route(call: Call) -> Answer | None:
     if call.method != "GET":
         return None
-    if call.path == "/api/now/table/incident" and "resolved_at>=" in (call.query.get("sysparm_query") or [""])[0]:
+    if (
+        call.path == "/api/now/table/incident"
+        and "resolved_at>=" in (call.query.get("sysparm_query") or [""])[0]
+    ):
         return incidents(call)
     if call.path == "/api/now/table/kb_knowledge":
         return knowledge(call)

@@ -77,7 +77,9 @@ def _by_id() -> dict[int, SandboxCase]:
 def search(call: Call) -> Answer:
     query = (call.query.get("query") or [""])[0]
     found = _SINCE.search(query)
-    since = datetime.fromisoformat(found[1]).replace(tzinfo=UTC) if found else datetime.min.replace(tzinfo=UTC)
+    since = (
+        datetime.fromisoformat(found[1]).replace(tzinfo=UTC) if found else datetime.min.replace(tzinfo=UTC)
+    )
     limit = min(int((call.query.get("limit") or ["10"])[0]), MAX_LIMIT)
     page = int((call.query.get("page") or ["1"])[0])
     rows = [ticket(c) for c in sorted(cases(), key=lambda c: c.resolved) if c.resolved >= since]

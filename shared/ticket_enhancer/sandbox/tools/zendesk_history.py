@@ -111,7 +111,11 @@ def help_center(call: Call) -> Answer:
         200,
         {
             "articles": listed[start : start + size],
-            "meta": {"has_more": more, "after_cursor": str(start + size) if more else None, "before_cursor": None},
+            "meta": {
+                "has_more": more,
+                "after_cursor": str(start + size) if more else None,
+                "before_cursor": None,
+            },
             "links": {"next": None, "prev": None},
         },
     )
