@@ -320,3 +320,27 @@ def test_jira_without_a_knowledge_space_imports_no_knowledge(sandbox: VendorSand
     page = asyncio.run(plugin("jira").knowledge_page(context, cursor=None))
     assert page == KnowledgePage()
     assert sandbox.snapshot()["requests"] == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(404, b'{"error": "RecordNotFound"}'), (200, b"<html>oops</html>")]
+)
+def test_a_detail_call_for_a_vanished_or_garbled_record_gives_none(status: int, body: bytes) -> None:
+    """Comments, conversations, articles or a resolution: gone or unreadable means skip, not fail."""
+    from ticket_enhancer.plugins.requests import VendorRequest
+    from ticket_enhancer.plugins.sourcing import fetch_detail
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body)
+
+    config = TenantConfig(
+        tenant_id="acme", tool_type="zendesk", base_url="https://acme.zendesk.com", secret_id="s"
+    )
+    context = TenantContext(
+        config=config,
+        secret=TenantSecret.model_validate({"api_user": "a@acme.example", "api_token": "t"}),
+        http=httpx.AsyncClient(transport=httpx.MockTransport(answer)),
+    )
+    request = VendorRequest("GET", "/api/v2/tickets/1/comments", idempotent=True)
+    found = asyncio.run(fetch_detail(plugin("zendesk"), context, request, endpoint="e", permission="p"))
+    assert found is None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ticket_enhancer.htmltext import html_to_text
 from ticket_enhancer.models import NOTE_FOOTER_PREFIX
 from ticket_enhancer.plugins.capabilities import SourcePermissionError
-from ticket_enhancer.plugins.errors import VendorAuthError
+from ticket_enhancer.plugins.errors import VendorAuthError, VendorNotFoundError
 from ticket_enhancer.plugins.fields import parse_datetime
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "fetch",
+    "fetch_detail",
     "is_our_note",
     "iso_utc",
     "last_resolution",
@@ -70,6 +71,26 @@ async def fetch(
         raise SourcePermissionError(
             tool_type=plugin.__tool_type__, endpoint=endpoint, permission=permission, status=exc.status or 403
         ) from exc
+
+
+async def fetch_detail(
+    plugin: TicketingToolPlugin,
+    tenant: TenantContext,
+    request: VendorRequest,
+    *,
+    endpoint: str,
+    permission: str,
+) -> Any | None:
+    """The JSON of one record's detail call (comments, resolution, answer); None when the record is
+    gone (404) or the answer is not JSON: the caller skips and counts that record."""
+    try:
+        response = await fetch(plugin, tenant, request, endpoint=endpoint, permission=permission)
+    except VendorNotFoundError:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def iso_utc(value: Any) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ticket_enhancer.enhance.records import Article, IndexedTicket
 from ticket_enhancer.plugins.base import text_field
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
+from ticket_enhancer.plugins.errors import VendorNotFoundError
 from ticket_enhancer.plugins.fields import obj
 from ticket_enhancer.plugins.requests import VendorRequest
 from ticket_enhancer.plugins.sourcing import (
@@ -53,6 +54,20 @@ RESOLVED = frozenset({"4", "5"})
 MAX_CONVERSATION_PAGES = 10
 
 
+async def _fetch_or_none(
+    plugin: FreshservicePlugin,
+    tenant: TenantContext,
+    request: VendorRequest,
+    *,
+    endpoint: str,
+    permission: str,
+) -> httpx.Response | None:
+    try:
+        return await fetch(plugin, tenant, request, endpoint=endpoint, permission=permission)
+    except VendorNotFoundError:
+        return None
+
+
 def _has_next(response: httpx.Response) -> bool:
     return 'rel="next"' in response.headers.get("link", "")
 
@@ -64,10 +79,13 @@ def _page_number(state: dict[str, Any], key: str = "page") -> int:
     return page
 
 
-async def _conversations(plugin: FreshservicePlugin, tenant: TenantContext, ticket_id: str) -> list[Comment]:
+async def _conversations(
+    plugin: FreshservicePlugin, tenant: TenantContext, ticket_id: str
+) -> list[Comment] | None:
+    """The ticket's conversations, oldest first; None when the ticket is gone or unreadable."""
     found: list[Comment] = []
     for page in range(1, MAX_CONVERSATION_PAGES + 1):
-        response = await fetch(
+        response = await _fetch_or_none(
             plugin,
             tenant,
             VendorRequest(
@@ -79,7 +97,12 @@ async def _conversations(plugin: FreshservicePlugin, tenant: TenantContext, tick
             endpoint="GET /api/v2/tickets/{id}/conversations",
             permission=TICKETS_PERMISSION,
         )
-        items = obj(response.json()).get("conversations")
+        if response is None:
+            return None
+        try:
+            items = obj(response.json()).get("conversations")
+        except ValueError:
+            return None
         for item in items if isinstance(items, list) else []:
             conversation = obj(item)
             html_body = text_field(conversation.get("body"))
@@ -144,6 +167,9 @@ async def history_page(
             skipped += 1
             continue
         comments = await _conversations(plugin, tenant, ticket_id)
+        if comments is None:  # deleted since it was listed, or an unreadable answer
+            skipped += 1
+            continue
         resolution = last_resolution(comments, text_field(ticket.get("requester_id")))
         tickets.append(parse_ticket(ticket, resolution, tenant.config.base_url))
     following = encode_cursor({"page": page + 1}) if _has_next(response) else None

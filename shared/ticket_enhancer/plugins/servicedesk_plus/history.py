@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from ticket_enhancer.enhance.records import Article, IndexedTicket
 from ticket_enhancer.plugins.base import text_field
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
-from ticket_enhancer.plugins.errors import VendorNotFoundError
 from ticket_enhancer.plugins.fields import named, obj
 from ticket_enhancer.plugins.requests import VendorRequest
 from ticket_enhancer.plugins.sourcing import (
@@ -32,6 +31,7 @@ from ticket_enhancer.plugins.sourcing import (
     decode_cursor,
     encode_cursor,
     fetch,
+    fetch_detail,
     is_our_note,
     iso_utc,
     reduce_html,
@@ -66,17 +66,15 @@ def _list_info(params: dict[str, Any]) -> dict[str, str]:
 
 
 async def _resolution(plugin: ServiceDeskPlusPlugin, tenant: TenantContext, request_id: str) -> str:
-    try:
-        response = await fetch(
-            plugin,
-            tenant,
-            VendorRequest("GET", f"{REQUESTS}/{request_id}/resolutions", idempotent=True),
-            endpoint="GET /api/v3/requests/{id}/resolutions",
-            permission=REQUESTS_PERMISSION,
-        )
-    except VendorNotFoundError:
-        return ""  # resolved without a resolution text
-    content = text_field(obj(obj(response.json()).get("resolution")).get("content"))
+    data = await fetch_detail(
+        plugin,
+        tenant,
+        VendorRequest("GET", f"{REQUESTS}/{request_id}/resolutions", idempotent=True),
+        endpoint="GET /api/v3/requests/{id}/resolutions",
+        permission=REQUESTS_PERMISSION,
+    )
+    # None: resolved without a resolution (404) or an unreadable answer: the request still counts.
+    content = text_field(obj(obj(data).get("resolution")).get("content"))
     return "" if is_our_note(content) else reduce_html(content, RESOLUTION_LIMIT)
 
 

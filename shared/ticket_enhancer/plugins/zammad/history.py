@@ -35,6 +35,7 @@ from ticket_enhancer.plugins.sourcing import (
     decode_cursor,
     encode_cursor,
     fetch,
+    fetch_detail,
     is_our_note,
     iso_utc,
     last_resolution,
@@ -127,14 +128,16 @@ async def history_page(
         if not ticket_id.isdigit() or not text_field(obj(item).get("title")):
             skipped += 1
             continue
-        answer = await fetch(
+        data = await fetch_detail(
             plugin,
             tenant,
             VendorRequest("GET", f"/api/v1/ticket_articles/by_ticket/{ticket_id}", idempotent=True),
             endpoint="GET /api/v1/ticket_articles/by_ticket/{id}",
             permission=TICKET_PERMISSION,
         )
-        data = answer.json()
+        if not isinstance(data, list):  # deleted since it was listed, or an unreadable answer
+            skipped += 1
+            continue
         articles = [obj(a) for a in data] if isinstance(data, list) else []
         tickets.append(parse_ticket(item, articles, tenant.config.base_url))
     following = encode_cursor({"page": page + 1}) if len(listed) >= size else None
@@ -197,7 +200,7 @@ async def knowledge_page(plugin: ZammadPlugin, tenant: TenantContext, cursor: st
     found: list[Article] = []
     skipped = 0
     for answer_id in remaining[:size]:
-        response = await fetch(
+        data = await fetch_detail(
             plugin,
             tenant,
             VendorRequest(
@@ -210,7 +213,9 @@ async def knowledge_page(plugin: ZammadPlugin, tenant: TenantContext, cursor: st
             permission=ANSWER_PERMISSION,
         )
         try:
-            article = parse_answer(response.json(), kb_id, str(answer_id), tenant.config.base_url)
+            if data is None:
+                raise MalformedRecordError("answer gone or unreadable")
+            article = parse_answer(data, kb_id, str(answer_id), tenant.config.base_url)
         except MalformedRecordError:
             skipped += 1
             continue

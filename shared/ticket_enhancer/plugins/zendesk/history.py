@@ -33,6 +33,7 @@ from ticket_enhancer.plugins.sourcing import (
     decode_cursor,
     encode_cursor,
     fetch,
+    fetch_detail,
     is_our_note,
     iso_utc,
     last_resolution,
@@ -122,14 +123,17 @@ async def history_page(
             skipped += 1
             continue
         path = f"/api/v2/tickets/{ticket_id}/comments"
-        answer = await fetch(
+        comments = await fetch_detail(
             plugin,
             tenant,
             VendorRequest("GET", path, params={"sort_order": "desc"}, idempotent=True),
             endpoint="GET /api/v2/tickets/{id}/comments",
             permission=COMMENTS_PERMISSION,
         )
-        resolution = last_resolution(_comments(answer.json()), text_field(ticket.get("requester_id")))
+        if comments is None:  # deleted since it was listed, or an unreadable answer
+            skipped += 1
+            continue
+        resolution = last_resolution(_comments(comments), text_field(ticket.get("requester_id")))
         tickets.append(parse_ticket(ticket, groups, resolution, tenant.config.base_url))
     after_cursor = text_field(body.get("after_cursor"))
     done = body.get("end_of_stream") is not False or not after_cursor
