@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ticket_enhancer.htmltext import html_to_text
 from ticket_enhancer.models import NOTE_FOOTER_PREFIX
+from ticket_enhancer.plugins.base import text_field
 from ticket_enhancer.plugins.capabilities import SourcePermissionError
 from ticket_enhancer.plugins.errors import VendorAuthError, VendorNotFoundError
 from ticket_enhancer.plugins.fields import parse_datetime
@@ -44,6 +47,7 @@ __all__ = [
     "iso_utc",
     "last_resolution",
     "reduce_html",
+    "safe_url",
 ]
 
 TEXT_LIMIT = 8_000  # a ticket's description
@@ -68,6 +72,10 @@ async def fetch(
     try:
         return await plugin._call(tenant, request, "sync")
     except VendorAuthError as exc:
+        if exc.operation == "oauth":  # the token refresh itself was refused (ServiceDesk Plus Cloud)
+            permission = f"working OAuth credentials (the token refresh was refused), then {permission}"
+        elif exc.status == 401:  # not a missing permission but refused credentials
+            permission = f"valid credentials (the API token was refused), then {permission}"
         raise SourcePermissionError(
             tool_type=plugin.__tool_type__, endpoint=endpoint, permission=permission, status=exc.status or 403
         ) from exc
@@ -103,6 +111,24 @@ def iso_utc(value: Any) -> str:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f\"'<>\\`]")
+
+
+def safe_url(value: Any, limit: int = 2_048) -> str:
+    """A vendor-given link (an article's ``html_url``) if it is a plain http(s) URL with a host, else "".
+
+    The note links only records' URLs (``render.link``); a ``javascript:`` or malformed one never
+    becomes one."""
+    url = text_field(value)
+    if not url or len(url) > limit or _URL_UNSAFE.search(url):
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return url if parts.scheme in ("https", "http") and parts.hostname else ""
 
 
 def reduce_html(value: Any, limit: int = TEXT_LIMIT) -> str:

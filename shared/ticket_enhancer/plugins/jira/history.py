@@ -37,6 +37,7 @@ from ticket_enhancer.plugins.sourcing import (
     iso_utc,
     last_resolution,
     reduce_html,
+    safe_url,
 )
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def parse_page(page_data: Any, base_url: str) -> Article:
         raise MalformedRecordError("page without id or title")
     storage = obj(obj(page.get("body")).get("storage"))
     webui = text_field(obj(page.get("_links")).get("webui"))
-    url = f"{base_url.rstrip('/')}/wiki{webui}" if webui.startswith("/") else ""
+    url = safe_url(f"{base_url.rstrip('/')}/wiki{webui}") if webui.startswith("/") else ""
     return Article(
         article_id=page_id, title=title, body=reduce_html(storage.get("value"), ARTICLE_LIMIT), url=url
     )

@@ -38,6 +38,7 @@ from ticket_enhancer.plugins.sourcing import (
     iso_utc,
     last_resolution,
     reduce_html,
+    safe_url,
 )
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ def parse_article(data: Any) -> Article:
         article_id=article_id,
         title=title,
         body=reduce_html(article.get("body"), ARTICLE_LIMIT),
-        url=text_field(article.get("html_url")),
+        url=safe_url(article.get("html_url")),  # a brand's Help Center may have its own host
     )
 
 
