@@ -344,3 +344,12 @@ def test_a_detail_call_for_a_vanished_or_garbled_record_gives_none(status: int, 
     request = VendorRequest("GET", "/api/v2/tickets/1/comments", idempotent=True)
     found = asyncio.run(fetch_detail(plugin("zendesk"), context, request, endpoint="e", permission="p"))
     assert found is None
+
+
+def test_knowledge_space_is_a_jira_option_only() -> None:
+    from ticket_enhancer.cli.errors import CliError
+    from ticket_enhancer.cli.tools import check_tool_options
+
+    check_tool_options("jira", {"knowledge_space": "KB"})
+    with pytest.raises(CliError, match="knowledge_space"):
+        check_tool_options("zendesk", {"knowledge_space": "KB"})
