@@ -353,3 +353,16 @@ def test_knowledge_space_is_a_jira_option_only() -> None:
     check_tool_options("jira", {"knowledge_space": "KB"})
     with pytest.raises(CliError, match="knowledge_space"):
         check_tool_options("zendesk", {"knowledge_space": "KB"})
+
+
+@pytest.mark.parametrize("name", sorted(TOOLS))
+def test_calls_per_page_are_what_the_plugin_declares(name: str, sandbox: VendorSandbox) -> None:
+    """One listing call a page, plus ``history_calls_per_100 - 1`` per 100 tickets (Jira: one more
+    only for an issue whose inline comments were cut short)."""
+    pages, tickets = all_history(name, sandbox)
+    found = plugin(name)
+    calls = len(sandbox.state.requests)
+    per_ticket = (found.history_calls_per_100 - 1) / 100
+    truncated = sum(c.n % 23 == 1 and not c.malformed for c in cases()) if name == "jira" else 0
+    assert calls == len(pages) + per_ticket * len(tickets) + truncated
+    assert max(len(p.tickets) + p.skipped for p in pages) <= found.history_page_size

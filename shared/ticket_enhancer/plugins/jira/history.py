@@ -2,12 +2,12 @@
 
 History: ``GET /rest/api/3/search/jql`` (the enhanced search; the old ``/search`` is gone) with the
 fields we read, comments inline, paged by ``nextPageToken`` until ``isLast``: one call per page of
-up to ``HISTORY_PAGE_SIZE`` issues, no call per issue. Jira may return fewer issues than asked when
-many fields are requested (documented); we follow the token either way. The inline ``comment``
-field carries the issue's comments (Jira caps it for issues with very many comments; the last ones
-are what we need and are usually within it). The resolution text is the last public comment by
-someone other than the reporter that is not one of our notes; the ``resolution`` name ("Done") when
-there is none. Scope: the project key; category: the issue type; group: the first component.
+up to ``history_page_size`` issues. Jira may return fewer issues than asked when many fields are
+requested (documented); we follow the token either way. When the inline ``comment`` field holds
+fewer comments than its ``total`` (long conversations), that issue costs one more call,
+``GET /rest/api/3/issue/{id}/comment?orderBy=-created``, for its newest comments. The resolution
+text is the last public comment by someone other than the reporter that is not one of our notes;
+the ``resolution`` name ("Done") when there is none. Scope: the project key; category: the issue type; group: the first component.
 
 Knowledge: the JSM knowledge base is a Confluence space on the same site (tenant option
 ``knowledge_space``, the space key): ``GET /wiki/api/v2/spaces?keys=KEY`` for its id, then
@@ -34,6 +34,7 @@ from ticket_enhancer.plugins.sourcing import (
     decode_cursor,
     encode_cursor,
     fetch,
+    fetch_detail,
     iso_utc,
     last_resolution,
     reduce_html,
@@ -63,6 +64,13 @@ def _jql(since: datetime) -> str:
     return f'statusCategory = Done AND resolved >= "{since:%Y-%m-%d}" ORDER BY resolved ASC'
 
 
+def _truncated(fields: dict[str, Any]) -> bool:
+    """Whether the inline ``comment`` field holds fewer comments than the issue has."""
+    inline = obj(fields.get("comment"))
+    total, comments = inline.get("total"), inline.get("comments")
+    return isinstance(total, int) and isinstance(comments, list) and total > len(comments)
+
+
 def _comments(fields: dict[str, Any]) -> list[Comment]:
     raw = obj(fields.get("comment")).get("comments")
     found: list[Comment] = []
@@ -74,7 +82,9 @@ def _comments(fields: dict[str, Any]) -> list[Comment]:
     return found
 
 
-def parse_issue(issue_data: Any, base_url: str) -> IndexedTicket:
+def parse_issue(issue_data: Any, base_url: str, latest: dict[str, Any] | None = None) -> IndexedTicket:
+    """An issue of the search; ``latest``: its newest comments (``{"comments": [...]}``, oldest
+    first) when the inline field was truncated."""
     issue = obj(issue_data)
     fields = issue.get("fields")
     key, issue_id = text_field(issue.get("key")), text_field(issue.get("id"))
@@ -86,7 +96,8 @@ def parse_issue(issue_data: Any, base_url: str) -> IndexedTicket:
     reporter = text_field(obj(fields.get("reporter")).get("accountId"))
     components = fields.get("components")
     first_component = obj(components[0]) if isinstance(components, list) and components else {}
-    resolution = last_resolution(_comments(fields), reporter) or (named(fields.get("resolution")) or "")
+    comments = _comments({"comment": latest} if latest is not None else fields)
+    resolution = last_resolution(comments, reporter) or (named(fields.get("resolution")) or "")
     return IndexedTicket(
         ticket_id=issue_id,
         display_key=key,
@@ -124,12 +135,37 @@ async def history_page(
     skipped = 0
     for issue in issues if isinstance(issues, list) else []:
         try:
-            tickets.append(parse_issue(issue, tenant.config.base_url))
+            latest = await _latest_comments(plugin, tenant, obj(issue))
+            tickets.append(parse_issue(issue, tenant.config.base_url, latest))
         except MalformedRecordError:
             skipped += 1
     next_token = text_field(body.get("nextPageToken"))
     done = body.get("isLast") is True or not next_token
     return HistoryPage(tuple(tickets), None if done else encode_cursor({"token": next_token}), skipped)
+
+
+async def _latest_comments(
+    plugin: JiraPlugin, tenant: TenantContext, issue: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The issue's newest comments, oldest first, when the search's inline field was cut short (one
+    more call for such an issue only); None when the inline comments are complete."""
+    fields, issue_id = obj(issue.get("fields")), text_field(issue.get("id"))
+    if not issue_id.isdigit() or not _truncated(fields):
+        return None
+    data = await fetch_detail(
+        plugin,
+        tenant,
+        VendorRequest(
+            "GET",
+            f"/rest/api/3/issue/{issue_id}/comment",
+            params={"orderBy": "-created", "maxResults": "50"},
+            idempotent=True,
+        ),
+        endpoint="GET /rest/api/3/issue/{id}/comment",
+        permission=SEARCH_PERMISSION,
+    )
+    comments = obj(data).get("comments")
+    return {"comments": list(reversed(comments))} if isinstance(comments, list) else None
 
 
 def _next_cursor(links: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ PROJECTS = ("IT", "SALES", "ENG")  # IT: the finance scope the seed ticket is in
 PRIORITY = {"critical": "Highest", "high": "High", "medium": "Medium", "low": "Low"}
 SPACE_KEY, SPACE_ID = "KB", "98304"
 MAX_RESULTS, MAX_PAGES = 5000, 250  # documented maxima (search: ids only; Confluence pages)
+_COMMENTS = re.compile(r"/rest/api/3/issue/(\d+)/comment")
 _SINCE = re.compile(r'resolved\s*>=\s*"(\d{4}-\d{2}-\d{2})')
 
 
@@ -41,7 +42,8 @@ def _comment(n: int, author: str, text: str, moment: datetime, public: bool = Tr
     }
 
 
-def issue(case: SandboxCase) -> dict[str, Any]:
+def comments_of(case: SandboxCase) -> list[dict[str, Any]]:
+    """Every comment of a history issue, oldest first."""
     requester, agent = f"acc-{case.requester}", f"acc-{case.agent.split()[0].lower()}"
     comments = [
         _comment(1, requester, "Any news? This is blocking me.", case.created),
@@ -54,7 +56,14 @@ def issue(case: SandboxCase) -> dict[str, Any]:
             _comment(4, "acc-ticket-enhancer", OUR_NOTE.format(n=case.n), case.resolved, public=False)
         )
         comments.append(_comment(5, "acc-ticket-enhancer", OUR_NOTE.format(n=case.n), case.resolved))
+    return comments
+
+
+def issue(case: SandboxCase) -> dict[str, Any]:
+    requester = f"acc-{case.requester}"
+    comments = comments_of(case)
     project = PROJECTS[case.scope]
+    inline = comments[:1] if case.n % 23 == 1 else comments  # a long conversation: cut short
     fields: Any = {
         "summary": case.subject,
         "description": _adf(case.description),
@@ -67,7 +76,7 @@ def issue(case: SandboxCase) -> dict[str, Any]:
         "issuetype": {"name": case.category},
         "components": [{"name": case.group}],
         "reporter": {"accountId": requester, "displayName": case.requester.title()},
-        "comment": {"comments": comments, "startAt": 0, "maxResults": len(comments), "total": len(comments)},
+        "comment": {"comments": inline, "startAt": 0, "maxResults": len(inline), "total": len(comments)},
     }
     if case.malformed:
         fields = "unavailable"
@@ -77,6 +86,21 @@ def issue(case: SandboxCase) -> dict[str, Any]:
 @functools.cache
 def _issues() -> tuple[tuple[datetime, dict[str, Any]], ...]:
     return tuple((case.resolved, issue(case)) for case in sorted(cases(), key=lambda c: c.resolved))
+
+
+@functools.cache
+def _by_id() -> dict[int, SandboxCase]:
+    return {20_000 + c.n: c for c in cases()}
+
+
+def comment_listing(case: SandboxCase, call: Call) -> Answer:
+    """``GET /rest/api/3/issue/{id}/comment`` (``orderBy=-created``: newest first)."""
+    found = comments_of(case)
+    if (call.query.get("orderBy") or [""])[0] == "-created":
+        found = found[::-1]
+    size = int((call.query.get("maxResults") or ["50"])[0])
+    page = found[:size]
+    return Answer(200, {"comments": page, "startAt": 0, "maxResults": size, "total": len(found)})
 
 
 def search(call: Call) -> Answer:
@@ -130,6 +154,9 @@ def route(call: Call) -> Answer | None:
     """The listing this call asks for, or None when it is not one."""
     if call.method != "GET":
         return None
+    m = _COMMENTS.fullmatch(call.path)
+    if m and int(m[1]) in _by_id():
+        return comment_listing(_by_id()[int(m[1])], call)
     if call.path == "/rest/api/3/search/jql":
         return search(call)
     if call.path == "/wiki/api/v2/spaces":
