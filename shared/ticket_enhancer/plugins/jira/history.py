@@ -7,7 +7,8 @@ requested (documented); we follow the token either way. When the inline ``commen
 fewer comments than its ``total`` (long conversations), that issue costs one more call,
 ``GET /rest/api/3/issue/{id}/comment?orderBy=-created``, for its newest comments. The resolution
 text is the last public comment by someone other than the reporter that is not one of our notes;
-the ``resolution`` name ("Done") when there is none. Scope: the project key; category: the issue type; group: the first component.
+the ``resolution`` name ("Done") when there is none. Scope: the project key; category: the issue
+type; group: the first component.
 
 Knowledge: the JSM knowledge base is a Confluence space on the same site (tenant option
 ``knowledge_space``, the space key): ``GET /wiki/api/v2/spaces?keys=KEY`` for its id, then
