@@ -244,6 +244,7 @@ def test_refusals_name_the_missing_permission(name: str, status: int, sandbox: V
         asyncio.run(source.history_page(context, since=SINCE, cursor=None))
     assert refused.value.status == status
     assert tool.history_permission in str(refused.value)
+    assert ("valid credentials" in str(refused.value)) is (status == 401)  # 401: the token itself
     sandbox.fail_next(name, status)
     with pytest.raises(SourcePermissionError) as refused:
         asyncio.run(knowledge.knowledge_page(tenant(tool, sandbox), cursor=None))
@@ -366,3 +367,23 @@ def test_calls_per_page_are_what_the_plugin_declares(name: str, sandbox: VendorS
     truncated = sum(c.n % 23 == 1 and not c.malformed for c in cases()) if name == "jira" else 0
     assert calls == len(pages) + per_ticket * len(tickets) + truncated
     assert max(len(p.tickets) + p.skipped for p in pages) <= found.history_page_size
+
+
+def test_a_refused_zoho_token_refresh_says_so(sandbox: VendorSandbox) -> None:
+    """ServiceDesk Plus Cloud: the sync's first call needs a Zoho access token; a refused refresh
+    stops the source naming the credentials, not a missing permission."""
+    cloud = Tool(
+        "servicedesk_plus",
+        "https://sdpondemand.manageengine.com/app/itdesk",
+        SCOPES,
+        "",
+        "",
+        secret={"zoho_client_id": "id", "zoho_client_secret": "s", "zoho_refresh_token": "r"},
+    )
+    source = history_source(plugin("servicedesk_plus"))
+    assert source is not None
+    with pytest.raises(SourcePermissionError) as refused:
+        asyncio.run(source.history_page(tenant(cloud, sandbox), since=SINCE, cursor=None))
+    assert "working OAuth credentials" in str(refused.value)
+    assert "View requests" in str(refused.value)
+    assert sandbox.state.requests == []  # nothing reached the portal
