@@ -17,6 +17,8 @@ GROUP_IDS = {name: 9001 + i for i, name in enumerate(GROUPS.values())}
 USERS = {name: 7001 + i for i, name in enumerate(("dana", "lee", "sam", "noor", "alex", "kim", "jo", "ravi"))}
 AGENT_ID, OURS_ID = 8001, 8999
 MAX_EXPORT, MAX_ARTICLES = 1000, 100
+# Zendesk's ticket type takes problem, incident, question or task only.
+TYPES = {"Access": "task", "Servers": "problem", "Security": "problem", "Email": "question"}
 _COMMENTS = re.compile(r"/api/v2/tickets/(\d+)/comments")
 
 
@@ -29,7 +31,7 @@ def ticket(case: SandboxCase) -> dict[str, Any]:
         "id": 40_000 + case.n,
         "subject": None if case.malformed else case.subject,
         "description": case.description,
-        "type": case.category.lower() if case.category else None,
+        "type": TYPES.get(case.category, "incident"),  # Zendesk's only types
         "status": "closed" if case.n % 3 == 0 else "solved",
         "priority": {"critical": "urgent", "medium": "normal"}.get(case.priority, case.priority),
         "requester_id": USERS[case.requester],
