@@ -153,8 +153,10 @@ def sync(target: Target, args: Any) -> int:
     if args.no_history and args.no_knowledge:
         raise CliError("--no-history and --no-knowledge together leave nothing to sync")
     tool, options = _tenant_tool(target, args.tenant_id)
+    from ticket_enhancer.cli.tools import plugin
+
     try:
-        rate = sync_rate_per_minute(tool, options)
+        rate = sync_rate_per_minute(tool, options, plugin(tool))
     except OptionError as exc:
         raise CliError(f"{exc} (fix it with `tenants update {args.tenant_id} --option ...`)") from None
     sources = tuple(s for s in SOURCES if not getattr(args, f"no_{s}"))

@@ -25,17 +25,18 @@ DEFAULT_SHARE = 0.25
 SHARE_OPTION = "sync_api_share"
 LIMIT_OPTION = "sync_api_limit"
 
-# Requests a minute each vendor documents for its lowest plan (README, "Importing history and
-# knowledge"). Jira Cloud and ServiceNow publish no fixed number (Jira: cost-based points, ServiceNow:
-# rules an admin defines per hour), so a conservative figure stands in for them until the tenant
-# sets `sync_api_limit`; Zammad (self-hosted) has no API limit by default.
+# Requests a minute for a plugin that declares no ``documented_rate_limit_per_minute`` (the
+# built-ins declare theirs, with the vendor page each comes from; these mirror them). Jira Cloud and
+# ServiceNow publish no fixed number (Jira: cost-based points; ServiceNow: rules an admin defines
+# per hour), ServiceDesk Plus and self-hosted Zammad none: planning figures until the tenant sets
+# `sync_api_limit`.
 DOCUMENTED_LIMITS: Mapping[str, float] = {
-    "jira": 100.0,  # no published number (cost-based); conservative
+    "jira": 100.0,
     "zendesk": 200.0,  # Support Team plan: 200 requests/min (Growth 400, Enterprise 700, add-on 2,500)
-    "servicenow": 100.0,  # admin-defined per-hour rules; conservative
+    "servicenow": 300.0,
     "freshservice": 100.0,  # Starter: 100/min (Growth 200, Pro 400, Enterprise 500)
-    "servicedesk_plus": 60.0,  # not published per minute; conservative
-    "zammad": 120.0,  # no default limit on self-hosted; a polite figure
+    "servicedesk_plus": 60.0,
+    "zammad": 100.0,
 }
 FALLBACK_LIMIT = 60.0
 
