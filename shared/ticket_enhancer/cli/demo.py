@@ -83,7 +83,10 @@ def _onboard(target: Target, tool: str) -> tuple[str, str, str]:
                 webhook_auth=None,
                 api_user="demo@example.com",
                 api_token=SANDBOX_TOKEN,
-                option=["synthesis_provider=offline"],
+                # the sandbox is no vendor: the sync need not keep to a vendor's rate limit; Jira's
+                # knowledge base is the sandbox's Confluence space
+                option=["synthesis_provider=offline", "sync_api_limit=60000"]
+                + (["knowledge_space=KB"] if tool == "jira" else []),
                 allow_custom_host=False,
             ),
         )
