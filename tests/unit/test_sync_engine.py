@@ -277,3 +277,16 @@ def test_a_second_invocation_leaves_a_leased_source_alone(db: Any) -> None:
     outcome = run(first, clock, knowledge=False)
     assert source.calls == {}
     assert outcome.checkpoints["history"].imported == 0
+
+
+def test_a_page_that_never_fits_in_an_invocation_fails_with_the_reason(db: Any) -> None:
+    clock = Clock()
+
+    def slow(source: str, cursor: str | None) -> None:
+        clock.now += 100.0  # longer than the invocation's 30 s: the HTTP layer gives up
+        raise VendorUnavailableError("no time left for GET /history", tool_type="jira", operation="history")
+
+    source = FakeSource([history_ticket(n) for n in range(5)], fault=slow)
+    outcomes = [run(engine(db, source, clock), clock, seconds=30.0, knowledge=False) for _ in range(3)]
+    assert [o.checkpoints["history"].status for o in outcomes] == ["running", "running", "failed"]
+    assert "sync_api_share" in outcomes[-1].checkpoints["history"].error

@@ -176,6 +176,7 @@ class OpsHandler:
             self.records,
             index=self.index,
             owner=uuid.uuid4().hex,
+            monotonic=self.monotonic,  # the deadline's clock
             index_retention_days=self.index_retention_days if retention is None else retention,
         )
         try:

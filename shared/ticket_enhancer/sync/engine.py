@@ -15,9 +15,11 @@ Vendor trouble: a rate limit (429, or 503 with Retry-After, after the waits one 
 ``resume_at`` to the vendor's Retry-After (60 s if none) and status ``waiting``: the engine sleeps
 when the deadline affords it, else returns and a later invocation resumes after that time. 5xx and
 transport failures back off the same way (60 s doubling, at most 1 h) and fail the source after
-``MAX_ERRORS`` in a row. 401/403 (``SourcePermissionError``, or any ``VendorAuthError``) stop that
-source only, as ``denied`` with the permission and endpoint named; the other source goes on.
-Malformed records are skipped and counted (the plugin's ``skipped`` and the store's).
+``MAX_ERRORS`` in a row. A page cut off by the deadline ``MAX_CUTS`` times in a row (it needs more
+time than an invocation has, at the tenant's request rate) fails the source saying so. 401/403
+(``SourcePermissionError``, or any ``VendorAuthError``) stop that source only, as ``denied`` with
+the permission and endpoint named; the other source goes on. Malformed records are skipped and
+counted (the plugin's ``skipped`` and the store's).
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ DEFAULT_WAIT_SECONDS = 60.0
 MAX_BACKOFF_SECONDS = 3600.0
 MAX_ERRORS = 8
 PAGE_RESERVE_SECONDS = 10.0
+FRESH_SHARE = 0.9  # an invocation with this share of its time left is "fresh"
+MAX_CUTS = 3  # the same page cut off by the deadline this many times in a row fails the source
+TOO_SLOW = (
+    "a page takes longer than one invocation at this request rate: "
+    "raise sync_api_share or sync_api_limit, then sync again"
+)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -131,11 +139,13 @@ class SyncEngine:
         self.page_reserve = page_reserve
         self.index_retention_days = index_retention_days
         self._slowest = 0.0
+        self._budget = 0.0  # the time the run started with
 
     async def run(self, tenant: TenantContext, request: SyncRequest, deadline: Deadline) -> SyncOutcome:
         """Sync the requested sources until done or out of time; then build the index if done."""
         outcome = SyncOutcome()
         changed = False
+        self._budget = deadline.remaining()
         token = deadlines.CURRENT.set(deadline)
         try:
             for source in request.sources:
@@ -204,7 +214,7 @@ class SyncEngine:
                 if wait > deadline.remaining() - self.page_reserve:
                     break  # a later invocation resumes after resume_at
                 await self._sleep(wait)
-            if deadline.remaining() < max(self.page_reserve, 1.5 * self._slowest):
+            if not self._time_for_a_page(checkpoint, deadline):
                 break
             checkpoint = await self._page(tenant, source, checkpoint, deadline)
             checkpoint = await asyncio.to_thread(
@@ -213,6 +223,16 @@ class SyncEngine:
         if checkpoint.unfinished:  # out of time or waiting: free the lease for the next invocation
             checkpoint = await asyncio.to_thread(self.checkpoints.save, checkpoint, self.owner, release=True)
         return checkpoint
+
+    def _time_for_a_page(self, checkpoint: Checkpoint, deadline: Deadline) -> bool:
+        """Whether a page fits: 1.5x the slowest page of this source so far (kept in the checkpoint,
+        so a new invocation knows), at least ``page_reserve``. A page longer than that is still tried
+        at the start of an invocation, which is the most time it will ever get."""
+        slowest = max(self._slowest, float(checkpoint.extra.get("page_s", "0")))
+        left = deadline.remaining()
+        if left >= max(self.page_reserve, 1.5 * slowest):
+            return True
+        return left >= self.page_reserve and left >= FRESH_SHARE * self._budget
 
     async def _fetch(
         self, tenant: TenantContext, source: str, checkpoint: Checkpoint
@@ -239,7 +259,9 @@ class SyncEngine:
         except (SourcePermissionError, TimeoutError, VendorError) as exc:
             self._slowest = max(self._slowest, self._monotonic() - started)
             return self._after_error(checkpoint, exc, deadline)
-        self._slowest = max(self._slowest, self._monotonic() - started)
+        took = self._monotonic() - started
+        self._slowest = max(self._slowest, took)
+        page_s = max(took, float(checkpoint.extra.get("page_s", "0")))
         stored = await asyncio.to_thread(self._store, tenant.tenant_id, source, page)
         done = page.next_cursor is None
         now = self.checkpoints.now()
@@ -252,6 +274,7 @@ class SyncEngine:
             expired=checkpoint.expired + stored.expired,
             pages=checkpoint.pages + 1,
             errors=0,
+            extra={"page_s": f"{page_s:.1f}"},
             error="",
             resume_at=0.0,
             finished=now if done else 0.0,
@@ -266,13 +289,20 @@ class SyncEngine:
             permission = f"read access (HTTP {exc.status})"
             return replace(checkpoint, status="denied", permission=permission, endpoint=exc.operation)
         if deadline.remaining() <= 1.0:  # cut off by our own deadline: not the vendor's fault
-            return checkpoint
+            return self._cut(checkpoint)
         if isinstance(exc, VendorRateLimitedError):
             wait = DEFAULT_WAIT_SECONDS if exc.retry_after is None else exc.retry_after
             return replace(checkpoint, status="waiting", resume_at=self.checkpoints.now() + wait, error="")
         if isinstance(exc, VendorError) and not exc.retryable:
             return replace(checkpoint, status="failed", error=str(exc)[:300])
         return self._backoff(checkpoint, f"{type(exc).__name__}: {exc}"[:300])
+
+    @staticmethod
+    def _cut(checkpoint: Checkpoint) -> Checkpoint:
+        cuts = int(checkpoint.extra.get("cuts", "0")) + 1
+        if cuts >= MAX_CUTS:  # this page never fits in an invocation: say so, do not loop
+            return replace(checkpoint, status="failed", error=TOO_SLOW, extra={})
+        return replace(checkpoint, extra={**checkpoint.extra, "cuts": str(cuts)})
 
     def _backoff(self, checkpoint: Checkpoint, error: str) -> Checkpoint:
         errors = checkpoint.errors + 1
