@@ -625,6 +625,10 @@ def test_webhook_import_path_loads_only_its_own_tool() -> None:
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_CONFIG_FILE=os.devnull,
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        # what the template sets (ticket_enhancer.settings: init fails without them)
+        TENANTS_TABLE="tenants",
+        DELIVERIES_TABLE="deliveries",
+        QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/jira.fifo",
     )
     result = subprocess.run(  # noqa: S603 (our own interpreter, fixed script)
         [sys.executable, "-c", WEBHOOK_IMPORT_PROBE],
