@@ -31,8 +31,6 @@ from ticket_enhancer.retention import DAY_SECONDS, HISTORY
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# The default; the deployment's HISTORY_RETENTION_DAYS and a tenant's history_retention_days change it.
-HISTORY_TTL_SECONDS = HISTORY.default * DAY_SECONDS
 FINAL_STATES = ("done", "failed")
 # Longer than the worker's timeout (60 s), shorter than the queue's visibility timeout (360 s).
 LEASE_SECONDS = 120

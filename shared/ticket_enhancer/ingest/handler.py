@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from ticket_enhancer.plugins.base import TicketingToolPlugin
 
 MAX_BODY_BYTES = 256 * 1024
-LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 T = TypeVar("T")
 
 UNAUTHORIZED = {"error": "unauthorized"}
