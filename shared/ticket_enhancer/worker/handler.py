@@ -372,6 +372,7 @@ def make_worker_handler(
     resolve: Resolver = system_resolve,
     sqs: SQSClient | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = time.time,  # the job records' (leases, ages)
 ) -> WorkerHandler:
     """Build the worker at import time (Lambda init): settings checked, clients, plugin, pipeline."""
     from ticket_enhancer.enhance.pipeline import build_default_pipeline
@@ -405,7 +406,9 @@ def make_worker_handler(
             kind="api",
             ttl=settings.tenant_cache_seconds,
         ),
-        jobs=JobStore(dynamodb, settings.jobs_table or "", history_days=settings.history_retention_days),
+        jobs=JobStore(
+            dynamodb, settings.jobs_table or "", history_days=settings.history_retention_days, clock=clock
+        ),
         store=store,
         pipeline=pipeline,
         dynamodb=dynamodb,
