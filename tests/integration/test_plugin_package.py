@@ -236,6 +236,9 @@ def test_onboarded_with_tenants_add_and_noted_through_the_local_stack(
     assert f"URL:     {url}" in added.stdout.splitlines()
     found = re.search(r"webhook secret \(shown once\): (\S+)", added.stdout)
     assert found is not None, added.stdout
+    listed = cli(stack, python_env(REPO / "shared", site), "plugins", "list", "--local")
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:]}
+    assert rows[TOOL][1:5] == ["0.1.0", "loaded", "entry-point", "running"], listed.stdout
 
     body = json.dumps(
         {"event": "ticket.created", "ticket": {"id": "41", "subject": TICKET["subject"]}}
