@@ -10,6 +10,7 @@ their environment so the function's registry finds it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,6 +67,13 @@ def requirement(tool: str) -> str:
         if ep.name != tool or ep.dist is None:
             continue
         name, version = ep.dist.metadata["Name"], ep.dist.version
+        for needed in ep.dist.requires or ():
+            project = re.split(r"[\s;<>=!~\[(@]", needed.strip(), maxsplit=1)[0]
+            if re.sub(r"[-_.]+", "-", project).lower() == "ticket-enhancer":  # PEP 503 normalised
+                raise SelectionError(
+                    f"tool {tool!r}: its package {name} requires {needed.strip()!r}; the SharedLayer "
+                    "provides ticket_enhancer, and sam build would put a second copy in the function"
+                )
         direct = json.loads(ep.dist.read_text("direct_url.json") or "{}")
         url = direct.get("url", "") if isinstance(direct, dict) else ""
         if isinstance(url, str) and url.startswith("file://"):
