@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from ticket_enhancer.plugins.registry import ENV_ENTRY_POINTS
 from ticket_enhancer.retention import HISTORY, INDEX
 
 from scripts.template.base import (
@@ -22,6 +23,7 @@ from scripts.template.base import (
     sub,
 )
 from scripts.template.constants import SKIP_FUNCTION
+from scripts.template.selection import Tool
 
 # A sync runs as long as Lambda allows and continues in the next invocation from its checkpoint.
 OPS_TIMEOUT = 900
@@ -150,8 +152,12 @@ def _schedule(expression: str, action: str, description: str) -> Doc:
     }
 
 
-def ops_resources(tool: str, camel: str) -> Doc:
+def ops_resources(spec: Tool) -> Doc:
+    tool, camel = spec.name, spec.camel
     function, role_id = f"{camel}OpsFunction", f"{camel}OpsRole"
+    tool_env: Doc = {"TICKET_ENHANCER_TOOL": tool, "SECRETS_PREFIX": secrets_prefix(tool)}
+    if spec.requirement:  # an entry-point plugin: its package is in the function (requirements.txt)
+        tool_env[ENV_ENTRY_POINTS] = "1"
     return {
         function: {
             "Type": "AWS::Serverless::Function",
@@ -164,8 +170,7 @@ def ops_resources(tool: str, camel: str) -> Doc:
                 "MemorySize": OPS_MEMORY,
                 "Environment": {
                     "Variables": {
-                        "TICKET_ENHANCER_TOOL": tool,
-                        "SECRETS_PREFIX": secrets_prefix(tool),
+                        **tool_env,
                         "CONTEXT_INDEX_BUCKET": ref(INDEX_BUCKET),
                         **{setting.env: ref(setting.parameter) for setting in (INDEX, HISTORY)},
                     }
