@@ -92,6 +92,8 @@ class Ops:
         env = {
             "TENANTS_TABLE": self.stack.tenants_table,
             "CONTEXT_TABLE": self.context_table,
+            "JOBS_TABLE": "unused-jobs",  # the worker's settings name them; the ops never use them
+            "DELIVERIES_TABLE": "unused-deliveries",
             "TICKET_ENHANCER_LOCAL": "1",
             "POWERTOOLS_SERVICE_NAME": unique("ops-test"),
             "POWERTOOLS_METRICS_NAMESPACE": "TicketEnhancerTest",

@@ -73,6 +73,8 @@ class Harness:
         env = {
             "TENANTS_TABLE": self.stack.tenants_table,
             "CONTEXT_TABLE": self.table,
+            "JOBS_TABLE": "unused-jobs",  # the worker's settings name them; the ops never use them
+            "DELIVERIES_TABLE": "unused-deliveries",
             "TICKET_ENHANCER_LOCAL": "1",
             "POWERTOOLS_SERVICE_NAME": unique("sync-sources-test"),
             "POWERTOOLS_METRICS_NAMESPACE": "TicketEnhancerTest",

@@ -37,6 +37,7 @@ from ticket_enhancer.deadline import CURRENT, Deadline
 from ticket_enhancer.models import Note
 from ticket_enhancer.plugins.errors import VendorError
 from ticket_enhancer.retention import INDEX
+from ticket_enhancer.settings import Settings
 from ticket_enhancer.sync.checkpoint import SOURCES, CheckpointStore, LeaseHeldError
 from ticket_enhancer.sync.engine import (
     DEFAULT_HISTORY_DAYS,
@@ -305,15 +306,16 @@ def make_ops_handler(
     """Built at Lambda init, like the worker (whose tenant checks and pipeline it reuses)."""
     from ticket_enhancer.worker.handler import make_worker_handler
 
-    settings = os.environ if env is None else env
+    environ = {k: v for k, v in (os.environ if env is None else env).items() if k != "QUEUE_URL"}
+    settings = Settings.for_worker(environ)  # the worker's, checked at init (no queue of its own)
     dynamodb = dynamodb or aws.dynamodb(aws.WORKER_CONFIG)
-    table = settings.get("CONTEXT_TABLE", "context")
+    table = settings.context_table or ""
     worker = make_worker_handler(
         tool,
         dynamodb=dynamodb,
         secrets=secrets,
         transport=transport,
-        env={k: v for k, v in settings.items() if k != "QUEUE_URL"},
+        env=environ,
         monotonic=monotonic,
         **worker_options,
     )
@@ -321,11 +323,11 @@ def make_ops_handler(
         tool=tool,
         worker=worker,
         dynamodb=dynamodb,
-        tenants_table=settings.get("TENANTS_TABLE", "tenants"),
+        tenants_table=settings.tenants_table,
         checkpoints=CheckpointStore(dynamodb, table),
         records=DynamoRecordStore(dynamodb, table),
         index=index or NoIndex(),
-        index_retention_days=INDEX.from_env(settings),
+        index_retention_days=settings.index_retention_days,
         transport=transport,
         monotonic=monotonic,
     )
