@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
+    from ticket_enhancer.enhance.index_store import IndexStore
     from ticket_enhancer.enhance.pipeline import Pipeline
     from ticket_enhancer.enhance.store import ContextStore
     from ticket_enhancer.plugins.base import TicketingToolPlugin
@@ -358,6 +359,18 @@ def _constant(value: Any) -> Callable[[], Any]:
     return lambda: value
 
 
+def _index_store(dynamodb: DynamoDBClient, settings: Mapping[str, str], s3: Any) -> IndexStore | None:
+    """The tenants' search indexes (S3 bucket ``CONTEXT_INDEX_BUCKET``); ``None`` when not configured."""
+    from ticket_enhancer.enhance.index_store import BUCKET_ENV, IndexStore
+
+    bucket = settings.get(BUCKET_ENV, "")
+    if not bucket:
+        return None
+    return IndexStore(
+        dynamodb, settings.get("CONTEXT_TABLE", "context"), s3 or aws.s3(aws.WORKER_CONFIG), bucket
+    )
+
+
 def make_worker_handler(
     tool: str,
     *,
@@ -371,6 +384,7 @@ def make_worker_handler(
     resolve: Resolver = system_resolve,
     sqs: SQSClient | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    s3: Any = None,
 ) -> WorkerHandler:
     """Build the worker at import time (Lambda init): clients, plugin and pipeline are ready."""
     from ticket_enhancer.enhance.pipeline import build_default_pipeline
@@ -391,7 +405,12 @@ def make_worker_handler(
     if pipeline is None:
         # Bedrock's client is made here with the others (Lambda init), not in a job's thread.
         factory = bedrock_client_factory or _constant(aws.bedrock_runtime())
-        pipeline = build_default_pipeline(store, bedrock_client_factory=factory, resolve=resolve)
+        pipeline = build_default_pipeline(
+            store,
+            index=_index_store(dynamodb, settings, s3),
+            bedrock_client_factory=factory,
+            resolve=resolve,
+        )
     return WorkerHandler(
         tool=tool,
         plugin=plugin or plugin_for_function(tool),
