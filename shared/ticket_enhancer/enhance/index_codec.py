@@ -68,6 +68,15 @@ def _fail(why: str) -> ContextStoreError:
 
 def decode_index(blob: bytes, *, tenant_id: str) -> TenantIndex:
     """The index in ``blob``; it must be ``tenant_id``'s (an index never serves another tenant)."""
+    try:
+        return _decode(blob, tenant_id)
+    except ContextStoreError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as exc:  # a header of the wrong shape
+        raise _fail(f"malformed ({type(exc).__name__})") from exc
+
+
+def _decode(blob: bytes, tenant_id: str) -> TenantIndex:
     import numpy as np
 
     try:
