@@ -60,19 +60,24 @@ def timestamp(iso: str) -> int:
 
 
 def passages(body: str, size: int = PASSAGE_CHARS) -> list[str]:
-    """``body`` cut into passages of about ``size`` characters, on paragraph (else word) boundaries."""
+    """``body`` cut into passages of at most ``size`` characters: short paragraphs joined, long ones
+    cut at spaces (their pieces never joined with the next paragraph)."""
     out: list[str] = []
     current = ""
     for paragraph in _PARAGRAPHS.split(body[:MAX_ARTICLE_CHARS]):
         words = _SPACE.sub(" ", paragraph).strip()
-        while len(words) > size:  # one long paragraph: cut at a space
-            cut = words.rfind(" ", 0, size)
-            cut = cut if cut > size // 2 else size
-            piece, words = words[:cut].strip(), words[cut:].strip()
+        if len(words) > size:  # one long paragraph: its own passages, cut at spaces
             if current:
                 out.append(current)
                 current = ""
-            out.append(piece)
+            while len(words) > size:
+                cut = words.rfind(" ", 0, size)
+                cut = cut if cut > size // 2 else size
+                out.append(words[:cut].strip())
+                words = words[cut:].strip()
+            if words:
+                out.append(words)
+            continue
         if not words:
             continue
         if current and len(current) + len(words) + 1 > size:

@@ -4,7 +4,8 @@ Similar tickets come from two ranked lists: the tenant's index (history the sync
 :class:`~ticket_enhancer.enhance.index.TenantIndex`) and the newest processed tickets
 (:meth:`~ticket_enhancer.enhance.store.ContextStore.recent_tickets`, at most 100, ranked with the same
 BM25 over just them). They are fused by reciprocal rank (``1 / (60 + rank)`` summed over the lists;
-a ticket in both keeps the index's record, which has the resolution); ties go to the newest.
+a ticket in both keeps the index's record, which has the resolution); on a tie a ticket with a
+resolution comes first, then the newest.
 
 Scope (tenant option ``similar_scope``): ``project`` (the default, and what any other value means)
 keeps tickets whose scope key equals the ticket's (tickets without one form the scope ``""``);
@@ -78,7 +79,9 @@ def find_similar(
         for position, ticket in enumerate(ranked):
             fused[ticket.ticket_id] = fused.get(ticket.ticket_id, 0.0) + 1.0 / (RRF_K + position + 1)
             records.setdefault(ticket.ticket_id, ticket)  # the index's record (listed first) wins
-    best = sorted(records.values(), key=lambda t: (-fused[t.ticket_id], -_time(t), t.ticket_id))
+    best = sorted(
+        records.values(), key=lambda t: (-fused[t.ticket_id], not t.resolution, -_time(t), t.ticket_id)
+    )
     return tuple(best[:k])
 
 
