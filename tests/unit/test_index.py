@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 import zlib
+from collections import Counter
 
 import bm25s
 import numpy as np
@@ -14,7 +15,7 @@ from ticket_enhancer.enhance.errors import ContextStoreError
 from ticket_enhancer.enhance.index import Bm25, TenantIndex, build_index, passages
 from ticket_enhancer.enhance.index_codec import decode_index, encode_index
 from ticket_enhancer.enhance.records import Article, IndexedTicket
-from ticket_enhancer.enhance.tokens import tokenize
+from ticket_enhancer.enhance.tokens import tokenize, tokenize_corpus
 
 # Tokenizer --------------------------------------------------------------------------------------
 
@@ -50,7 +51,8 @@ def test_ips_hosts_and_codes_stay_whole_tokens(
 @given(st.text(max_size=200))
 def test_tokens_are_lowercase_non_trivial_and_bounded(text: str) -> None:
     tokens = tokenize(text)
-    assert all(len(t) > 1 and t == t.lower() and t.strip("._:-") == t and " " not in t for t in tokens)
+    assert all(t and t == t.lower() and t.strip("._:-") == t and not t.isspace() for t in tokens)
+    assert not any(len(t) == 1 and t.isascii() for t in tokens)
 
 
 def test_compounds_also_give_their_parts() -> None:
@@ -211,3 +213,27 @@ def test_truncated_arrays_are_refused(index: TenantIndex) -> None:
     raw = zlib.decompress(encode_index(index))
     with pytest.raises(ContextStoreError, match="unreadable index"):
         decode_index(zlib.compress(raw[:-8]), tenant_id="acme")
+
+
+def test_a_common_term_keeps_its_best_documents_only() -> None:
+    corpus = [["common"] + ["pad"] * n + ["rare"] * (n == 3) for n in range(50)]  # no two weights equal
+    reference = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+    reference.index(corpus, show_progress=False)
+    pruned = Bm25.build(corpus, max_postings=10)
+    scores = pruned.scores("common")
+    assert scores is not None
+    assert np.count_nonzero(scores) == 10
+    best = np.argsort(-reference.get_scores(["common"]), kind="stable")[:10]
+    np.testing.assert_allclose(scores[best], reference.get_scores(["common"])[best], rtol=1e-5)
+    rare = pruned.scores("rare")  # a term under the ceiling keeps every posting
+    assert rare is not None
+    assert np.flatnonzero(rare).tolist() == [3]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=80), indicator.map(lambda c: f"see {c}.")), max_size=8))
+def test_the_corpus_tokenizer_gives_each_text_the_same_bag(texts: list[str]) -> None:
+    vocabulary, ids, docs = tokenize_corpus(texts)
+    for doc, text in enumerate(texts):
+        bag = Counter(vocabulary[int(i)] for i in ids[docs == doc])
+        assert bag == Counter(tokenize(text))

@@ -20,10 +20,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from ticket_enhancer.enhance.records import Article, IndexedTicket
-from ticket_enhancer.enhance.tokens import tokenize
+from ticket_enhancer.enhance.tokens import tokenize, tokenize_corpus
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,10 +46,10 @@ K1, B = 1.5, 0.75  # BM25 parameters, as bm25s and the former ranker use
 MAX_ARTICLE_CHARS = 50_000  # of an article's body that is indexed
 MAX_RESOLUTION_CHARS = 1_000  # of a resolution kept (the note shows a short excerpt of it)
 MAX_TEXT_CHARS = 4_096  # of a ticket's text indexed and kept
-MAX_QUERY_TERMS = 256
+MAX_QUERY_TERMS = 64  # of a query's distinct terms scored (its rarest ones)
+MAX_POSTINGS = 4096  # documents kept per term (its best-weighted ones): a query's cost has a ceiling
 TICKET_FIELDS = ("ticket_id", "display_key", "subject", "url", "created", "resolution", "resolved", "status")
 _PARAGRAPHS = re.compile(r"\n\s*\n")
-_SPACE = re.compile(r"\s+")
 
 
 def timestamp(iso: str) -> int:
@@ -65,7 +66,7 @@ def passages(body: str, size: int = PASSAGE_CHARS) -> list[str]:
     out: list[str] = []
     current = ""
     for paragraph in _PARAGRAPHS.split(body[:MAX_ARTICLE_CHARS]):
-        words = _SPACE.sub(" ", paragraph).strip()
+        words = " ".join(paragraph.split())
         if len(words) > size:  # one long paragraph: its own passages, cut at spaces
             if current:
                 out.append(current)
@@ -98,37 +99,74 @@ class Bm25:
         self.size = size
 
     @classmethod
-    def build(cls, corpus: Sequence[list[str]]) -> Bm25:
-        """bm25s's index (method ``lucene``, k1=1.5, b=0.75) of the token lists, built vectorised.
+    def build(cls, corpus: Sequence[list[str]], *, max_postings: int = MAX_POSTINGS) -> Bm25:
+        """The index of token lists (see :meth:`from_tokens`)."""
+        import numpy as np
+
+        flat = list(chain.from_iterable(corpus))
+        positions = {token: i for i, token in enumerate(dict.fromkeys(flat))}
+        ids = np.fromiter(map(positions.__getitem__, flat), dtype=np.int64, count=len(flat))
+        lengths = np.fromiter((len(tokens) for tokens in corpus), dtype=np.int64, count=len(corpus))
+        docs = np.repeat(np.arange(len(corpus), dtype=np.int64), lengths)
+        return cls.from_tokens(list(positions), ids, docs, len(corpus), max_postings=max_postings)
+
+    @classmethod
+    def from_texts(cls, texts: Sequence[str], *, max_postings: int = MAX_POSTINGS) -> Bm25:
+        """The index of texts, tokenized all at once (:func:`.tokens.tokenize_corpus`)."""
+        vocabulary, ids, docs = tokenize_corpus(texts)
+        return cls.from_tokens(vocabulary, ids, docs, len(texts), max_postings=max_postings)
+
+    @classmethod
+    def from_tokens(
+        cls,
+        vocabulary: list[str],
+        ids: npt.NDArray[np.int64],
+        docs: npt.NDArray[np.int64],
+        n_docs: int,
+        *,
+        max_postings: int = MAX_POSTINGS,
+    ) -> Bm25:
+        """bm25s's index (method ``lucene``, k1=1.5, b=0.75) of tokens (``ids`` into ``vocabulary``,
+        ``docs[i]`` the document of token ``i``), built vectorised.
 
         bm25s's own ``index()`` loops in Python per document and per term (about 4 s for 100,000
         tickets); this computes the same CSC arrays (``tests/unit/test_index.py`` checks they equal
-        bm25s's) with a handful of numpy operations, and bm25s scores the queries.
+        bm25s's) with a handful of numpy operations, and bm25s scores the queries. A term keeps at
+        most ``max_postings`` documents (its best-weighted ones).
         """
         import numpy as np
 
-        vocab: dict[str, int] = {}
-        ids = [vocab.setdefault(token, len(vocab)) for tokens in corpus for token in tokens]
-        if not ids:
-            return cls(None, len(corpus))
-        n_docs, n_vocab = len(corpus), len(vocab)
-        lengths = np.fromiter((len(tokens) for tokens in corpus), dtype=np.int64, count=n_docs)
-        docs = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-        pairs, tf = np.unique(docs * n_vocab + np.asarray(ids, dtype=np.int64), return_counts=True)
-        pair_doc, pair_token = pairs // n_vocab, pairs % n_vocab
+        if not len(ids):
+            return cls(None, n_docs)
+        used = np.flatnonzero(np.bincount(ids, minlength=len(vocabulary)))  # the tokens that occur
+        renumber = np.zeros(len(vocabulary), dtype=np.int64)
+        renumber[used] = np.arange(len(used))
+        ids = renumber[ids]
+        vocab = [vocabulary[int(i)] for i in used]
+        n_vocab = len(vocab)
+        lengths = np.bincount(docs, minlength=n_docs)
+        # (token, document) pairs with their counts, sorted by token then document: CSC order.
+        pairs, tf = np.unique(ids * n_docs + docs, return_counts=True)
+        pair_token, pair_doc = pairs // n_docs, pairs % n_docs
         df = np.bincount(pair_token, minlength=n_vocab)
         idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
         norm = K1 * ((1.0 - B) + B * lengths[pair_doc] / lengths.mean())
         weights = idf[pair_token] * tf / (norm + tf)
-        order = np.argsort(pair_token, kind="stable")  # by token, documents ascending within one
         indptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
-        return cls.from_arrays(
-            list(vocab),
-            weights[order].astype(np.float32),
-            pair_doc[order].astype(np.int32),
-            indptr,
-            n_docs,
-        )
+        heavy = np.flatnonzero(df > max_postings)
+        if len(heavy):
+            # Static pruning: a term keeps its max_postings best-weighted documents (idf stays the
+            # full corpus's), so a query's cost has a ceiling whatever the tenant's size. Only terms
+            # in more than max_postings documents, whose weights are the smallest, lose any.
+            keep = np.ones(len(pairs), dtype=bool)
+            for token in heavy:
+                start, end = int(indptr[token]), int(indptr[token + 1])
+                worst = np.argpartition(-weights[start:end], max_postings)[max_postings:]
+                keep[start + worst] = False
+            pair_doc, weights = pair_doc[keep], weights[keep]
+            df = np.minimum(df, max_postings)
+            indptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
+        return cls.from_arrays(vocab, weights.astype(np.float32), pair_doc.astype(np.int32), indptr, n_docs)
 
     @classmethod
     def from_arrays(
@@ -162,10 +200,13 @@ class Bm25:
         if self._retriever is None:
             return None
         vocab = self._retriever.vocab_dict
-        terms = list(dict.fromkeys(t for t in tokenize(query) if t in vocab))[:MAX_QUERY_TERMS]
-        if not terms:
+        ids = list(dict.fromkeys(vocab[t] for t in tokenize(query) if t in vocab))
+        if not ids:
             return None
-        result: npt.NDArray[np.float32] = self._retriever.get_scores(terms)
+        if len(ids) > MAX_QUERY_TERMS:  # a long ticket: its rarest terms (the shortest postings) say most
+            indptr = self._retriever.scores["indptr"]
+            ids = sorted(ids, key=lambda i: int(indptr[i + 1] - indptr[i]))[:MAX_QUERY_TERMS]
+        result: npt.NDArray[np.float32] = self._retriever.get_scores(ids)
         return result
 
 
@@ -270,7 +311,8 @@ class TenantIndex:
         return hits
 
 
-def _ticket_document(t: IndexedTicket) -> str:
+def _ticket_text(t: IndexedTicket) -> str:
+    """What a ticket is found by: the subject twice, the text and the resolution."""
     return f"{t.subject}\n{t.subject}\n{t.text[:MAX_TEXT_CHARS]}\n{t.resolution[:MAX_RESOLUTION_CHARS]}"
 
 
@@ -291,25 +333,24 @@ def build_index(tenant_id: str, tickets: Iterable[IndexedTicket], articles: Iter
     article_columns: dict[str, list[str]] = {"article_id": [], "title": [], "url": []}
     passage_article: list[int] = []
     passage_text: list[str] = []
-    corpus: list[list[str]] = []
+    texts: list[str] = []
     for position, article in enumerate(unique_articles):
         article_columns["article_id"].append(article.article_id)
         article_columns["title"].append(article.title)
         article_columns["url"].append(article.url)
-        title_tokens = tokenize(article.title)
         for passage in passages(article.body) or [""]:
             passage_article.append(position)
             passage_text.append(passage)
-            corpus.append(title_tokens + tokenize(passage))
+            texts.append(f"{article.title}\n{passage}")
     return TenantIndex(
         tenant_id=tenant_id,
         tickets=columns,
         ticket_scope=np.array([scope_ids[t.scope] for t in kept], dtype=np.int32),
         ticket_time=np.array([timestamp(t.resolved) or timestamp(t.created) for t in kept], dtype=np.int64),
         scopes=scopes,
-        ticket_bm25=Bm25.build([tokenize(_ticket_document(t)) for t in kept]),
+        ticket_bm25=Bm25.from_texts([_ticket_text(t) for t in kept]),
         articles=article_columns,
         passage_article=np.array(passage_article, dtype=np.int32),
         passage_text=passage_text,
-        passage_bm25=Bm25.build(corpus),
+        passage_bm25=Bm25.from_texts(texts),
     )
