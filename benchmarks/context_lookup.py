@@ -7,8 +7,8 @@ answers go through JSON encode + decode, the decode work botocore does (moto, wh
 integration tests use for behaviour, spends up to a second per ``Query`` serialising a partition
 of 500 items in process, which would measure moto, not us). A lookup is what one job's
 similar-ticket and knowledge steps do: the pointer ``GetItem`` (not cached here: every job pays
-it), the index (loaded once per version), one ``Query`` + one ``BatchGetItem`` of the 100 newest processed tickets, the fused
-search and the best passages. Figures, all measured in this run:
+it), the index (loaded once per version), one ``Query`` + one ``BatchGetItem`` of the 100 newest
+processed tickets, the fused search and the best passages. Figures, all measured in this run:
 
 * lookup p50, large tenant vs small tenant (budget 1.5x: cost must not grow with the tenant);
 * lookup p50 vs today's read of the same tenant (``Query`` of 500 processed tickets, BM25 over them,
