@@ -258,3 +258,26 @@ def test_the_note_names_resolved_tickets_of_the_scope_and_the_matching_passage(
         pipeline.enhance(tenant({"similar_scope": "tenant"}), jira_ticket("acme", "900", now), "01J2")
     )
     assert "IT-701" in wide.markdown or "IT-801" in wide.markdown
+
+
+def test_the_worker_wires_the_index_only_when_the_bucket_is_set(aws: tuple[Counting, Counting]) -> None:
+    from ticket_enhancer.enhance.index_store import LazyClient
+    from ticket_enhancer.worker.handler import _index_store
+
+    dynamodb, s3 = aws
+    assert _index_store(dynamodb, {}, None) is None  # type: ignore[arg-type]
+    made: list[int] = []
+
+    def factory() -> Counting:
+        made.append(1)
+        return s3
+
+    IndexStore(dynamodb, TABLE, s3, BUCKET).publish(build_index("acme", [history("1", "VPN")], []))  # type: ignore[arg-type]
+    store = IndexStore(dynamodb, TABLE, LazyClient(factory), BUCKET)  # type: ignore[arg-type]
+    assert made == []  # no client at init
+    loaded = store.load("acme")
+    assert loaded is not None
+    assert made == [1]
+    wired = _index_store(dynamodb, {"CONTEXT_INDEX_BUCKET": BUCKET, "CONTEXT_TABLE": TABLE}, s3)  # type: ignore[arg-type]
+    assert wired is not None
+    assert wired.load("acme") is not None

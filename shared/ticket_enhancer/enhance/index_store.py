@@ -15,6 +15,7 @@ name the tenant it was asked for (:func:`~ticket_enhancer.enhance.index_codec.de
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
     from ticket_enhancer.enhance.index import TenantIndex
 
-__all__ = ["BUCKET_ENV", "IndexPointer", "IndexStore", "index_key"]
+__all__ = ["BUCKET_ENV", "IndexPointer", "IndexStore", "LazyClient", "index_key"]
 
 BUCKET_ENV = "CONTEXT_INDEX_BUCKET"
 POINTER_SK = "current"
@@ -47,6 +48,19 @@ def _tenant(tenant_id: str) -> str:
 
 def index_key(tenant_id: str, version: str) -> str:
     return f"{_tenant(tenant_id)}/index/{version}"
+
+
+class LazyClient:
+    """A client made on first use (thread-safe), then used for every call."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory, self._client, self._lock = factory, None, threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._factory()
+        return getattr(self._client, name)
 
 
 @dataclass(frozen=True, slots=True)

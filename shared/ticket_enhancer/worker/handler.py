@@ -360,15 +360,18 @@ def _constant(value: Any) -> Callable[[], Any]:
 
 
 def _index_store(dynamodb: DynamoDBClient, settings: Mapping[str, str], s3: Any) -> IndexStore | None:
-    """The tenants' search indexes (S3 bucket ``CONTEXT_INDEX_BUCKET``); ``None`` when not configured."""
-    from ticket_enhancer.enhance.index_store import BUCKET_ENV, IndexStore
+    """The tenants' search indexes (S3 bucket ``CONTEXT_INDEX_BUCKET``); ``None`` when not configured.
 
-    bucket = settings.get(BUCKET_ENV, "")
+    The S3 client is made on the first index read, not at init: most jobs find the index cached,
+    and a cold start does not pay for a fourth client.
+    """
+    bucket = settings.get("CONTEXT_INDEX_BUCKET", "")
     if not bucket:
         return None
-    return IndexStore(
-        dynamodb, settings.get("CONTEXT_TABLE", "context"), s3 or aws.s3(aws.WORKER_CONFIG), bucket
-    )
+    from ticket_enhancer.enhance.index_store import IndexStore, LazyClient
+
+    client = s3 or LazyClient(lambda: aws.s3(aws.WORKER_CONFIG))
+    return IndexStore(dynamodb, settings.get("CONTEXT_TABLE", "context"), client, bucket)
 
 
 def make_worker_handler(
