@@ -219,12 +219,26 @@ class ArticleHit:
     score: float
 
 
-def _ranked(scores: npt.NDArray[Any], candidates: npt.NDArray[Any], times: npt.NDArray[Any]) -> list[int]:
-    """``candidates`` best score first, ties newest first (then lowest position)."""
+def _best(scores: npt.NDArray[Any], candidates: npt.NDArray[Any], n: int) -> npt.NDArray[Any]:
+    """The candidates scoring at least the ``n``-th best score (ties included), unordered: sorting
+    only those keeps a search's cost off the tenant's size."""
     import numpy as np
 
-    order = np.lexsort((candidates, -times[candidates], -scores[candidates]))
-    return [int(i) for i in candidates[order]]
+    if len(candidates) <= n:
+        return candidates
+    floor = np.partition(scores[candidates], len(candidates) - n)[len(candidates) - n]
+    return candidates[scores[candidates] >= floor]
+
+
+def _ranked(
+    scores: npt.NDArray[Any], candidates: npt.NDArray[Any], times: npt.NDArray[Any], k: int
+) -> list[int]:
+    """The best ``k`` of ``candidates``, best score first, ties newest first (then lowest position)."""
+    import numpy as np
+
+    top = _best(scores, candidates, k)
+    order = np.lexsort((top, -times[top], -scores[top]))
+    return [int(i) for i in top[order][:k]]
 
 
 @dataclass
@@ -275,7 +289,7 @@ class TenantIndex:
         own = self._positions.get(exclude) if exclude else None
         if own is not None:
             candidates = candidates[candidates != own]
-        best = _ranked(scores, candidates, self.ticket_time)[:k]
+        best = _ranked(scores, candidates, self.ticket_time, k)
         return [(self.ticket(i), float(scores[i])) for i in best]
 
     def matching_articles(self, query: str, *, k: int = 3) -> list[ArticleHit]:
@@ -286,7 +300,10 @@ class TenantIndex:
         if scores is None or k <= 0:
             return []
         candidates = np.flatnonzero(scores > 0)
-        order = candidates[np.lexsort((candidates, -scores[candidates]))]
+        top = _best(scores, candidates, 16 * k)  # enough passages for k articles, nearly always
+        order = top[np.lexsort((top, -scores[top]))]
+        if len({int(a) for a in self.passage_article[order]}) < k and len(top) < len(candidates):
+            order = candidates[np.lexsort((candidates, -scores[candidates]))]  # few articles: all
         hits: list[ArticleHit] = []
         seen: set[int] = set()
         for position in order:
