@@ -101,7 +101,9 @@ def _decode(blob: bytes, tenant_id: str) -> TenantIndex:
         end = offset + count * np.dtype(dtype).itemsize
         if end > len(raw):
             raise _fail("truncated")
-        arrays[name] = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
+        # A copy: aligned (numpy is several times slower on the unaligned views frombuffer gives
+        # at these offsets) and not pinning the whole decompressed buffer in memory.
+        arrays[name] = np.frombuffer(raw, dtype=dtype, count=count, offset=offset).copy()
         offset = end
     tickets = {name: list(header["tickets"][name]) for name in TICKET_FIELDS}
     n_tickets = len(tickets["ticket_id"])
