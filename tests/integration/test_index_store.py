@@ -22,6 +22,7 @@ from ticket_enhancer.enhance.store import ContextStore
 from ticket_enhancer.models import TenantConfig, TenantSecret, Ticket
 from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.render import link
+from ticket_enhancer.settings import Settings
 
 from tests.support import create_table
 
@@ -265,7 +266,8 @@ def test_the_worker_wires_the_index_only_when_the_bucket_is_set(aws: tuple[Count
     from ticket_enhancer.worker.handler import _index_store
 
     dynamodb, s3 = aws
-    assert _index_store(dynamodb, {}, None) is None  # type: ignore[arg-type]
+    env = {"TENANTS_TABLE": "t", "DELIVERIES_TABLE": "d", "JOBS_TABLE": "j", "CONTEXT_TABLE": TABLE}
+    assert _index_store(dynamodb, Settings.for_worker(env), None) is None  # type: ignore[arg-type]
     made: list[int] = []
 
     def factory() -> Counting:
@@ -278,6 +280,6 @@ def test_the_worker_wires_the_index_only_when_the_bucket_is_set(aws: tuple[Count
     loaded = store.load("acme")
     assert loaded is not None
     assert made == [1]
-    wired = _index_store(dynamodb, {"CONTEXT_INDEX_BUCKET": BUCKET, "CONTEXT_TABLE": TABLE}, s3)  # type: ignore[arg-type]
+    wired = _index_store(dynamodb, Settings.for_worker(env | {"CONTEXT_INDEX_BUCKET": BUCKET}), s3)  # type: ignore[arg-type]
     assert wired is not None
     assert wired.load("acme") is not None

@@ -227,7 +227,8 @@ def _best(scores: npt.NDArray[Any], candidates: npt.NDArray[Any], n: int) -> npt
     if len(candidates) <= n:
         return candidates
     floor = np.partition(scores[candidates], len(candidates) - n)[len(candidates) - n]
-    return candidates[scores[candidates] >= floor]
+    kept: npt.NDArray[Any] = candidates[scores[candidates] >= floor]
+    return kept
 
 
 def _ranked(

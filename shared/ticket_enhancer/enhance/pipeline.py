@@ -143,8 +143,10 @@ def build_default_pipeline(
     step_timeout: float = 8.0,
     model_timeout: float = 20.0,
     resolve: Resolver | None = None,
+    local: bool = False,
 ) -> Pipeline:
-    """ticket_context -> (similar_tickets, knowledge, network_assets) -> synthesis."""
+    """ticket_context -> (similar_tickets, knowledge, network_assets) -> synthesis (``local``: the
+    local stack's policy, ``Settings.local``)."""
     from ticket_enhancer.enhance.steps import (
         KnowledgeStep,
         NetworkAssetsStep,
@@ -160,7 +162,10 @@ def build_default_pipeline(
             KnowledgeStep(store, index=index),
             NetworkAssetsStep(store),
             SynthesisStep(
-                bedrock_client_factory=bedrock_client_factory, model_timeout=model_timeout, resolve=resolve
+                bedrock_client_factory=bedrock_client_factory,
+                model_timeout=model_timeout,
+                resolve=resolve,
+                local=local,
             ),
         ],
         step_timeout=step_timeout,

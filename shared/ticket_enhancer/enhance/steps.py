@@ -169,7 +169,9 @@ class SynthesisStep:
         bedrock_client_factory: Callable[[], Any] | None = None,
         model_timeout: float = DEFAULT_TIMEOUT,
         resolve: Resolver | None = None,
+        local: bool = False,
     ) -> None:
+        self._local = local
         self._factory = CachedFactory(bedrock_client_factory or default_bedrock_client)  # one per container
         self._resolve = resolve
         self._model_timeout = model_timeout
@@ -181,6 +183,7 @@ class SynthesisStep:
             ctx.tenant,
             bedrock_client_factory=self._factory,
             timeout=self._model_timeout,
+            local=self._local,
             resolve=self._resolve,
         )
         result = await synthesize_note(provider, prompt, seconds=self._model_timeout)
