@@ -88,8 +88,9 @@ class Ops:
         self.stack.put_secret(sid, {"api_user": "agent@example.com", "api_token": "t" * 24})
         return tenant_id
 
-    def handler(self, monotonic: Any = None) -> OpsHandler:
+    def handler(self, monotonic: Any = None, bucket: str | None = None) -> OpsHandler:
         env = {
+            **({"CONTEXT_INDEX_BUCKET": bucket} if bucket else {}),
             "TENANTS_TABLE": self.stack.tenants_table,
             "CONTEXT_TABLE": self.context_table,
             "JOBS_TABLE": "unused-jobs",  # the worker's settings name them; the ops never use them
@@ -202,8 +203,9 @@ def test_preview_renders_the_note_with_synced_context_and_posts_nothing(ops: Ops
     assert answer["format"] == "adf"
     assert answer["rendered"]["type"] == "doc"
     assert answer["provider"] == "offline"
-    assert "OPS-" in answer["markdown"]  # a synced resolved ticket is among the similar ones
-    assert "Reset a VPN certificate" in answer["markdown"]  # and a synced article
+    # without an index bucket synced articles are still read from the ContextTable (similar
+    # history needs the index: test_a_finished_sync_publishes_the_index_the_worker_reads)
+    assert "Reset a VPN certificate" in answer["markdown"]
     assert "preview" in json.dumps(answer["rendered"])  # the footer names no real job
     assert ops.sandbox.notes("jira") == []  # nothing posted
     assert ops.items(f"{tenant_id}#ticket")
@@ -257,3 +259,27 @@ def test_a_long_import_does_not_starve_the_other_pending_tenants(ops: Ops) -> No
     handler({"action": "continue"}, Context(50.5))  # the other tenant goes first this time
     assert store.get(second, "history").pages == 4
     assert store.get(first, "history").pages == 4
+
+
+def test_a_finished_sync_publishes_the_index_the_worker_reads(ops: Ops) -> None:
+    import boto3
+
+    bucket = unique("te-index").lower()
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+    tenant_id = ops.tenant(similar_scope="tenant")  # the fake history is project OPS, the ticket IT
+    handler = ops.handler(bucket=bucket)
+    answer = handler({"action": "sync", "tenant_id": tenant_id}, Context(600))
+    assert answer["index"] == "built"
+    pointer = ops.items(f"{tenant_id}#index")
+    assert len(pointer) == 1
+    assert pointer[0]["tickets"]["N"] == "31"
+    assert pointer[0]["articles"]["N"] == "4"
+    listed = boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket=bucket)["Contents"]
+    assert [o["Key"] for o in listed] == [pointer[0]["key"]["S"]]
+    assert listed[0]["Key"].startswith(f"{tenant_id}/index/")
+    # the preview's pipeline (the worker's) finds the synced resolution through the index
+    note = handler(
+        {"action": "preview", "tenant_id": tenant_id, "ticket_id": seed_ticket_id("jira")}, Context(60)
+    )
+    assert "Replaced the expired certificate" in note["markdown"]
+    assert "Reset a VPN certificate" in note["markdown"]

@@ -292,6 +292,19 @@ class OpsHandler:
         }
 
 
+def _index_builder(dynamodb: DynamoDBClient, settings: Settings, records: DynamoRecordStore) -> IndexBuilder:
+    """The tenants' search indexes in ``CONTEXT_INDEX_BUCKET``; none when it is not set."""
+    if not settings.context_index_bucket:
+        return NoIndex()
+    from ticket_enhancer.enhance.index_store import IndexStore, LazyClient
+    from ticket_enhancer.sync.index import PublishedIndex
+
+    s3 = LazyClient(lambda: aws.s3(aws.WORKER_CONFIG))
+    return PublishedIndex(
+        records, IndexStore(dynamodb, settings.context_table or "", s3, settings.context_index_bucket)
+    )
+
+
 def make_ops_handler(
     tool: str,
     *,
@@ -310,6 +323,7 @@ def make_ops_handler(
     settings = Settings.for_worker(environ)  # the worker's, checked at init (no queue of its own)
     dynamodb = dynamodb or aws.dynamodb(aws.WORKER_CONFIG)
     table = settings.context_table or ""
+    records = DynamoRecordStore(dynamodb, table)
     worker = make_worker_handler(
         tool,
         dynamodb=dynamodb,
@@ -325,8 +339,8 @@ def make_ops_handler(
         dynamodb=dynamodb,
         tenants_table=settings.tenants_table,
         checkpoints=CheckpointStore(dynamodb, table),
-        records=DynamoRecordStore(dynamodb, table),
-        index=index or NoIndex(),
+        records=records,
+        index=index or _index_builder(dynamodb, settings, records),
         index_retention_days=settings.index_retention_days,
         transport=transport,
         monotonic=monotonic,

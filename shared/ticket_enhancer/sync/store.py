@@ -178,13 +178,15 @@ class DynamoRecordStore:
             if not start:
                 return
 
-    def iter_tickets(self, tenant_id: str) -> Iterator[IndexedTicket]:
-        """Every indexed ticket of the tenant (history and processed)."""
+    def iter_tickets(self, tenant_id: str, *, origin: str | None = None) -> Iterator[IndexedTicket]:
+        """The tenant's indexed tickets: every one, or only those of ``origin`` (``history``)."""
         if not valid_tenant_id(tenant_id):
             raise ValueError(f"invalid tenant id {tenant_id!r}")
         names = ("display_key", "subject", "text", "url", "created", "resolution", "resolved")
         more = ("status", "category", "group", "priority", "scope")
         for item in self._items(f"{tenant_id}#ticket"):
+            if origin is not None and item.get("origin", {}).get("S", "") != origin:
+                continue
             values = {n: item.get(n, {}).get("S", "") for n in (*names, *more)}
             yield IndexedTicket(ticket_id=item["sk"]["S"], **values)
 
