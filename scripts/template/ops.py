@@ -10,6 +10,7 @@ from ticket_enhancer.retention import HISTORY, INDEX
 
 from scripts.template.base import (
     BEDROCK_MODELS,
+    INDEX_OBJECTS,
     WEBHOOK_SECRETS,
     Doc,
     arn,
@@ -20,16 +21,14 @@ from scripts.template.base import (
     secrets_prefix,
     stateful,
     statement,
-    sub,
 )
-from scripts.template.constants import SKIP_FUNCTION
+from scripts.template.constants import INDEX_BUCKET, SKIP_FUNCTION
+from scripts.template.parameters import index_layer
 from scripts.template.selection import Tool
 
 # A sync runs as long as Lambda allows and continues in the next invocation from its checkpoint.
 OPS_TIMEOUT = 900
 OPS_MEMORY = 2048  # the index build of a large tenant; more than one vCPU from 1,769 MB
-INDEX_BUCKET = "ContextIndexBucket"
-INDEX_OBJECTS = sub(f"${{{INDEX_BUCKET}.Arn}}/*")
 NONCURRENT_VERSION_DAYS = 7  # an index version replaced by a newer build is kept this long
 
 SKIP_OPS_FUNCTION = [
@@ -175,6 +174,7 @@ def ops_resources(spec: Tool) -> Doc:
                         **{setting.env: ref(setting.parameter) for setting in (INDEX, HISTORY)},
                     }
                 },
+                **index_layer(),
                 "Role": arn(role_id),
                 # The CLI invokes it asynchronously (sync) and follows the checkpoints: a failed
                 # invocation is retried once; the checkpoint makes the retry continue, not repeat.

@@ -26,6 +26,7 @@ SECRET_ARN = (
 )
 WEBHOOK_SECRET_ARN = SECRET_ARN.removesuffix("*") + "*/webhook-??????"
 BEDROCK_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/*"
+INDEX_OBJECTS = "${ContextIndexBucket.Arn}/*"  # the tenants' search indexes
 CLI_OUTPUTS = [
     "WebhookApiUrl",
     "TenantsTableName",
@@ -248,9 +249,12 @@ def test_webhook_sends_only_to_own_queue(template: Template, tool: str, camel: s
 
 def test_no_wildcards_except_secret_suffix_and_bedrock_models(template: Template) -> None:
     allowed = (
-        {SECRET_ARN % tool for tool in TOOLS} | {WEBHOOK_SECRET_ARN % tool for tool in TOOLS} | {BEDROCK_ARN}
+        {SECRET_ARN % tool for tool in TOOLS}
+        | {WEBHOOK_SECRET_ARN % tool for tool in TOOLS}
+        | {BEDROCK_ARN, INDEX_OBJECTS}
     )
-    for function_id in all_function_ids():
+    ops = [f"{camel}OpsFunction" for camel in TOOLS.values()]
+    for function_id in [*all_function_ids(), *ops]:
         for stmt in statements(template, function_id):
             assert stmt["Effect"] == "Allow" or stmt["Action"] == ["secretsmanager:GetSecretValue"]
             for action in as_list(stmt["Action"]):
@@ -411,3 +415,19 @@ def test_index_bucket_is_private_encrypted_and_expires_old_versions(template: Te
     policy = resources(template)["ContextIndexBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert policy[0]["Effect"] == "Deny"
     assert policy[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_workers_read_the_index_and_only_the_ops_function_writes_it(
+    template: Template, tool: str, camel: str
+) -> None:
+    worker, ops = f"{camel}WorkerFunction", f"{camel}OpsFunction"
+    assert resources_for(template, worker, "s3:GetObject") == [{"Fn::Sub": INDEX_OBJECTS}]
+    assert resources_for(template, worker, "s3:PutObject") == []
+    assert resources_for(template, ops, "s3:PutObject") == [{"Fn::Sub": INDEX_OBJECTS}]
+    index_layer = [{"Fn::If": ["IsArm64", {"Ref": "IndexLayerArm64"}, {"Ref": "IndexLayer"}]}]
+    for function_id in (worker, ops):
+        props = resources(template)[function_id]["Properties"]
+        assert props["Environment"]["Variables"]["CONTEXT_INDEX_BUCKET"] == {"Ref": "ContextIndexBucket"}
+        assert props["Layers"] == index_layer  # added to the Globals' layers
+    assert "Layers" not in resources(template)[f"{camel}WebhookFunction"]["Properties"]
