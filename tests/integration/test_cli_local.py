@@ -224,8 +224,9 @@ def test_local_demo_uses_the_running_stack(stack: Stack) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "starting the local stack" not in done.stdout  # it used the one already running
     assert f"all {len(TOOLS)} notes posted" in done.stdout
-    for tool in TOOLS:  # each demo tenant's history and knowledge were synced first
-        assert f"{tool:17} sync -> history: " in done.stdout
+    for tool in TOOLS:  # each demo tenant's history and knowledge were synced first, and used
+        assert f"{tool:17} sync -> history: done, " in done.stdout
+        assert "Raised the IKE rekey timer" in json.dumps(stack.notes(tool))  # a synced resolution
     for tool in TOOLS:
         assert len(stack.notes(tool)) == 1
 
