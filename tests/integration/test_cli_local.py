@@ -219,7 +219,7 @@ def test_dlq_redrive_turns_a_dead_job_into_exactly_one_note(stack: Stack) -> Non
 
 
 def test_local_demo_uses_the_running_stack(stack: Stack) -> None:
-    done = stack.cli("local", "demo", timeout=90)
+    done = stack.cli("local", "demo", timeout=300)  # it syncs six tenants first
 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "starting the local stack" not in done.stdout  # it used the one already running
