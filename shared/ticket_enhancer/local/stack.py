@@ -153,11 +153,10 @@ class LocalStack:
                 timeout=float(function.timeout),
             )
             self.processes[logical_id] = FunctionProcess(spec)
-        # Functions that serve a route or a queue start warm; the others (the ops functions, invoked
-        # by `tenants sync` / `preview`) start cold on their first invocation, as on Lambda.
-        warm = [
-            self.processes[key] for key, f in self.template.functions.items() if f.route is not None or f.sqs
-        ]
+        # The ops functions (invoked by `tenants sync` / `preview`) start cold on their first
+        # invocation, as on Lambda; the others start warm.
+        cold = {f.logical_id for tool in self.tools() if (f := self.template.ops_function(tool))}
+        warm = [process for key, process in self.processes.items() if key not in cold]
         with ThreadPoolExecutor(max_workers=len(warm) or 1) as pool:
             list(pool.map(FunctionProcess.start, warm))
         wait_seconds = max(1, min(LAMBDA_LONG_POLL, round(LAMBDA_LONG_POLL / self.time_scale)))
