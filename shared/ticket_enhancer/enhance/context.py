@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from ticket_enhancer.enhance.records import Article, AssetMatch, GatheredContext, IndexedTicket
+from ticket_enhancer.enhance.records import (
+    Article,
+    AssetMatch,
+    DetectedLanguage,
+    DuplicateSignal,
+    GatheredContext,
+    IndexedTicket,
+    TriageSuggestion,
+)
 
 if TYPE_CHECKING:
     from ticket_enhancer.models import Ticket
@@ -55,10 +63,23 @@ class EnhancementContext:
         value = self.results.get("ticket_context")
         return value.text if isinstance(value, TicketText) else TicketText.from_ticket(self.ticket).text
 
+    def result(self, name: str, kind: type[T]) -> T | None:
+        """The ``kind`` object a step stored (None when it did not run, failed or found nothing)."""
+        value = self.results.get(name)
+        return value if isinstance(value, kind) else None
+
+    @property
+    def language(self) -> DetectedLanguage | None:
+        """The detected language (the ``language`` step), for the model side's ``note_language``."""
+        return self.result("language", DetectedLanguage)
+
     def gathered(self) -> GatheredContext:
         return GatheredContext(
             ticket=self.ticket,
             similar=self.items("similar_tickets", IndexedTicket),
             articles=self.items("knowledge", Article),
             assets=self.items("network_assets", AssetMatch),
+            language=self.language,
+            triage=self.result("triage", TriageSuggestion),
+            duplicates=self.result("duplicates", DuplicateSignal),
         )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ticket_enhancer import deadline
 from ticket_enhancer.enhance.context import EnhancementContext
+from ticket_enhancer.enhance.insights import duplicate_line
 from ticket_enhancer.enhance.note import compose_offline_note, unavailable_line
 from ticket_enhancer.enhance.synthesis import OfflineProvider, SynthesisResult
 from ticket_enhancer.models import NOTE_FOOTER_PREFIX
@@ -119,6 +120,9 @@ class Pipeline:
                 ctx.mark_unavailable(SYNTHESIS, "error")
             result = SynthesisResult(compose_offline_note(ctx.gathered()), OfflineProvider.name)
         markdown = result.markdown
+        lead = duplicate_line(ctx.gathered().duplicates)
+        if lead and not markdown.startswith(lead):  # a model's note starts with it too
+            markdown = f"{lead}\n\n{markdown}"
         line = unavailable_line(ctx.reasons, self.names)
         if line:
             markdown = f"{markdown}\n\n{line}"
@@ -142,23 +146,35 @@ def build_default_pipeline(
     model_timeout: float = 20.0,
     resolve: Resolver | None = None,
 ) -> Pipeline:
-    """ticket_context -> (similar_tickets, knowledge, network_assets) -> synthesis."""
+    """(ticket_context, language, indexed_tickets) -> (similar_tickets, knowledge, network_assets,
+    triage, duplicates) -> synthesis."""
+    from ticket_enhancer.enhance.duplicates import DuplicatesStep
+    from ticket_enhancer.enhance.language import LanguageStep
     from ticket_enhancer.enhance.steps import (
+        IndexedTicketsStep,
         KnowledgeStep,
         NetworkAssetsStep,
         SimilarTicketsStep,
         SynthesisStep,
         TicketContextStep,
     )
+    from ticket_enhancer.enhance.triage import TriageStep
 
     return Pipeline(
         [
             TicketContextStep(),
+            LanguageStep(),
+            IndexedTicketsStep(store),
             SimilarTicketsStep(store),
             KnowledgeStep(store),
             NetworkAssetsStep(store),
+            TriageStep(),
+            DuplicatesStep(),
             SynthesisStep(
-                bedrock_client_factory=bedrock_client_factory, model_timeout=model_timeout, resolve=resolve
+                bedrock_client_factory=bedrock_client_factory,
+                model_timeout=model_timeout,
+                resolve=resolve,
+                after=("language", "triage", "duplicates"),
             ),
         ],
         step_timeout=step_timeout,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CachedFactory",
+    "IndexedTicketsStep",
     "KnowledgeStep",
     "NetworkAssetsStep",
     "SimilarTicketsStep",
@@ -63,6 +64,24 @@ class SimilarTicketsStep:
         candidates = [t for t in indexed if t.ticket_id != ctx.ticket.ticket_id]
         ranked = rank(ctx.ticket_text, [f"{t.subject}\n{t.text}" for t in candidates], self._top_k)
         ctx.results[self.name] = tuple(candidates[index] for index, _ in ranked)
+
+
+class IndexedTicketsStep:
+    """The tenant's indexed tickets, read once for the triage and duplicates steps.
+
+    One bounded query (``limit`` items, highest ticket id first): the synced history votes for
+    triage, the processed tickets of the last hours are the duplicate and burst candidates.
+    """
+
+    name = "indexed_tickets"
+    requires: tuple[str, ...] = ()
+
+    def __init__(self, store: ContextStore, *, limit: int = 500) -> None:
+        self._store, self._limit = store, limit
+
+    async def run(self, ctx: EnhancementContext) -> None:
+        indexed = await asyncio.to_thread(self._store.list_indexed_tickets, ctx.tenant.tenant_id, self._limit)
+        ctx.results[self.name] = tuple(t for t in indexed if t.ticket_id != ctx.ticket.ticket_id)
 
 
 class KnowledgeStep:
@@ -130,7 +149,10 @@ class SynthesisStep:
         bedrock_client_factory: Callable[[], Any] | None = None,
         model_timeout: float = DEFAULT_TIMEOUT,
         resolve: Resolver | None = None,
+        after: tuple[str, ...] = (),
     ) -> None:
+        # `after`: more steps whose results the note uses (language, triage, duplicates).
+        self.requires = (*type(self).requires, *after)
         self._factory = CachedFactory(bedrock_client_factory or default_bedrock_client)  # one per container
         self._resolve = resolve
         self._model_timeout = model_timeout

@@ -5,7 +5,9 @@ Layout (``pk`` / ``sk``, both strings):
 * ``<tenant_id>#kb`` / article id: ``title``, ``body``, ``url``
 * ``<tenant_id>#asset`` / CIDR, IP or host name: ``name``, ``notes``
 * ``<tenant_id>#ticket`` / ticket id: ``display_key``, ``subject``, ``text``, ``url``, ``created``,
-  ``expires_at`` (the table's TTL: ``retention.INDEX``, 365 days unless the deployment or the tenant
+  ``scope``, ``status``, ``category``, ``group``, ``priority`` (the last five since the duplicate and
+  triage work: older items lack them and read as ""), ``expires_at`` (the table's TTL:
+  ``retention.INDEX``, 365 days unless the deployment or the tenant
   chose otherwise; articles and assets never expire)
 
 Tenant isolation: every read is a ``Query`` on one tenant's partition key, never a ``Scan``, and
@@ -207,6 +209,12 @@ class ContextStore:
                 "text": _utf8_prefix(text, MAX_INDEXED_TEXT_BYTES),
                 "url": ticket.url or "",
                 "created": created.isoformat(),
+                # For duplicate and burst detection (same scope, still open, created when).
+                "scope": ticket.scope[:_MAX_FIELD_CHARS],
+                "status": (ticket.status or "open")[:_MAX_FIELD_CHARS],
+                "category": ticket.category[:_MAX_FIELD_CHARS],
+                "group": ticket.group[:_MAX_FIELD_CHARS],
+                "priority": (ticket.priority_raw or "")[:_MAX_FIELD_CHARS],
             },
             expires_at=int(time.time()) + days * DAY_SECONDS,
         )
@@ -221,6 +229,13 @@ class ContextStore:
                 text=_s(i, "text"),
                 url=_s(i, "url"),
                 created=_s(i, "created"),
+                resolution=_s(i, "resolution"),
+                resolved=_s(i, "resolved"),
+                status=_s(i, "status"),
+                category=_s(i, "category"),
+                group=_s(i, "group"),
+                priority=_s(i, "priority"),
+                scope=_s(i, "scope"),
             )
             for i in self._query(tenant_id, "ticket", limit, newest_first=True)
         ]
