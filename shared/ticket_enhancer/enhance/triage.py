@@ -2,7 +2,7 @@
 
 ``suggest_triage(ticket_text, history)`` ranks the tenant's resolved history tickets (BM25, the
 same ranker as similar tickets) and lets the best :data:`VOTERS` vote, each with the weight of its
-score relative to the best one. For each field the value with the largest weight wins; its
+score relative to the best one, squared (so the clearly similar tickets decide). For each field the value with the largest weight wins; its
 confidence is its share of the weight of the voters that have the field set. Only values that
 occur in the tenant's synced history are ever suggested (they are the votes), a value is
 suggested only with at least :data:`MIN_VOTES` votes and :data:`MIN_CONFIDENCE`, and a field no
@@ -89,7 +89,8 @@ def suggest_triage(
     if not ranked:
         return None
     best = ranked[0][1]
-    weighted = [(candidates[index], score / best) for index, score in ranked]
+    # Squared relative score: a ticket half as similar as the best has a quarter of its say.
+    weighted = [(candidates[index], (score / best) ** 2) for index, score in ranked]
     suggestion = TriageSuggestion(
         category=_vote(weighted, "category"),
         priority=_vote(weighted, "priority"),

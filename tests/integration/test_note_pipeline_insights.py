@@ -1,0 +1,203 @@
+"""Triage, duplicates/bursts and language through the default pipeline on moto's DynamoDB."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from pydantic import SecretStr
+from ticket_enhancer.enhance.context import EnhancementContext
+from ticket_enhancer.enhance.pipeline import build_default_pipeline
+from ticket_enhancer.enhance.store import ContextStore
+from ticket_enhancer.models import Priority, TenantConfig, TenantSecret, Ticket
+from ticket_enhancer.plugins.context import TenantContext
+from ticket_enhancer.render import link
+
+from tests.support import create_table
+
+TABLE = "context"
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[ContextStore]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client, TABLE, "pk", "sk")
+        yield ContextStore(client, TABLE)
+
+
+def ticket(ticket_id: str, subject: str, description: str, minutes_ago: int = 0, **kw: Any) -> Ticket:
+    fields: dict[str, Any] = {
+        "tool_type": "jira",
+        "tenant_id": "acme",
+        "ticket_id": ticket_id,
+        "display_key": f"IT-{ticket_id}",
+        "subject": subject,
+        "description": description,
+        "priority": Priority.MEDIUM,
+        "url": f"https://acme.atlassian.net/browse/IT-{ticket_id}",
+        "created_at": NOW - timedelta(minutes=minutes_ago),
+        "scope": "IT",
+        "status": "Open",
+    }
+    return Ticket(**(fields | kw))
+
+
+def tenant(options: dict[str, str] | None = None) -> TenantContext:
+    config = TenantConfig(
+        tenant_id="acme",
+        tool_type="jira",
+        base_url="https://acme.atlassian.net",
+        secret_id="s",
+        options=options or {},
+    )
+    return TenantContext(config=config, secret=TenantSecret(llm_api_key=SecretStr("sk-1")))
+
+
+def put_history(
+    store: ContextStore, n: int, subject: str, *, category: str, group: str, priority: str
+) -> None:
+    """A resolved ticket as the history sync stores it (raw item: the sync owns that writer)."""
+    store._client.put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": "acme#ticket"},
+            "sk": {"S": f"h{n:04d}"},
+            "display_key": {"S": f"IT-{n}"},
+            "subject": {"S": subject},
+            "text": {"S": f"{subject}\nResolved by restarting the service."},
+            "url": {"S": f"https://acme.atlassian.net/browse/IT-{n}"},
+            "created": {"S": (NOW - timedelta(days=30)).isoformat()},
+            "status": {"S": "resolved"},
+            "resolved": {"S": (NOW - timedelta(days=29)).isoformat()},
+            "category": {"S": category},
+            "group": {"S": group},
+            "priority": {"S": priority},
+            "scope": {"S": "IT"},
+        },
+    )
+
+
+def run(
+    store: ContextStore, me: Ticket, options: dict[str, str] | None = None
+) -> tuple[str, EnhancementContext]:
+    pipeline = build_default_pipeline(store)
+    ctx = asyncio.run(pipeline.run(EnhancementContext(tenant=tenant(options), ticket=me, job_id="job-1")))
+    result = asyncio.run(pipeline.enhance(tenant(options), me, "job-1"))
+    assert result.unavailable == []
+    return result.markdown, ctx
+
+
+VPN = "VPN disconnects with error 809 on the AnyConnect client"
+
+
+def test_a_burst_leads_the_note_with_links_and_triage_comes_from_history(store: ContextStore) -> None:
+    for n in range(6):
+        put_history(
+            store,
+            100 + n,
+            f"AnyConnect VPN error 809 ({n})",
+            category="Network",
+            group="Network Ops",
+            priority="P2",
+        )
+    for n in range(4):
+        put_history(
+            store,
+            200 + n,
+            f"Printer jammed on floor {n}",
+            category="Hardware",
+            group="Desk Support",
+            priority="P4",
+        )
+    for n in range(3):
+        store.index_ticket(
+            "acme", ticket(f"5{n}", VPN, f"{VPN}. Since 8:00 all users.", minutes_ago=10 * (n + 1))
+        )
+    store.index_ticket("acme", ticket("60", "New laptop for Sam", "Please order a laptop.", minutes_ago=5))
+
+    markdown, ctx = run(store, ticket("70", VPN, f"{VPN}. Started at 8:00 for all users on floor 3."))
+
+    first = markdown.split("\n", 1)[0]
+    assert first.startswith("**4 similar tickets in the last 60 minutes: possible major incident**")
+    for n in range(3):
+        assert link(f"IT-5{n}", f"https://acme.atlassian.net/browse/IT-5{n}") in first
+    assert "IT-60" not in first
+    triage = markdown.split("### Triage suggestion", 1)[1].split("###", 1)[0]
+    assert re.search(
+        r"Category: \*\*Network\*\* \(confidence 0\.(9\d|8\d); 6 of \d+ similar resolved tickets\)", triage
+    )
+    assert "Assignment group: **Network Ops**" in triage
+    assert "Priority: **P2**" in triage
+    assert ctx.language is not None
+    assert ctx.language.code == "en"
+    assert "**Language:** English (`en`)" in markdown
+
+
+def test_triage_off_and_old_index_items_still_read(store: ContextStore) -> None:
+    for n in range(6):
+        put_history(
+            store,
+            100 + n,
+            f"AnyConnect VPN error 809 ({n})",
+            category="Network",
+            group="Network Ops",
+            priority="P2",
+        )
+    # An item indexed before scope and status were stored.
+    store._client.put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": "acme#ticket"},
+            "sk": {"S": "old1"},
+            "subject": {"S": VPN},
+            "text": {"S": VPN},
+            "created": {"S": (NOW - timedelta(minutes=20)).isoformat()},
+        },
+    )
+    old = [t for t in store.list_indexed_tickets("acme") if t.ticket_id == "old1"]
+    assert old[0].status == old[0].scope == old[0].category == ""
+
+    markdown, _ = run(store, ticket("70", VPN, f"{VPN}. Nobody can work."), {"triage": "off"})
+    assert "### Triage suggestion" not in markdown
+    assert markdown.startswith("**Possible duplicate of old1**")  # no stored URL: no link
+
+
+def test_the_stored_processed_ticket_keeps_scope_status_and_fields(store: ContextStore) -> None:
+    store.index_ticket(
+        "acme",
+        ticket("80", "Mail down", "Outlook fails", category="Email", group="Messaging", priority_raw="P1"),
+    )
+    (item,) = store.list_indexed_tickets("acme")
+    assert (item.scope, item.status, item.category, item.group, item.priority) == (
+        "IT",
+        "Open",
+        "Email",
+        "Messaging",
+        "P1",
+    )
+    assert datetime.fromisoformat(item.created) <= NOW
+
+
+def test_a_german_ticket_is_detected_for_the_model_side(store: ContextStore) -> None:
+    me = ticket(
+        "90", "Drucker druckt nicht", "Der Drucker im dritten Stock druckt seit gestern keine Seiten mehr."
+    )
+    markdown, ctx = run(store, me)
+    assert ctx.language is not None
+    assert ctx.language.code == "de"
+    assert "**Language:** German (`de`)" in markdown
