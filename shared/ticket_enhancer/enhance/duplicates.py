@@ -3,7 +3,10 @@
 ``find_duplicates(ticket, recent, corpus, now)`` compares the ticket with the tenant's processed
 tickets (the ContextTable's ticket index: created time, scope and status are stored with each) by
 TF-IDF cosine over their words (subject counted twice; document frequencies from every ticket the
-step read, so words every ticket uses weigh little):
+step read, so words every ticket uses weigh little), moved up by :data:`ENTITY_BONUS` when both name
+the same address or host name, scaled by :data:`ENTITY_PENALTY` when both name some and none is
+shared (another printer, another server: another incident), and up by :data:`CODE_BONUS` for a
+shared error code otherwise:
 
 - **burst**: at least :data:`BURST_MIN_TICKETS` tickets, this one included, created in the last
   :data:`BURST_WINDOW_MINUTES` minutes with a similarity of at least :data:`BURST_SIMILARITY`:
@@ -26,7 +29,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ticket_enhancer.enhance.bm25 import tokenize
+from ticket_enhancer.enhance.network import extract_indicators
 from ticket_enhancer.enhance.records import DuplicateSignal, IndexedTicket
+from ticket_enhancer.enhance.summary import error_codes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,10 +51,13 @@ __all__ = [
 ]
 
 DUPLICATE_WINDOW_HOURS = 8
-DUPLICATE_SIMILARITY = 0.5
+DUPLICATE_SIMILARITY = 0.6
 BURST_WINDOW_MINUTES = 60
-BURST_SIMILARITY = 0.3
+BURST_SIMILARITY = 0.45
 BURST_MIN_TICKETS = 3  # this ticket included
+ENTITY_BONUS = 0.25
+ENTITY_PENALTY = 0.6
+CODE_BONUS = 0.1
 MAX_LINKED = 10
 _CLOSED = frozenset({"resolved", "closed", "solved", "done", "completed", "cancelled", "canceled"})
 
@@ -82,6 +90,33 @@ class Vectorizer:
 def document(subject: str, text: str) -> str:
     """The text compared: the subject twice, then the rest."""
     return f"{subject}\n{subject}\n{text}"
+
+
+@dataclass(frozen=True, slots=True)
+class Entities:
+    """What identifies an incident: the addresses and host names a ticket names, and its codes."""
+
+    places: frozenset[str]
+    codes: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> Entities:
+        found = extract_indicators(text)
+        codes = frozenset(code.lower() for code in error_codes(text))
+        return cls(frozenset([*found.addresses, *found.hosts]), codes)
+
+
+def adjusted(similarity: float, mine: Entities, theirs: Entities) -> float:
+    """Text similarity moved by the entities: a shared address or host is evidence of the same
+    incident, two disjoint non-empty sets (another printer, another server) of another one; a
+    shared error code alone is weak evidence (many incidents raise the same code)."""
+    if mine.places & theirs.places:
+        return min(1.0, similarity + ENTITY_BONUS)
+    if mine.places and theirs.places:
+        return similarity * ENTITY_PENALTY
+    if mine.codes & theirs.codes:
+        return min(1.0, similarity + CODE_BONUS)
+    return similarity
 
 
 def _created(ticket: IndexedTicket) -> datetime | None:
@@ -127,9 +162,11 @@ def find_duplicates(
     texts = [document(t.subject, t.text) for t in (corpus or [t for t, _ in pool])]
     vectors = Vectorizer([*texts, document(ticket.subject, ticket.description)])
     mine = vectors.vector(document(ticket.subject, ticket.description))
+    my_entities = Entities.of(f"{ticket.subject}\n{ticket.description}")
 
     def similarity(other: IndexedTicket) -> float:
-        return vectors.cosine(mine, vectors.vector(document(other.subject, other.text)))
+        text = vectors.cosine(mine, vectors.vector(document(other.subject, other.text)))
+        return adjusted(text, my_entities, Entities.of(f"{other.subject}\n{other.text}"))
 
     scored = sorted(
         (_Candidate(other, created, similarity(other)) for other, created in pool),

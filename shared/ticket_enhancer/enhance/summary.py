@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ticket_enhancer.enhance.records import AssetMatch
     from ticket_enhancer.models import Ticket
 
-__all__ = ["MAX_SENTENCES", "Summary", "key_sentences", "summarize"]
+__all__ = ["MAX_SENTENCES", "Summary", "error_codes", "key_sentences", "summarize"]
 
 MAX_SENTENCES = 3
 MAX_SENTENCE_CHARS = 280
@@ -127,6 +127,11 @@ def key_sentences(subject: str, description: str, limit: int = MAX_SENTENCES) ->
     )
 
 
+def error_codes(text: str) -> tuple[str, ...]:
+    """Distinct error messages and codes in ``text`` (at most :data:`MAX_ITEMS`)."""
+    return _distinct(_CODES.findall(text[:MAX_SCAN_CHARS]))
+
+
 def _users(ticket: Ticket, text: str) -> tuple[str, ...]:
     found: list[str] = []
     if ticket.requester:
@@ -149,7 +154,7 @@ def summarize(ticket: Ticket, assets: Sequence[AssetMatch] = ()) -> Summary:
         inventory.append(f"{name}: {match.asset.notes}" if match.asset.notes else name)
     return Summary(
         sentences=key_sentences(ticket.subject, description),
-        codes=_distinct(_CODES.findall(text)),
+        codes=error_codes(text),
         users=_users(ticket, text),
         addresses=_distinct([*indicators.addresses, *indicators.hosts]),
         inventory=_distinct(inventory, 4),

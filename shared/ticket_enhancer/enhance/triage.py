@@ -2,11 +2,12 @@
 
 ``suggest_triage(ticket_text, history)`` ranks the tenant's resolved history tickets (BM25, the
 same ranker as similar tickets) and lets the best :data:`VOTERS` vote, each with the weight of its
-score relative to the best one, squared (so the clearly similar tickets decide). For each field the value with the largest weight wins; its
-confidence is its share of the weight of the voters that have the field set. Only values that
-occur in the tenant's synced history are ever suggested (they are the votes), a value is
-suggested only with at least :data:`MIN_VOTES` votes and :data:`MIN_CONFIDENCE`, and a field no
-voter has is no suggestion. Tenant option ``triage``: ``suggest`` (default) or ``off``.
+score relative to the best one, squared (so the clearly similar tickets decide). For each field
+the value with the largest weight wins; its confidence is its share of the weight of the voters
+that have the field set. Only values that occur in the tenant's synced history are ever suggested
+(they are the votes), a value is suggested only with at least :data:`MIN_VOTES` votes and
+:data:`MIN_CONFIDENCE`, and a field no voter has is no suggestion. Tenant option ``triage``:
+``suggest`` (default) or ``off``.
 """
 
 from __future__ import annotations
