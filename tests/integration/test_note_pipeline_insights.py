@@ -146,6 +146,10 @@ def test_a_burst_leads_the_note_with_links_and_triage_comes_from_history(store: 
     assert ctx.language is not None
     assert ctx.language.code == "en"
     assert "**Language:** English (`en`)" in markdown
+    summary = ctx.gathered().summary  # the summary step's result, for the note and the model side
+    assert summary is not None
+    assert "error 809" in summary.codes
+    assert "**Errors and codes:** `error 809`" in markdown
 
 
 def test_triage_off_and_old_index_items_still_read(store: ContextStore) -> None:

@@ -12,6 +12,7 @@ from ticket_enhancer.enhance.records import (
     DuplicateSignal,
     GatheredContext,
     IndexedTicket,
+    Summary,
     TriageSuggestion,
 )
 
@@ -82,4 +83,5 @@ class EnhancementContext:
             language=self.language,
             triage=self.result("triage", TriageSuggestion),
             duplicates=self.result("duplicates", DuplicateSignal),
+            summary=self.result("summary", Summary),
         )

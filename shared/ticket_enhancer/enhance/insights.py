@@ -67,7 +67,7 @@ def language_line(language: DetectedLanguage | None) -> str:
 
 def summary_lines(context: GatheredContext) -> list[str]:
     """The summary: key sentences, then codes, users, addresses and inventory notes when found."""
-    summary = summarize(context.ticket, context.assets)
+    summary = context.summary if context.summary is not None else summarize(context.ticket, context.assets)
     lines = ["**Summary:**", ""]
     if summary.sentences:
         lines += [f"- {_inline(sentence, 300)}" for sentence in summary.sentences]

@@ -26,6 +26,7 @@ STEP_LABELS: dict[str, str] = {
     "knowledge": "knowledge articles",
     "network_assets": "network/asset matches",
     "language": "language detection",
+    "summary": "summary",
     "indexed_tickets": "ticket history",
     "triage": "triage suggestion",
     "duplicates": "duplicate check",

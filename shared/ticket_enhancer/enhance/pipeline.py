@@ -147,7 +147,7 @@ def build_default_pipeline(
     resolve: Resolver | None = None,
 ) -> Pipeline:
     """(ticket_context, language, indexed_tickets) -> (similar_tickets, knowledge, network_assets,
-    triage, duplicates) -> synthesis."""
+    triage, duplicates) -> summary -> synthesis."""
     from ticket_enhancer.enhance.duplicates import DuplicatesStep
     from ticket_enhancer.enhance.language import LanguageStep
     from ticket_enhancer.enhance.steps import (
@@ -158,6 +158,7 @@ def build_default_pipeline(
         SynthesisStep,
         TicketContextStep,
     )
+    from ticket_enhancer.enhance.summary import SummaryStep
     from ticket_enhancer.enhance.triage import TriageStep
 
     return Pipeline(
@@ -168,13 +169,14 @@ def build_default_pipeline(
             SimilarTicketsStep(store),
             KnowledgeStep(store),
             NetworkAssetsStep(store),
+            SummaryStep(),
             TriageStep(),
             DuplicatesStep(),
             SynthesisStep(
                 bedrock_client_factory=bedrock_client_factory,
                 model_timeout=model_timeout,
                 resolve=resolve,
-                after=("language", "triage", "duplicates"),
+                after=("language", "summary", "triage", "duplicates"),
             ),
         ],
         step_timeout=step_timeout,

@@ -61,6 +61,20 @@ class AssetMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Summary:
+    """The offline summary of a ticket (``enhance/summary.py``); all untrusted text."""
+
+    sentences: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()  # IP addresses and host names
+    inventory: tuple[str, ...] = ()  # "name: notes" of matched assets
+
+    def __bool__(self) -> bool:
+        return any((self.sentences, self.codes, self.users, self.addresses, self.inventory))
+
+
+@dataclass(frozen=True, slots=True)
 class DetectedLanguage:
     """The ticket's language as detected offline (``enhance/language.py``)."""
 
@@ -112,3 +126,4 @@ class GatheredContext:
     language: DetectedLanguage | None = None
     triage: TriageSuggestion | None = None
     duplicates: DuplicateSignal | None = None
+    summary: Summary | None = None  # None: not computed (the note computes it)

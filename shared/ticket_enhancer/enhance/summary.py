@@ -21,28 +21,30 @@ Input is capped (:data:`MAX_SCAN_CHARS`) and every pattern is linear, so hostile
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ticket_enhancer.enhance.bm25 import tokenize
 from ticket_enhancer.enhance.network import extract_indicators
+from ticket_enhancer.enhance.records import AssetMatch, Summary
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from ticket_enhancer.enhance.records import AssetMatch
+    from ticket_enhancer.enhance.context import EnhancementContext
     from ticket_enhancer.models import Ticket
 
-__all__ = ["MAX_SENTENCES", "Summary", "error_codes", "key_sentences", "summarize"]
+__all__ = ["MAX_SENTENCES", "Summary", "SummaryStep", "error_codes", "key_sentences", "summarize"]
 
 MAX_SENTENCES = 3
 MAX_SENTENCE_CHARS = 280
 MAX_SCAN_CHARS = 20_000
 MAX_ITEMS = 8  # of each list
 
-# Sentence ends: . ! ? and their CJK forms followed by space, or a line break (lists, logs).
-_SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+|(?<=[\u3002\uff01\uff1f])|\n+")
+# Sentence ends: . ! ? followed by a space (so 10.0.0.1 and v1.2 are not ends), their CJK forms, and
+# line breaks (lists, logs). Found with one character-class scan, decided in Python.
+_ENDS = re.compile(r"[.!?\n\u3002\uff01\uff1f]")
+_CJK_ENDS = frozenset("\u3002\uff01\uff1f\n")
 _CODES = re.compile(
     r"\b0x[0-9A-Fa-f]{4,16}\b"
     r"|\b(?:ORA|TNS|AADSTS|SQLSTATE|CVE|KB|ERR|ERROR|E|EC|WSAE|NTE|DNS|SMTP|STATUS)[-_ ]?\d{3,9}\b"
@@ -58,28 +60,47 @@ _USER_COUNT = re.compile(
     r"(?:of (?:our |the )?)?(?:users|people|employees|staff|colleagues|agents|customers|"
     r"team|department|office|site|branch|floor)\b"
 )
-_SYMPTOM = re.compile(
-    r"(?i)\b(?:error|fail\w*|exception|denied|cannot|can't|unable|not working|down|timeout|timed out|"
-    r"crash\w*|refused|broken|outage|slow|fehler|erreur|fallo|errore|storing|kaputt|panne)\b"
+# Words that say something is wrong (compared with a sentence's tokens: no extra scan).
+_SYMPTOMS = frozenset(
+    [
+        "error",
+        "errors",
+        "fail",
+        "fails",
+        "failed",
+        "failing",
+        "failure",
+        "exception",
+        "denied",
+        "cannot",
+        "unable",
+        "down",
+        "timeout",
+        "crash",
+        "crashes",
+        "crashed",
+        "refused",
+        "broken",
+        "outage",
+        "slow",
+        "hangs",
+        "stuck",
+        "bounce",
+        "bounces",
+        "rejected",
+        "fehler",
+        "erreur",
+        "fallo",
+        "errore",
+        "storing",
+        "kaputt",
+        "panne",
+    ]
 )
 _PLEASANTRY = re.compile(
     r"(?i)^\W*(?:hi|hello|hey|dear|good (?:morning|afternoon)|thanks?|thank you|many thanks|regards|"
     r"best|cheers|kind regards|br|hallo|danke|bonjour|merci|hola|gracias|sent from)\b"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """What the offline note's summary shows (all untrusted text)."""
-
-    sentences: tuple[str, ...] = ()
-    codes: tuple[str, ...] = ()
-    users: tuple[str, ...] = ()
-    addresses: tuple[str, ...] = ()  # IP addresses and host names
-    inventory: tuple[str, ...] = ()  # "name: notes" of matched assets
-
-    def __bool__(self) -> bool:
-        return any((self.sentences, self.codes, self.users, self.addresses, self.inventory))
 
 
 def _distinct(values: Sequence[str], limit: int = MAX_ITEMS) -> tuple[str, ...]:
@@ -93,38 +114,65 @@ def _distinct(values: Sequence[str], limit: int = MAX_ITEMS) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def _split(text: str) -> list[str]:
-    return [" ".join(part.split()) for part in _SENTENCE_END.split(text) if part and part.strip()]
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text``."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _ENDS.finditer(text):
+        end = match.end()
+        char = match.group(0)
+        if char not in _CJK_ENDS and end < len(text) and not text[end].isspace():
+            continue  # a dot inside an address, a version, a host name
+        if text[start:end].strip():
+            spans.append((start, end))
+        start = end
+    if text[start:].strip():
+        spans.append((start, len(text)))
+    return spans
 
 
-def key_sentences(subject: str, description: str, limit: int = MAX_SENTENCES) -> tuple[str, ...]:
-    """The ``limit`` most central sentences of ``description``, in their original order."""
-    sentences = _split(description[:MAX_SCAN_CHARS])
-    if not sentences:
+def _clip(sentence: str) -> str:
+    sentence = " ".join(sentence.split())
+    return (
+        sentence if len(sentence) <= MAX_SENTENCE_CHARS else sentence[: MAX_SENTENCE_CHARS - 1].rstrip() + "…"
+    )
+
+
+def _rank_sentences(
+    subject: str, description: str, code_starts: Sequence[int], limit: int
+) -> tuple[str, ...]:
+    spans = _sentences(description)
+    if not spans:
         return ()
-    frequency = Counter(tokenize(f"{subject}\n{description[:MAX_SCAN_CHARS]}"))
+    tokens = [tokenize(description[a:b]) for a, b in spans]
+    frequency: Counter[str] = Counter(tokenize(subject))
+    for terms in tokens:
+        frequency.update(terms)
     subject_terms = set(tokenize(subject))
+    codes = sorted(code_starts)
     scored: list[tuple[float, int]] = []
-    for index, sentence in enumerate(sentences):
-        terms = tokenize(sentence)
+    for index, ((start, end), terms) in enumerate(zip(spans, tokens, strict=True)):
         if not terms:
             continue
         centrality = sum(frequency[t] for t in terms) / len(terms)
         score = centrality * min(1.0, len(terms) / 5)  # very short lines say little
         score *= 1.0 + 0.5 / (1 + index)  # the opening states the problem
-        if _SYMPTOM.search(sentence) or _CODES.search(sentence):
+        position = bisect_left(codes, start)
+        if (position < len(codes) and codes[position] < end) or not _SYMPTOMS.isdisjoint(terms):
             score *= 1.5
-        if _PLEASANTRY.match(sentence) and len(terms) < 8:
+        if len(terms) < 8 and _PLEASANTRY.match(description, start, end):
             score *= 0.2
         if subject_terms and set(terms) <= subject_terms:
             score *= 0.3  # says nothing the subject does not
         scored.append((score, index))
     best = sorted(scored, key=lambda pair: (-pair[0], pair[1]))[:limit]
-    chosen = sorted(index for _, index in best)
-    return tuple(
-        s if len(s) <= MAX_SENTENCE_CHARS else s[: MAX_SENTENCE_CHARS - 1].rstrip() + "…"
-        for s in (sentences[i] for i in chosen)
-    )
+    return tuple(_clip(description[spans[i][0] : spans[i][1]]) for i in sorted(i for _, i in best))
+
+
+def key_sentences(subject: str, description: str, limit: int = MAX_SENTENCES) -> tuple[str, ...]:
+    """The ``limit`` most central sentences of ``description``, in their original order."""
+    description = description[:MAX_SCAN_CHARS]
+    return _rank_sentences(subject, description, [m.start() for m in _CODES.finditer(description)], limit)
 
 
 def error_codes(text: str) -> tuple[str, ...]:
@@ -136,9 +184,11 @@ def _users(ticket: Ticket, text: str) -> tuple[str, ...]:
     found: list[str] = []
     if ticket.requester:
         found.append(f"{ticket.requester} (requester)")
-    found += _EMAIL.findall(text)
-    found += _LOGIN.findall(text)
-    found += _HANDLE.findall(text)
+    if "@" in text:
+        found += _EMAIL.findall(text)
+        found += _HANDLE.findall(text)
+    if "\\" in text:
+        found += _LOGIN.findall(text)
     found += [" ".join(m.split()) for m in _USER_COUNT.findall(text)]
     return _distinct(found)
 
@@ -152,10 +202,31 @@ def summarize(ticket: Ticket, assets: Sequence[AssetMatch] = ()) -> Summary:
     for match in assets:
         name = match.asset.name or match.asset.cidr_or_host
         inventory.append(f"{name}: {match.asset.notes}" if match.asset.notes else name)
+    codes = list(_CODES.finditer(text))
+    offset = len(ticket.subject) + 1  # code positions in the description
     return Summary(
-        sentences=key_sentences(ticket.subject, description),
-        codes=error_codes(text),
+        sentences=_rank_sentences(
+            ticket.subject, description, [m.start() - offset for m in codes], MAX_SENTENCES
+        ),
+        codes=_distinct([m.group(0) for m in codes]),
         users=_users(ticket, text),
         addresses=_distinct([*indicators.addresses, *indicators.hosts]),
         inventory=_distinct(inventory, 4),
     )
+
+
+class SummaryStep:
+    """The summary of the ticket and its matched assets (CPU only: runs in a thread).
+
+    It runs even when the asset lookup failed (``always_run``): the summary is then the ticket's.
+    """
+
+    name = "summary"
+    requires: tuple[str, ...] = ("network_assets",)
+    always_run = True
+
+    async def run(self, ctx: EnhancementContext) -> None:
+        import asyncio
+
+        assets = ctx.items("network_assets", AssetMatch)
+        ctx.results[self.name] = await asyncio.to_thread(summarize, ctx.ticket, assets)
