@@ -59,6 +59,7 @@ ENTITY_BONUS = 0.25
 ENTITY_PENALTY = 0.6
 CODE_BONUS = 0.1
 MAX_LINKED = 10
+MAX_CORPUS = 200  # tickets whose words give the document frequencies (bounded CPU)
 _CLOSED = frozenset({"resolved", "closed", "solved", "done", "completed", "cancelled", "canceled"})
 
 
@@ -159,7 +160,7 @@ def find_duplicates(
         pool.append((other, created))
     if not pool:
         return None
-    texts = [document(t.subject, t.text) for t in (corpus or [t for t, _ in pool])]
+    texts = [document(t.subject, t.text) for t in (corpus[:MAX_CORPUS] or [t for t, _ in pool])]
     vectors = Vectorizer([*texts, document(ticket.subject, ticket.description)])
     mine = vectors.vector(document(ticket.subject, ticket.description))
     my_entities = Entities.of(f"{ticket.subject}\n{ticket.description}")
