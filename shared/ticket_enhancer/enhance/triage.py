@@ -28,6 +28,7 @@ __all__ = [
     "MIN_CONFIDENCE",
     "MIN_VOTES",
     "TRIAGE_OPTION",
+    "TRIAGE_VALUES",
     "VOTERS",
     "TriageStep",
     "resolved_history",
