@@ -13,8 +13,11 @@ import pytest
 from moto import mock_aws
 from pydantic import SecretStr
 from ticket_enhancer.enhance.context import EnhancementContext
-from ticket_enhancer.enhance.pipeline import build_default_pipeline
+from ticket_enhancer.enhance.duplicates import DuplicatesStep
+from ticket_enhancer.enhance.pipeline import Pipeline, build_default_pipeline
+from ticket_enhancer.enhance.steps import IndexedTicketsStep
 from ticket_enhancer.enhance.store import ContextStore
+from ticket_enhancer.enhance.synthesis import SynthesisResult
 from ticket_enhancer.models import Priority, TenantConfig, TenantSecret, Ticket
 from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.render import link
@@ -205,3 +208,30 @@ def test_a_german_ticket_is_detected_for_the_model_side(store: ContextStore) -> 
     assert ctx.language is not None
     assert ctx.language.code == "de"
     assert "**Language:** German (`de`)" in markdown
+
+
+class ModelSynthesis:
+    """Stands in for a model provider's synthesis step: its note knows nothing of duplicates."""
+
+    name = "synthesis"
+    requires: tuple[str, ...] = ("duplicates",)
+    always_run = True
+
+    async def run(self, ctx: EnhancementContext) -> None:
+        ctx.results[self.name] = SynthesisResult(
+            "### AI summary\n\nThe VPN gateway rejects clients.", "bedrock"
+        )
+
+
+def test_a_model_note_also_starts_with_the_burst_line(store: ContextStore) -> None:
+    for n in range(3):
+        store.index_ticket(
+            "acme", ticket(f"5{n}", VPN, f"{VPN}. Since 8:00 all users.", minutes_ago=10 * (n + 1))
+        )
+    pipeline = Pipeline([IndexedTicketsStep(store), DuplicatesStep(), ModelSynthesis()])
+    me = ticket("70", VPN, f"{VPN}. Started at 8:00 for all users on floor 3.")
+    result = asyncio.run(pipeline.enhance(tenant(), me, "job-2"))
+    assert result.provider == "bedrock"
+    lead, rest = result.markdown.split("\n\n", 1)
+    assert lead.startswith("**4 similar tickets in the last 60 minutes: possible major incident**")
+    assert rest.startswith("### AI summary")
