@@ -15,9 +15,11 @@ from pydantic import SecretStr
 from ticket_enhancer.enhance.context import EnhancementContext
 from ticket_enhancer.enhance.duplicates import DuplicatesStep
 from ticket_enhancer.enhance.pipeline import Pipeline, build_default_pipeline
+from ticket_enhancer.enhance.records import IndexedTicket, TriageSuggestion
 from ticket_enhancer.enhance.steps import IndexedTicketsStep
 from ticket_enhancer.enhance.store import ContextStore
 from ticket_enhancer.enhance.synthesis import SynthesisResult
+from ticket_enhancer.enhance.triage import TriageStep
 from ticket_enhancer.models import Priority, TenantConfig, TenantSecret, Ticket
 from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.render import link
@@ -235,3 +237,29 @@ def test_a_model_note_also_starts_with_the_burst_line(store: ContextStore) -> No
     lead, rest = result.markdown.split("\n\n", 1)
     assert lead.startswith("**4 similar tickets in the last 60 minutes: possible major incident**")
     assert rest.startswith("### AI summary")
+
+
+def test_triage_votes_with_what_the_similar_step_found_when_the_index_read_failed() -> None:
+    history = [
+        IndexedTicket(
+            ticket_id=f"h{n}",
+            subject=f"AnyConnect VPN error 809 ({n})",
+            text="VPN error 809",
+            status="resolved",
+            category="Network",
+            group="Network Ops",
+            priority="P2",
+        )
+        for n in range(3)
+    ]
+    ctx = EnhancementContext(tenant=tenant(), ticket=ticket("70", VPN, VPN), job_id="j")
+    ctx.results["similar_tickets"] = tuple(history)
+    ctx.mark_unavailable("indexed_tickets", "error")
+    asyncio.run(TriageStep().run(ctx))
+    suggestion = ctx.results["triage"]
+    assert isinstance(suggestion, TriageSuggestion)
+    assert suggestion.category is not None
+    assert (suggestion.category.value, suggestion.category.votes) == ("Network", 3)
+    ctx.mark_unavailable("similar_tickets", "timeout")
+    asyncio.run(TriageStep().run(ctx))
+    assert ctx.reasons["triage"] == "needs ticket history"

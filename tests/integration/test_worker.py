@@ -831,7 +831,7 @@ def test_unavailable_context_store_still_yields_a_note_saying_so(
     assert (
         "Unavailable for this note: ticket history (error), similar tickets (error), "
         "knowledge articles (error), network/asset matches (error), "
-        "triage suggestion (needs indexed tickets), duplicate check (needs indexed tickets)"
+        "triage suggestion (needs ticket history), duplicate check (needs indexed tickets)"
     ) in notes[0]["html_body"]
     record = h.record(job)
     assert record["state"] == "done"

@@ -103,16 +103,22 @@ def suggest_triage(
 
 
 class TriageStep:
-    """The triage suggestion, from the tenant's tickets the ``indexed_tickets`` step read."""
+    """The triage suggestion, from the tickets the ``indexed_tickets`` and ``similar_tickets`` steps
+    found (the resolved ones among them vote; a ticket found by both counts once)."""
 
     name = "triage"
-    requires: tuple[str, ...] = ("ticket_context", "indexed_tickets")
+    requires: tuple[str, ...] = ("ticket_context", "indexed_tickets", "similar_tickets")
+    always_run = True  # votes from whichever of the two reads succeeded
 
     async def run(self, ctx: EnhancementContext) -> None:
         if not triage_enabled(ctx.tenant.config.options):
             ctx.results[self.name] = None
             return
-        history = ctx.items("indexed_tickets", IndexedTicket)
+        if {"indexed_tickets", "similar_tickets"} <= set(ctx.reasons):
+            ctx.mark_unavailable(self.name, "needs ticket history")
+            return
+        found = (*ctx.items("indexed_tickets", IndexedTicket), *ctx.items("similar_tickets", IndexedTicket))
+        history = list({t.ticket_id: t for t in found}.values())
         ctx.results[self.name] = await asyncio.to_thread(
             suggest_triage, ctx.ticket_text, history, exclude=ctx.ticket.ticket_id
         )
