@@ -1,11 +1,16 @@
 """The ticket's language, detected offline: ``detect_language(text)`` and the ``language`` step.
 
 The detector is langdetect (a port of Google's language-detection, pure Python, its character
-n-gram profiles shipped in the package: nothing is downloaded at run time). Of its 55 profiles only
-:data:`LANGUAGES` are loaded, on first use (about 0.2 s once per container instead of 0.4 s for
-all; a module import costs nothing), and detection is seeded, so the same text always gives the
-same answer. Measured alternatives: py3langid and langid need numpy (tens of MB in the layer),
-lingua's wheel is 96 MB; langdetect is 2.5 MB installed.
+n-gram profiles shipped in the package: nothing is downloaded at run time), from the
+``langdetect-py`` distribution: the same code and profiles as ``langdetect`` 1.0.9 (whose PyPI
+release is a source archive only, which the layer's binary-only build cannot take), published as a
+wheel. Of its 55 profiles only :data:`LANGUAGES` are loaded, on first use (about 0.2 s once per
+container instead of 0.4 s for all; a module import costs nothing). Its detector draws from the
+``random`` module's global generator and reseeds it; it is given a private generator instead
+(:class:`_PrivateRandom`), seeded, and detections run one at a time, so the same text always gives
+the same answer and nothing else's randomness (retry jitter) is touched. Measured alternatives:
+py3langid and langid need numpy (tens of MB in the layer), lingua's wheel is 96 MB; langdetect is
+2.3 MB installed.
 
 Text that says too little (fewer than :data:`MIN_LETTERS` letters, a CJK character counting three,
 once addresses, URLs, codes and numbers are removed) or whose best language is below
@@ -14,6 +19,7 @@ once addresses, URLs, codes and numbers are removed) or whose best language is b
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 from typing import TYPE_CHECKING, Any
@@ -68,14 +74,22 @@ _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
 
 
+class _PrivateRandom(random.Random):
+    """Stands in for the ``random`` module inside langdetect's detector: ``seed``, ``gauss`` and
+    ``choice`` act on this generator only; ``Random`` is there for releases that make their own."""
+
+    Random = random.Random
+
+
 def _detector_factory() -> Any:
     """langdetect's factory with :data:`LANGUAGES` loaded, built once per process."""
     with _lock:
         if "factory" not in _loaded:
             from pathlib import Path
 
-            from langdetect import detector_factory
+            from langdetect import detector, detector_factory
 
+            detector.random = _PrivateRandom(0)
             factory = detector_factory.DetectorFactory()
             factory.seed = 0  # deterministic sampling
             directory = Path(detector_factory.PROFILES_DIRECTORY)
@@ -97,12 +111,14 @@ def detect_language(text: str) -> DetectedLanguage | None:
         return None
     from langdetect.lang_detect_exception import LangDetectException
 
-    detector = _detector_factory().create()
-    detector.append(prose)
-    try:
-        ranked = detector.get_probabilities()
-    except LangDetectException:
-        return None
+    factory = _detector_factory()
+    with _lock:  # one detection at a time: the generator is shared, and this is CPU-bound anyway
+        detector = factory.create()
+        detector.append(prose)
+        try:
+            ranked = detector.get_probabilities()
+        except LangDetectException:
+            return None
     if not ranked or ranked[0].prob < MIN_PROBABILITY or ranked[0].lang not in LANGUAGES:
         return None
     best = ranked[0]
