@@ -2,8 +2,8 @@
 
 ``find_duplicates(ticket, recent, corpus, now)`` compares the ticket with the tenant's processed
 tickets (the ContextTable's ticket index: created time, scope and status are stored with each) by
-TF-IDF cosine over their words (subject counted twice; document frequencies from every ticket the
-step read, so words every ticket uses weigh little), moved up by :data:`ENTITY_BONUS` when both name
+TF-IDF cosine over their words (lightly stemmed, subject counted twice; document frequencies from
+the tickets the step read, so words every ticket uses weigh little), moved up by :data:`ENTITY_BONUS` when both name
 the same address or host name, scaled by :data:`ENTITY_PENALTY` when both name some and none is
 shared (another printer, another server: another incident), and up by :data:`CODE_BONUS` for a
 shared error code otherwise:
@@ -51,9 +51,9 @@ __all__ = [
 ]
 
 DUPLICATE_WINDOW_HOURS = 8
-DUPLICATE_SIMILARITY = 0.6
+DUPLICATE_SIMILARITY = 0.5
 BURST_WINDOW_MINUTES = 60
-BURST_SIMILARITY = 0.45
+BURST_SIMILARITY = 0.3
 BURST_MIN_TICKETS = 3  # this ticket included
 ENTITY_BONUS = 0.25
 ENTITY_PENALTY = 0.6
@@ -63,6 +63,25 @@ MAX_CORPUS = 200  # tickets whose words give the document frequencies (bounded C
 _CLOSED = frozenset({"resolved", "closed", "solved", "done", "completed", "cancelled", "canceled"})
 
 
+_SUFFIXES = ("ing", "ed", "s")
+
+
+def _stem(token: str) -> str:
+    """A light English suffix strip (drops, dropped, dropping: drop), so paraphrases meet."""
+    for suffix in _SUFFIXES:
+        if len(token) > len(suffix) + 3 and token.endswith(suffix) and not token[-len(suffix) - 1].isdigit():
+            token = token[: -len(suffix)]
+            break
+    if len(token) > 4 and token[-1] == token[-2] and token[-1].isalpha():  # dropp -> drop
+        token = token[:-1]
+    return token
+
+
+def terms(text: str) -> list[str]:
+    """The words compared: BM25's tokens, lightly stemmed."""
+    return [_stem(token) for token in tokenize(text)]
+
+
 class Vectorizer:
     """TF-IDF vectors (unit length) with document frequencies from ``corpus``."""
 
@@ -70,10 +89,10 @@ class Vectorizer:
         self._docs = max(1, len(corpus))
         self._df: Counter[str] = Counter()
         for text in corpus:
-            self._df.update(set(tokenize(text)))
+            self._df.update(set(terms(text)))
 
     def vector(self, text: str) -> dict[str, float]:
-        counts = Counter(tokenize(text))
+        counts = Counter(terms(text))
         weights = {
             term: (1.0 + math.log(n)) * math.log(1.0 + self._docs / (1.0 + self._df[term]))
             for term, n in counts.items()
