@@ -312,3 +312,20 @@ def test_language_detection_is_deterministic_and_leaves_the_global_random_alone(
         random.random() == expected
     )  # detection drew nothing from, and did not reseed, the global generator
     assert all(detect_language(text) == first for _ in range(5))
+
+
+def test_a_burst_of_short_paraphrases_naming_no_host_is_found() -> None:
+    me = ticket(
+        subject="VPN drops every few minutes for the finance team",
+        description="Since this morning the VPN disconnects every 5-10 minutes for everyone in finance.",
+    )
+    others = [
+        recent(1, 50, "VPN keeps dropping in finance", text="VPN disconnects every few minutes."),
+        recent(2, 40, "VPN disconnects every 5 minutes", text="VPN disconnects every few minutes."),
+        recent(3, 30, "Finance VPN unstable since this morning", text="VPN disconnects every few minutes."),
+        *NOISE,
+    ]
+    signal = find_duplicates(me, others)
+    assert signal is not None
+    assert (signal.kind, signal.count) == ("burst", 4)
+    assert {t.ticket_id for t in signal.tickets} == {"r1", "r2", "r3"}
