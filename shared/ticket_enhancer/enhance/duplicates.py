@@ -3,10 +3,10 @@
 ``find_duplicates(ticket, recent, corpus, now)`` compares the ticket with the tenant's processed
 tickets (the ContextTable's ticket index: created time, scope and status are stored with each) by
 TF-IDF cosine over their words (lightly stemmed, subject counted twice; document frequencies from
-the tickets the step read, so words every ticket uses weigh little), moved up by :data:`ENTITY_BONUS` when both name
-the same address or host name, scaled by :data:`ENTITY_PENALTY` when both name some and none is
-shared (another printer, another server: another incident), and up by :data:`CODE_BONUS` for a
-shared error code otherwise:
+the tickets the step read, so words every ticket uses weigh little), moved up by
+:data:`ENTITY_BONUS` when both name the same address or host name, scaled by
+:data:`ENTITY_PENALTY` when both name some and none is shared (another printer, another server:
+another incident), and up by :data:`CODE_BONUS` for a shared error code otherwise:
 
 - **burst**: at least :data:`BURST_MIN_TICKETS` tickets, this one included, created in the last
   :data:`BURST_WINDOW_MINUTES` minutes with a similarity of at least :data:`BURST_SIMILARITY`:
