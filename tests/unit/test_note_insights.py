@@ -329,3 +329,31 @@ def test_a_burst_of_short_paraphrases_naming_no_host_is_found() -> None:
     assert signal is not None
     assert (signal.kind, signal.count) == ("burst", 4)
     assert {t.ticket_id for t in signal.tickets} == {"r1", "r2", "r3"}
+
+
+CANDIDATES = st.lists(
+    st.builds(
+        lambda n, minutes, subject, status, scope: recent(n, minutes, subject, status=status, scope=scope),
+        st.integers(1, 50),
+        st.integers(-30, 60 * 12),
+        st.sampled_from([VPN, "VPN drops", "Printer jammed", "VPN disconnects with error 809 again"]),
+        st.sampled_from(["open", "New", "resolved", "Closed", "solved"]),
+        st.sampled_from(["IT", "HR", ""]),
+    ),
+    max_size=12,
+)
+
+
+@given(CANDIDATES)
+def test_only_open_recent_tickets_of_the_scope_are_ever_named(candidates: list[IndexedTicket]) -> None:
+    signal = find_duplicates(ME, candidates)
+    if signal is None:
+        return
+    assert signal.kind in {"duplicate", "burst"}
+    assert signal.count == len(signal.tickets) + 1 or signal.kind == "burst"
+    for other in signal.tickets:
+        assert other.status.lower() not in {"resolved", "closed", "solved"}
+        assert other.scope in {"IT", ""}
+        created = datetime.fromisoformat(other.created)
+        window = timedelta(minutes=60) if signal.kind == "burst" else timedelta(hours=8)
+        assert NOW - window <= created <= NOW + timedelta(minutes=5)
