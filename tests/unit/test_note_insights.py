@@ -357,3 +357,9 @@ def test_only_open_recent_tickets_of_the_scope_are_ever_named(candidates: list[I
         created = datetime.fromisoformat(other.created)
         window = timedelta(minutes=60) if signal.kind == "burst" else timedelta(hours=8)
         assert NOW - window <= created <= NOW + timedelta(minutes=5)
+
+
+def test_a_sentence_said_twice_is_kept_once() -> None:
+    text = "The VPN drops with error 809. " * 3 + "Printing works. The VPN drops with error 809."
+    summary = summarize(ticket(description=text))
+    assert summary.sentences.count("The VPN drops with error 809.") == 1

@@ -151,9 +151,11 @@ def _rank_sentences(
     subject_terms = set(tokenize(subject))
     codes = sorted(code_starts)
     scored: list[tuple[float, int]] = []
+    seen: set[tuple[str, ...]] = set()
     for index, ((start, end), terms) in enumerate(zip(spans, tokens, strict=True)):
-        if not terms:
-            continue
+        if not terms or tuple(terms) in seen:
+            continue  # nothing to say, or said before (quoted replies, pasted twice)
+        seen.add(tuple(terms))
         centrality = sum(frequency[t] for t in terms) / len(terms)
         score = centrality * min(1.0, len(terms) / 5)  # very short lines say little
         score *= 1.0 + 0.5 / (1 + index)  # the opening states the problem
