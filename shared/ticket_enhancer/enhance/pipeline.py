@@ -145,9 +145,11 @@ def build_default_pipeline(
     step_timeout: float = 8.0,
     model_timeout: float = 20.0,
     resolve: Resolver | None = None,
+    local: bool = False,
 ) -> Pipeline:
     """(ticket_context, language, indexed_tickets) -> (similar_tickets, knowledge, network_assets,
-    triage, duplicates) -> summary -> synthesis."""
+    triage, duplicates) -> summary -> synthesis (``local``: the local stack's policy,
+    ``Settings.local``)."""
     from ticket_enhancer.enhance.duplicates import DuplicatesStep
     from ticket_enhancer.enhance.language import LanguageStep
     from ticket_enhancer.enhance.steps import (
@@ -177,6 +179,7 @@ def build_default_pipeline(
                 model_timeout=model_timeout,
                 resolve=resolve,
                 after=("language", "summary", "triage", "duplicates"),
+                local=local,
             ),
         ],
         step_timeout=step_timeout,

@@ -149,9 +149,11 @@ class SynthesisStep:
         bedrock_client_factory: Callable[[], Any] | None = None,
         model_timeout: float = DEFAULT_TIMEOUT,
         resolve: Resolver | None = None,
+        local: bool = False,
         after: tuple[str, ...] = (),
     ) -> None:
-        # `after`: more steps whose results the note uses (language, triage, duplicates).
+        self._local = local
+        # `after`: more steps whose results the note uses (language, summary, triage, duplicates).
         self.requires = (*type(self).requires, *after)
         self._factory = CachedFactory(bedrock_client_factory or default_bedrock_client)  # one per container
         self._resolve = resolve
@@ -164,6 +166,7 @@ class SynthesisStep:
             ctx.tenant,
             bedrock_client_factory=self._factory,
             timeout=self._model_timeout,
+            local=self._local,
             resolve=self._resolve,
         )
         result = await synthesize_note(provider, prompt, seconds=self._model_timeout)
