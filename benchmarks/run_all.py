@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import (  # noqa: E402 (after the path set-up)
     cold_start,
+    context_lookup,
     note_composition,
     webhook_latency,
     worker_batch,
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     note = note_composition.run(samples=30 if args.small else 200)
     print(note_composition.report(note), flush=True)
     results["note_composition"] = note
+    lookup = context_lookup.run(small=args.small)
+    print(context_lookup.report(lookup), flush=True)
+    results["context_lookup"] = lookup
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2))

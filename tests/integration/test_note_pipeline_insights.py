@@ -6,7 +6,7 @@ import asyncio
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import pytest
@@ -14,6 +14,7 @@ from moto import mock_aws
 from pydantic import SecretStr
 from ticket_enhancer.enhance.context import EnhancementContext
 from ticket_enhancer.enhance.duplicates import DuplicatesStep
+from ticket_enhancer.enhance.index import build_index
 from ticket_enhancer.enhance.pipeline import Pipeline, build_default_pipeline
 from ticket_enhancer.enhance.records import IndexedTicket, TriageSuggestion
 from ticket_enhancer.enhance.steps import IndexedTicketsStep
@@ -25,6 +26,9 @@ from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.render import link
 
 from tests.support import create_table
+
+if TYPE_CHECKING:
+    from ticket_enhancer.enhance.index_store import IndexStore
 
 TABLE = "context"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -73,34 +77,41 @@ def tenant(options: dict[str, str] | None = None) -> TenantContext:
     return TenantContext(config=config, secret=TenantSecret(llm_api_key=SecretStr("sk-1")))
 
 
-def put_history(
-    store: ContextStore, n: int, subject: str, *, category: str, group: str, priority: str
-) -> None:
-    """A resolved ticket as the history sync stores it (raw item: the sync owns that writer)."""
-    store._client.put_item(
-        TableName=TABLE,
-        Item={
-            "pk": {"S": "acme#ticket"},
-            "sk": {"S": f"h{n:04d}"},
-            "display_key": {"S": f"IT-{n}"},
-            "subject": {"S": subject},
-            "text": {"S": f"{subject}\nResolved by restarting the service."},
-            "url": {"S": f"https://acme.atlassian.net/browse/IT-{n}"},
-            "created": {"S": (NOW - timedelta(days=30)).isoformat()},
-            "status": {"S": "resolved"},
-            "resolved": {"S": (NOW - timedelta(days=29)).isoformat()},
-            "category": {"S": category},
-            "group": {"S": group},
-            "priority": {"S": priority},
-            "scope": {"S": "IT"},
-        },
+def resolved(n: int, subject: str, *, category: str, group: str, priority: str) -> IndexedTicket:
+    """A resolved ticket as the history sync puts it in the tenant's index."""
+    return IndexedTicket(
+        ticket_id=f"h{n:04d}",
+        display_key=f"IT-{n}",
+        subject=subject,
+        text=f"{subject}\nResolved by restarting the service.",
+        url=f"https://acme.atlassian.net/browse/IT-{n}",
+        created=(NOW - timedelta(days=30)).isoformat(),
+        status="resolved",
+        resolved=(NOW - timedelta(days=29)).isoformat(),
+        category=category,
+        group=group,
+        priority=priority,
+        scope="IT",
     )
 
 
+class LoadedIndex:
+    """Stands in for the worker's IndexStore: the tenant's index, already loaded."""
+
+    def __init__(self, history: list[IndexedTicket]) -> None:
+        self._index = build_index("acme", history, []) if history else None
+
+    def load(self, tenant_id: str) -> Any:
+        return self._index if tenant_id == "acme" else None
+
+
 def run(
-    store: ContextStore, me: Ticket, options: dict[str, str] | None = None
+    store: ContextStore,
+    me: Ticket,
+    options: dict[str, str] | None = None,
+    history: list[IndexedTicket] | None = None,
 ) -> tuple[str, EnhancementContext]:
-    pipeline = build_default_pipeline(store)
+    pipeline = build_default_pipeline(store, index=cast("IndexStore", LoadedIndex(history or [])))
     ctx = asyncio.run(pipeline.run(EnhancementContext(tenant=tenant(options), ticket=me, job_id="job-1")))
     result = asyncio.run(pipeline.enhance(tenant(options), me, "job-1"))
     assert result.unavailable == []
@@ -111,31 +122,26 @@ VPN = "VPN disconnects with error 809 on the AnyConnect client"
 
 
 def test_a_burst_leads_the_note_with_links_and_triage_comes_from_history(store: ContextStore) -> None:
-    for n in range(6):
-        put_history(
-            store,
-            100 + n,
-            f"AnyConnect VPN error 809 ({n})",
-            category="Network",
-            group="Network Ops",
-            priority="P2",
+    history = [
+        resolved(
+            100 + n, f"AnyConnect VPN error 809 ({n})", category="Network", group="Network Ops", priority="P2"
         )
-    for n in range(4):
-        put_history(
-            store,
-            200 + n,
-            f"Printer jammed on floor {n}",
-            category="Hardware",
-            group="Desk Support",
-            priority="P4",
+        for n in range(6)
+    ]
+    history += [
+        resolved(
+            200 + n, f"Printer jammed on floor {n}", category="Hardware", group="Desk Support", priority="P4"
         )
+        for n in range(4)
+    ]
     for n in range(3):
         store.index_ticket(
             "acme", ticket(f"5{n}", VPN, f"{VPN}. Since 8:00 all users.", minutes_ago=10 * (n + 1))
         )
     store.index_ticket("acme", ticket("60", "New laptop for Sam", "Please order a laptop.", minutes_ago=5))
 
-    markdown, ctx = run(store, ticket("70", VPN, f"{VPN}. Started at 8:00 for all users on floor 3."))
+    me = ticket("70", VPN, f"{VPN}. Started at 8:00 for all users on floor 3.")
+    markdown, ctx = run(store, me, history=history)
 
     first = markdown.split("\n", 1)[0]
     assert first.startswith("**4 similar tickets in the last 60 minutes: possible major incident**")
@@ -158,16 +164,13 @@ def test_a_burst_leads_the_note_with_links_and_triage_comes_from_history(store: 
 
 
 def test_triage_off_and_old_index_items_still_read(store: ContextStore) -> None:
-    for n in range(6):
-        put_history(
-            store,
-            100 + n,
-            f"AnyConnect VPN error 809 ({n})",
-            category="Network",
-            group="Network Ops",
-            priority="P2",
+    history = [
+        resolved(
+            100 + n, f"AnyConnect VPN error 809 ({n})", category="Network", group="Network Ops", priority="P2"
         )
-    # An item indexed before scope and status were stored.
+        for n in range(6)
+    ]
+    # An item indexed before scope and status were stored reads them as "" and open.
     store._client.put_item(
         TableName=TABLE,
         Item={
@@ -178,12 +181,13 @@ def test_triage_off_and_old_index_items_still_read(store: ContextStore) -> None:
             "created": {"S": (NOW - timedelta(minutes=20)).isoformat()},
         },
     )
-    old = [t for t in store.list_indexed_tickets("acme") if t.ticket_id == "old1"]
-    assert old[0].status == old[0].scope == old[0].category == ""
+    (old,) = store.list_indexed_tickets("acme")
+    assert (old.status, old.scope, old.category, old.priority) == ("open", "", "", "")
+    store.index_ticket("acme", ticket("61", VPN, f"{VPN}. Since 8:00.", minutes_ago=20, url=None))
 
-    markdown, _ = run(store, ticket("70", VPN, f"{VPN}. Nobody can work."), {"triage": "off"})
+    markdown, _ = run(store, ticket("70", VPN, f"{VPN}. Nobody can work."), {"triage": "off"}, history)
     assert "### Triage suggestion" not in markdown
-    assert markdown.startswith("**Possible duplicate of old1**")  # no stored URL: no link
+    assert markdown.startswith("**Possible duplicate of IT-61**")  # no stored URL: no link
 
 
 def test_the_stored_processed_ticket_keeps_scope_status_and_fields(store: ContextStore) -> None:
@@ -263,3 +267,26 @@ def test_triage_votes_with_what_the_similar_step_found_when_the_index_read_faile
     ctx.mark_unavailable("similar_tickets", "timeout")
     asyncio.run(TriageStep().run(ctx))
     assert ctx.reasons["triage"] == "needs ticket history"
+
+
+def test_the_index_keeps_the_triage_fields_and_reads_an_index_written_without_them() -> None:
+    import json
+    import struct
+    import zlib
+
+    from ticket_enhancer.enhance import index_codec
+
+    history = [resolved(1, "VPN error 809", category="Network", group="Network Ops", priority="P2")]
+    blob = index_codec.encode_index(build_index("acme", history, []))
+    (hit, _), *_ = index_codec.decode_index(blob, tenant_id="acme").similar_tickets("VPN", scope=None, k=1)
+    assert (hit.category, hit.group, hit.priority, hit.status) == ("Network", "Network Ops", "P2", "resolved")
+    # The same index as written before the triage fields were kept.
+    raw = zlib.decompress(blob)
+    size = struct.unpack(">Q", raw[5:13])[0]
+    header = json.loads(raw[13 : 13 + size])
+    for name in ("category", "group", "priority"):
+        del header["tickets"][name]
+    new_header = json.dumps(header).encode()
+    old = zlib.compress(raw[:5] + struct.pack(">Q", len(new_header)) + new_header + raw[13 + size :])
+    (hit, _), *_ = index_codec.decode_index(old, tenant_id="acme").similar_tickets("VPN", scope=None, k=1)
+    assert (hit.category, hit.group, hit.priority, hit.subject) == ("", "", "", "VPN error 809")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ticket_enhancer.enhance.records import (
     Article,
@@ -48,6 +50,17 @@ class EnhancementContext:
     unavailable: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # step name -> "timeout", "error", ...
     stage_ms: dict[str, float] = field(default_factory=dict)
+    _once: dict[str, Any] = field(default_factory=dict, repr=False)
+    _once_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def once(self, key: str, load: Callable[[], T]) -> T:
+        """``load()`` the first time a step asks for ``key`` in this job, the same value after that
+        (thread-safe: steps run their reads in threads), so two steps share one read."""
+        with self._once_lock:
+            if key not in self._once:
+                self._once[key] = load()
+            value: T = self._once[key]
+            return value
 
     def mark_unavailable(self, step: str, reason: str) -> None:
         if step not in self.reasons:
