@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given, settings
@@ -44,7 +45,7 @@ PARSERS: dict[str, Parser] = {
     "jira issue": lambda d: jira.parse_issue(d, BASE),
     "confluence page": lambda d: jira.parse_page(d, BASE),
     "zendesk ticket": lambda d: zendesk.parse_ticket(d, {}, "", BASE),
-    "zendesk article": zendesk.parse_article,
+    "zendesk article": lambda d: zendesk.parse_article(d, BASE),
     "servicenow incident": lambda d: servicenow.parse_incident(d, BASE),
     "servicenow article": lambda d: servicenow.parse_article(d, BASE),
     "freshservice ticket": lambda d: freshservice.parse_ticket(d, "", BASE),
@@ -70,9 +71,11 @@ def test_parsers_give_a_record_or_malformed_never_another_error(name: str, recor
         assert found.status == "resolved"
         assert len(found.text) <= TEXT_LIMIT
         assert found.url.startswith(BASE)
+        assert urlsplit(found.url).hostname == urlsplit(BASE).hostname
     elif isinstance(found, Article):
         assert found.title
         assert len(found.body) <= ARTICLE_LIMIT
+        assert not found.url or urlsplit(found.url).hostname == urlsplit(BASE).hostname  # own site only
 
 
 @pytest.mark.parametrize(
@@ -93,3 +96,35 @@ def test_vendor_links_are_kept_only_when_plain_http(url: Any, kept: bool) -> Non
     from ticket_enhancer.plugins.sourcing import safe_url
 
     assert safe_url(url) == (url if kept else "")
+
+
+ZENDESK = "https://acme.zendesk.com"
+
+
+@pytest.mark.parametrize(
+    ("html_url", "url"),
+    [
+        ("https://acme.zendesk.com/hc/en-us/articles/7-x", "https://acme.zendesk.com/hc/en-us/articles/7-x"),
+        ("https://evil.example/hc/en-us/articles/7", "https://acme.zendesk.com/hc/de/articles/7"),
+        ("https://acme.zendesk.com.evil.example/a", "https://acme.zendesk.com/hc/de/articles/7"),
+        ("https://acme.zendesk.com@evil.example/a", "https://acme.zendesk.com/hc/de/articles/7"),
+        ("http://acme.zendesk.com/hc/de/articles/7", "https://acme.zendesk.com/hc/de/articles/7"),
+        ("https://acme.zendesk.com:8443/a", "https://acme.zendesk.com/hc/de/articles/7"),
+        ("javascript:alert(1)//acme.zendesk.com", "https://acme.zendesk.com/hc/de/articles/7"),
+        (None, "https://acme.zendesk.com/hc/de/articles/7"),
+    ],
+)
+def test_zendesk_article_links_stay_on_the_tenants_site(html_url: Any, url: str) -> None:
+    """A vendor-given html_url becomes a live link only on the tenant's own host (render.link
+    takes any http(s) host); otherwise the link is built there from the article's id and locale."""
+    article = zendesk.parse_article(
+        {"id": 7, "title": "T", "body": "<p>b</p>", "locale": "de", "html_url": html_url}, ZENDESK
+    )
+    assert article.url == url
+
+
+def test_zendesk_article_locale_is_checked_before_it_enters_a_link() -> None:
+    article = zendesk.parse_article({"id": 7, "title": "T", "locale": "../../x?"}, ZENDESK)
+    assert article.url == "https://acme.zendesk.com/hc/articles/7"
+    with pytest.raises(MalformedRecordError):
+        zendesk.parse_article({"id": "7/../../x", "title": "T"}, ZENDESK)

@@ -46,6 +46,7 @@ __all__ = [
     "is_our_note",
     "iso_utc",
     "last_resolution",
+    "own_url",
     "reduce_html",
     "safe_url",
 ]
@@ -129,6 +130,24 @@ def safe_url(value: Any, limit: int = 2_048) -> str:
     except ValueError:
         return ""
     return url if parts.scheme in ("https", "http") and parts.hostname else ""
+
+
+def own_url(value: Any, base_url: str) -> str:
+    """A vendor-given link if :func:`safe_url` keeps it and it is on the tenant's own site (the
+    host and port of ``base_url``), else "".
+
+    Record URLs become live links in the note (``render.link`` accepts any http(s) host), so a
+    URL taken from vendor JSON must not point anywhere else: a tampered or look-alike host is
+    dropped and the caller builds the link from ``base_url`` instead."""
+    url = safe_url(value)
+    if not url:
+        return ""
+    try:
+        given, own = urlsplit(url), urlsplit(base_url)
+        same = (given.hostname, given.port, given.username) == (own.hostname, own.port, None)
+    except ValueError:
+        return ""
+    return url if same and given.scheme == own.scheme else ""
 
 
 def reduce_html(value: Any, limit: int = TEXT_LIMIT) -> str:
