@@ -4,8 +4,10 @@ parser returns is plain, bounded text."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,9 +18,18 @@ from ticket_enhancer.plugins.freshservice import history as freshservice
 from ticket_enhancer.plugins.jira import history as jira
 from ticket_enhancer.plugins.servicedesk_plus import history as servicedesk_plus
 from ticket_enhancer.plugins.servicenow import history as servicenow
-from ticket_enhancer.plugins.sourcing import ARTICLE_LIMIT, TEXT_LIMIT, MalformedRecordError
+from ticket_enhancer.plugins.sourcing import (
+    ARTICLE_LIMIT,
+    TEXT_LIMIT,
+    MalformedRecordError,
+    decode_cursor,
+    encode_cursor,
+)
 from ticket_enhancer.plugins.zammad import history as zammad
 from ticket_enhancer.plugins.zendesk import history as zendesk
+
+if TYPE_CHECKING:
+    from ticket_enhancer.plugins.context import TenantContext
 
 BASE = "https://acme.example"
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30))
@@ -128,3 +139,29 @@ def test_zendesk_article_locale_is_checked_before_it_enters_a_link() -> None:
     assert article.url == "https://acme.zendesk.com/hc/articles/7"
     with pytest.raises(MalformedRecordError):
         zendesk.parse_article({"id": "7/../../x", "title": "T"}, ZENDESK)
+
+
+@pytest.mark.parametrize(
+    ("module", "cursor"),
+    [
+        (jira, {"space": "../../rest/api/3/myself", "cursor": "x"}),
+        (jira, {"space": "١٢", "cursor": "x"}),  # digits, but not ASCII ones
+        (jira, {"cursor": "x"}),
+        (zammad, {"kb": "1/../../users", "answers": [1]}),
+        (zammad, {"kb": "1", "answers": ["../../users/me"]}),
+        (zammad, {"kb": "1", "answers": [True]}),
+        (zammad, {"kb": "1"}),
+    ],
+)
+def test_tampered_cursors_never_reach_a_request_path(module: Any, cursor: dict[str, Any]) -> None:
+    """Ids a cursor carries go into request paths: anything but ASCII digits is refused before any
+    call (the plugin is never touched)."""
+    tenant = cast("TenantContext", SimpleNamespace(config=SimpleNamespace(options={"knowledge_space": "KB"})))
+    with pytest.raises(ValueError, match="cursor"):
+        asyncio.run(module.knowledge_page(None, tenant, encode_cursor(cursor)))
+
+
+def test_a_large_knowledge_base_cursor_resumes() -> None:
+    """Zammad's cursor lists the remaining answer ids: 5,000 of them still decode."""
+    state = {"kb": "1", "answers": list(range(1_000_000, 1_005_000))}
+    assert decode_cursor(encode_cursor(state)) == state

@@ -38,6 +38,7 @@ from ticket_enhancer.plugins.sourcing import (
     fetch_detail,
     iso_utc,
     last_resolution,
+    numeric_id,
     reduce_html,
     safe_url,
 )
@@ -193,7 +194,9 @@ async def knowledge_page(plugin: JiraPlugin, tenant: TenantContext, cursor: str 
     if not space_key:
         return KnowledgePage()  # no knowledge space configured: nothing to import
     state = decode_cursor(cursor)
-    space_id = text_field(state.get("space"))
+    space_id = numeric_id(state.get("space"))  # it goes into the request path
+    if cursor is not None and not space_id:
+        raise ValueError("not a cursor of this source")
     if not space_id:
         response = await fetch(
             plugin,
@@ -204,7 +207,7 @@ async def knowledge_page(plugin: JiraPlugin, tenant: TenantContext, cursor: str 
         )
         results = obj(response.json()).get("results")
         space = obj(results[0]) if isinstance(results, list) and results else {}
-        space_id = text_field(space.get("id"))
+        space_id = numeric_id(space.get("id"))
         if not space_id:
             return KnowledgePage()  # no such space, or not visible to the API user
     path = f"{SPACES}/{space_id}/pages"
