@@ -165,3 +165,29 @@ def test_a_large_knowledge_base_cursor_resumes() -> None:
     """Zammad's cursor lists the remaining answer ids: 5,000 of them still decode."""
     state = {"kb": "1", "answers": list(range(1_000_000, 1_005_000))}
     assert decode_cursor(encode_cursor(state)) == state
+
+
+@pytest.mark.parametrize("name", sorted(PARSERS))
+@pytest.mark.parametrize("tricky", ["1/../../admin", "1?x=y#z", "..", "a&b=c", "1 2"])
+def test_a_tricky_id_stays_one_segment_of_its_own_link(name: str, tricky: str) -> None:
+    """Whatever id the vendor sends, a record's link stays where its tool's links go on the
+    tenant's site: the id is one percent-encoded segment (no new path, query or fragment)."""
+    record: dict[str, Any] = {
+        "id": tricky, "key": tricky, "sys_id": tricky, "number": tricky, "title": "T", "subject": "S",
+        "summary": "S", "short_description": "S", "fields": {"summary": "S"},
+        "_links": {"webui": "/spaces/KB/pages/1"},
+    }  # fmt: skip
+    try:
+        found = PARSERS[name](record)
+    except MalformedRecordError:
+        return
+    if found is None or not found.url:
+        return
+    parts = urlsplit(found.url)
+    assert parts.hostname == urlsplit(BASE).hostname
+    assert "/../" not in parts.path + "/"
+    assert not parts.path.endswith("/..")
+    assert "admin" not in parts.path.split("/")
+    assert parts.fragment.count("#") == 0
+    assert "x=y" not in parts.query.split("&")
+    assert "b=c" not in parts.query.split("&")

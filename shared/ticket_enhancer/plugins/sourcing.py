@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ticket_enhancer.htmltext import html_to_text
 from ticket_enhancer.models import NOTE_FOOTER_PREFIX
@@ -50,6 +50,7 @@ __all__ = [
     "own_url",
     "reduce_html",
     "safe_url",
+    "segment",
 ]
 
 TEXT_LIMIT = 8_000  # a ticket's description
@@ -139,6 +140,15 @@ def numeric_id(value: Any) -> str:
     """``value`` as an id of ASCII digits (what goes into a request path or a link), or ""."""
     text = text_field(value)
     return text if text.isascii() and text.isdigit() else ""
+
+
+def segment(value: str) -> str:
+    """A vendor id as one percent-encoded URL path segment or query value: an id holding ``/``,
+    ``?``, ``#`` or ``&`` cannot move a record's link elsewhere on the tenant's site (nor can
+    ``.``/``..``, a dot segment browsers resolve, encoded or not)."""
+    if not value.strip("."):
+        return "_" * len(value)
+    return quote(value, safe="")
 
 
 def own_url(value: Any, base_url: str) -> str:

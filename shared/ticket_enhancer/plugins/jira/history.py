@@ -41,6 +41,7 @@ from ticket_enhancer.plugins.sourcing import (
     numeric_id,
     reduce_html,
     safe_url,
+    segment,
 )
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def parse_issue(issue_data: Any, base_url: str, latest: dict[str, Any] | None = 
         display_key=key,
         subject=subject,
         text=adf_text(fields.get("description"), TEXT_LIMIT),
-        url=f"{base_url.rstrip('/')}/browse/{key}",
+        url=f"{base_url.rstrip('/')}/browse/{segment(key)}",
         created=iso_utc(fields.get("created")),
         resolution=resolution,
         resolved=iso_utc(fields.get("resolutiondate")),

@@ -41,6 +41,7 @@ from ticket_enhancer.plugins.sourcing import (
     last_resolution,
     numeric_id,
     reduce_html,
+    segment,
 )
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def parse_ticket(data: Any, articles: list[dict[str, Any]], base_url: str) -> In
         display_key=f"#{number}" if number else ticket_id,
         subject=subject,
         text=_article_text(public[0]) if public else "",
-        url=f"{base_url.rstrip('/')}/#ticket/zoom/{ticket_id}",
+        url=f"{base_url.rstrip('/')}/#ticket/zoom/{segment(ticket_id)}",
         created=iso_utc(ticket.get("created_at")),
         resolution=last_resolution(comments, customer),
         resolved=iso_utc(ticket.get("close_at") or ticket.get("updated_at")),
@@ -178,7 +179,7 @@ def parse_answer(
         article_id=answer_id,
         title=text_field(translation.get("title")),
         body=reduce_html(content.get("body"), ARTICLE_LIMIT),
-        url=f"{base_url.rstrip('/')}/#knowledge_base/{kb_id}/locale/{locale}/answer/{answer_id}",
+        url=f"{base_url.rstrip('/')}/#knowledge_base/{segment(kb_id)}/locale/{segment(locale)}/answer/{segment(answer_id)}",
     )
 
 

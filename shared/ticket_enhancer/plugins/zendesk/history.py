@@ -41,6 +41,7 @@ from ticket_enhancer.plugins.sourcing import (
     own_url,
     reduce_html,
     safe_url,
+    segment,
 )
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def parse_ticket(data: Any, groups: dict[str, str], resolution: str, base_url: s
         display_key=f"#{ticket_id}",
         subject=subject,
         text=reduce_html(ticket.get("description"), TEXT_LIMIT),
-        url=f"{base_url.rstrip('/')}/agent/tickets/{ticket_id}",
+        url=f"{base_url.rstrip('/')}/agent/tickets/{segment(ticket_id)}",
         created=iso_utc(ticket.get("created_at")),
         resolution=resolution,
         resolved=iso_utc(ticket.get("updated_at")),
