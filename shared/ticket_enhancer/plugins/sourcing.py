@@ -213,7 +213,7 @@ def decode_cursor(cursor: str | None) -> dict[str, Any]:
         raise ValueError("cursor too long")
     try:
         state = json.loads(cursor)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:  # deep nesting: RecursionError
         raise ValueError("not a cursor of this source") from exc
     if not isinstance(state, dict):
         raise ValueError("not a cursor of this source")
