@@ -139,6 +139,7 @@ TENANT_PLACES = {
     "knowledge articles (ContextTable)": 1,
     "assets (ContextTable)": 1,
     "ticket index entries (ContextTable)": 2,
+    "sync checkpoints (ContextTable)": 0,
     "queued jobs (job queues)": 2,
     "jobs in dead-letter queues": 2,
 }

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ticket_enhancer.cli import tenants
+from ticket_enhancer.cli import sync, tenants
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.target import LOCAL_STATE, Target, load_local
 from ticket_enhancer.cli.tools import plugin
@@ -83,7 +83,10 @@ def _onboard(target: Target, tool: str) -> tuple[str, str, str]:
                 webhook_auth=None,
                 api_user="demo@example.com",
                 api_token=SANDBOX_TOKEN,
-                option=["synthesis_provider=offline"],
+                # the sandbox is no vendor: the sync need not keep to a vendor's rate limit; Jira's
+                # knowledge base is the sandbox's Confluence space
+                option=["synthesis_provider=offline", "sync_api_limit=60000"]
+                + (["knowledge_space=KB"] if tool == "jira" else []),
                 allow_custom_host=False,
             ),
         )
@@ -134,8 +137,11 @@ def _demo(target: Target) -> int:
         http.post(f"{target.sandbox_url}/_reset", headers=target.control_headers()).raise_for_status()
         sent: dict[str, float] = {}
         answers: dict[str, str] = {}
+        onboarded = {tool: _onboard(target, tool) for tool in tools}
+        # Each tenant's history and knowledge from its tool, so the notes show them.
+        sync.sync_tenants(target, {tool: found[0] for tool, found in onboarded.items()})
         for tool in tools:
-            tenant_id, mode, secret = _onboard(target, tool)
+            tenant_id, mode, secret = onboarded[tool]
             body = json.dumps(webhook_body(tool, tenant_id)).encode()
             headers = {"Content-Type": "application/json", **sign(mode, body, secret, tool=tool)}
             url = target.tool(tool).webhook_url.replace("{tenant_id}", tenant_id)

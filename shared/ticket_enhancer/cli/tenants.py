@@ -89,7 +89,9 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
     triage = options.get("triage")
     if triage is not None and triage not in TRIAGE_VALUES:
         raise CliError(f"triage must be one of {', '.join(TRIAGE_VALUES)}, got {triage!r}")
-    problems = retention.option_problems(options)
+    from ticket_enhancer.sync.ratelimit import option_problems
+
+    problems = retention.option_problems(options) + option_problems(options)
     if problems:
         raise CliError(problems[0])
     return options
@@ -258,7 +260,7 @@ def disable(target: Target, args: Any) -> int:
 def remove(target: Target, args: Any) -> int:
     row = get_row(target, args.tenant_id)
     ddb = target.client("dynamodb")
-    for kind in ("kb", "asset", "ticket", "recent", "index"):
+    for kind in ("kb", "asset", "ticket", "recent", "index", "sync"):
         pk = f"{args.tenant_id}#{kind}"
         for page in ddb.get_paginator("query").paginate(
             TableName=target.tables["ContextTable"],
