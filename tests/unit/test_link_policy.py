@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ticket_enhancer.enhance.model_note import compose_model_note
+from ticket_enhancer.enhance.model_output import ModelAnswer, ModelReply
 from ticket_enhancer.enhance.note import compose_offline_note
 from ticket_enhancer.enhance.prompt import Prompt, build_prompt
 from ticket_enhancer.enhance.records import Article, Asset, AssetMatch, GatheredContext, IndexedTicket
-from ticket_enhancer.enhance.model_note import compose_model_note
-from ticket_enhancer.enhance.model_output import ModelAnswer, ModelReply
 from ticket_enhancer.enhance.synthesis import SynthesisResult, synthesize_note
 from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.render import LINK_CLOSE, LINK_OPEN, LINK_SEP, NoteFormat, link, render_note, untrusted
@@ -209,14 +209,16 @@ def test_a_hostile_link_echoed_by_the_model_drops_the_model_part(fmt: NoteFormat
     )
     assert result.markdown == offline(ctx)
     hrefs, shown = read(result.markdown, fmt)
-    assert EVIL not in "".join(hrefs) and set(hrefs) <= TRUSTED
+    assert EVIL not in "".join(hrefs)
+    assert set(hrefs) <= TRUSTED
     assert "AI summary" not in shown
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_model_output_with_our_urls_only_is_kept_and_its_links_are_text(fmt: NoteFormat) -> None:
     ctx = context(ticket(subject="VPN [down]", description="**bold** `code` ### heading"))
-    result = model_note(ctx, extra=f"see {SIMILAR_URL} and {FORGED.replace('https://evil.example/forged', KB_URL)}")
+    forged_ok = FORGED.replace("https://evil.example/forged", KB_URL)
+    result = model_note(ctx, extra=f"see {SIMILAR_URL} and {forged_ok}")
     assert result.provider == "echo", result.fallback_reason
     hrefs, shown = read(result.markdown, fmt)
     if fmt != "text":

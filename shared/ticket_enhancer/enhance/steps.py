@@ -8,7 +8,6 @@ ticket's tenant, so a step only ever sees that tenant's data.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import threading
 from collections.abc import Callable
@@ -130,13 +129,10 @@ LANGUAGE_RESULTS = ("language", "detect_language", "language_detection")
 
 
 def personal_data_masker() -> Callable[[str], str] | None:
-    """``enhance.pii.mask_personal_data``, or None when this build has no masking."""
-    try:
-        module = importlib.import_module("ticket_enhancer.enhance.pii")
-    except ImportError:
-        return None
-    masker = getattr(module, "mask_personal_data", None)
-    return masker if callable(masker) else None
+    """``enhance.pii.mask_personal_data`` (imported on first use: workers without a model never load it)."""
+    from ticket_enhancer.enhance.pii import mask_personal_data
+
+    return mask_personal_data
 
 
 def note_language(ctx: EnhancementContext) -> str:
