@@ -33,7 +33,12 @@ from ticket_enhancer.tenants import deserialize_item, secret_name, valid_tenant_
 BATCH = 10  # SQS's maximum per receive and per visibility batch
 HOLD_SECONDS = 60  # others' jobs stay hidden at most this long should the command die mid-way
 MAX_TICKET_ID = 256  # as queued jobs allow
-CONTEXT_KINDS = {"kb": "knowledge articles", "asset": "assets", "ticket": "ticket index entries"}
+CONTEXT_KINDS = {
+    "kb": "knowledge articles",
+    "asset": "assets",
+    "ticket": "ticket index entries",
+    "usage": "daily usage counters",
+}
 SECRETS = "secrets (Secrets Manager, ForceDeleteWithoutRecovery: no recovery window)"
 PITR_DEFAULT_DAYS = 35
 

@@ -50,13 +50,15 @@ from ticket_enhancer.urls import (
     system_resolve,
 )
 from ticket_enhancer.worker.batch import SqsRecord, process_batch
+from ticket_enhancer.worker.outcome import fallback_metric, over_note_limit
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
-    from ticket_enhancer.enhance.pipeline import Pipeline
+    from ticket_enhancer.enhance.pipeline import Enhancement, Pipeline
     from ticket_enhancer.enhance.store import ContextStore
+    from ticket_enhancer.enhance.usage import UsageStore
     from ticket_enhancer.plugins.base import TicketingToolPlugin
     from ticket_enhancer.plugins.context import TenantContext
 
@@ -105,6 +107,7 @@ class WorkerHandler:
     sqs: SQSClient | None = None  # deferrals change the message's visibility on ...
     queue_url: str = ""  # ... the worker's own queue (QUEUE_URL)
     monotonic: Callable[[], float] = time.monotonic  # the deadline's clock
+    usage: UsageStore | None = None  # daily_note_limit / daily_model_token_budget counters
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         deadline = Deadline.from_context(context, clock=self.monotonic)
@@ -210,7 +213,10 @@ class WorkerHandler:
         self.metrics.add_metric(
             name="JobLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000
         )
-        self.logger.info("note posted" if outcome == "posted" else "note already present", extra=log)
+        said = {"posted": "note posted", "skipped": "no note: daily note limit"}.get(
+            outcome, "note already present"
+        )
+        self.logger.info(said, extra=log)
 
     async def _give_up(self, claim: Claim, reason: str, log: dict[str, Any]) -> None:
         tenant_id = claim.job_key.split("#", 2)[1]  # <tool>#<tenant>#<ticket>#<event>
@@ -299,8 +305,16 @@ class WorkerHandler:
         ticket_id = job.metadata.ticket_id
         if claim.state == "posting" and await self.plugin.has_note(tenant, ticket_id, claim.job_id):
             # An earlier attempt posted the note but did not live to record it.
-            await self._finish(job, claim, {}, [], None)
+            await self._finish(job, claim, {}, None)
             return "found"
+        skipped = await over_note_limit(self.usage, tenant.config.options, job.tenant_id, claim.job_id)
+        if skipped is not None:  # no note today: recorded in the job's history and counted
+            history = await asyncio.to_thread(self._history_days, job.tenant_id)
+            await asyncio.to_thread(
+                self.jobs.finish, claim, state="done", skipped=skipped, history_days=history
+            )
+            self.metrics.add_metric(name="NotesOverDailyLimit", unit=MetricUnit.Count, value=1)
+            return "skipped"
         stage_ms: dict[str, float] = {}
         started = time.perf_counter()
         ticket = await self.plugin.get_ticket(tenant, ticket_id)
@@ -313,7 +327,10 @@ class WorkerHandler:
             tenant, ticket_id, Note(markdown=enhancement.markdown, job_id=claim.job_id)
         )
         stage_ms["post"] = (time.perf_counter() - started) * 1000
-        await self._finish(job, claim, stage_ms, enhancement.unavailable, enhancement.provider)
+        await self._finish(job, claim, stage_ms, enhancement)
+        metric = fallback_metric(enhancement.fallback_reason)
+        if metric is not None:
+            self.metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
         try:
             days = INDEX.for_tenant(tenant.config.options)  # None: the deployment's default
             await asyncio.to_thread(self.store.index_ticket, job.tenant_id, ticket, retention_days=days)
@@ -326,16 +343,18 @@ class WorkerHandler:
         job: EnhancementJob,
         claim: Claim,
         stage_ms: dict[str, float],
-        unavailable: list[str],
-        provider: str | None,
+        enhancement: Enhancement | None,
     ) -> None:
+        done = enhancement
         await asyncio.to_thread(
             self.jobs.finish,
             claim,
             state="done",
             stage_ms=stage_ms,
-            unavailable=unavailable,
-            provider=provider,
+            unavailable=done.unavailable if done else None,
+            provider=done.provider if done else None,
+            reasons=done.reasons if done else None,
+            fallback_from=done.fallback_from if done else None,
             history_days=await asyncio.to_thread(self._history_days, job.tenant_id),
         )
         try:
@@ -375,6 +394,7 @@ def make_worker_handler(
     """Build the worker at import time (Lambda init): clients, plugin and pipeline are ready."""
     from ticket_enhancer.enhance.pipeline import build_default_pipeline
     from ticket_enhancer.enhance.store import ContextStore
+    from ticket_enhancer.enhance.usage import UsageStore
 
     settings = os.environ if env is None else env
     dynamodb = dynamodb or aws.dynamodb(aws.WORKER_CONFIG)
@@ -384,6 +404,7 @@ def make_worker_handler(
         cache_seconds=float(settings.get("CONTEXT_CACHE_SECONDS", "60")),
         index_retention_days=INDEX.from_env(settings),
     )
+    usage = UsageStore(dynamodb, settings.get("CONTEXT_TABLE", "context"))
     metrics = make_metrics(tool, settings)
     queue_url = settings.get("QUEUE_URL", "")
     if sqs is None and queue_url:  # Lambda: the worker's own queue, for deferrals
@@ -391,7 +412,7 @@ def make_worker_handler(
     if pipeline is None:
         # Bedrock's client is made here with the others (Lambda init), not in a job's thread.
         factory = bedrock_client_factory or _constant(aws.bedrock_runtime())
-        pipeline = build_default_pipeline(store, bedrock_client_factory=factory, resolve=resolve)
+        pipeline = build_default_pipeline(store, bedrock_client_factory=factory, resolve=resolve, usage=usage)
     return WorkerHandler(
         tool=tool,
         plugin=plugin or plugin_for_function(tool),
@@ -422,4 +443,5 @@ def make_worker_handler(
         sqs=sqs,
         queue_url=queue_url,
         monotonic=monotonic,
+        usage=usage,
     )
