@@ -7,6 +7,8 @@ from ticket_enhancer.retention import HISTORY, INDEX
 
 from scripts.template.base import (
     BEDROCK_MODELS,
+    BEDROCK_PROFILES,
+    BEDROCK_ROUTED_MODELS,
     WEBHOOK_SECRETS,
     Doc,
     alarm,
@@ -174,7 +176,11 @@ def tool_resources(tool: str, camel: str) -> Doc:
             api_secrets,
             not_webhook_secrets,
             # The Converse API is authorised by bedrock:InvokeModel.
-            statement(["bedrock:InvokeModel"], [BEDROCK_MODELS]),
+            statement(["bedrock:InvokeModel"], [BEDROCK_MODELS, BEDROCK_PROFILES]),
+            {
+                **statement(["bedrock:InvokeModel"], [BEDROCK_ROUTED_MODELS]),
+                "Condition": {"StringLike": {"bedrock:InferenceProfileArn": BEDROCK_PROFILES}},
+            },
         ),
         f"{camel}DeadLetterAlarm": alarm(
             f"Jobs of {tool} reached its dead-letter queue.",

@@ -25,6 +25,8 @@ SECRET_ARN = (
 )
 WEBHOOK_SECRET_ARN = SECRET_ARN.removesuffix("*") + "*/webhook-??????"
 BEDROCK_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/*"
+BEDROCK_PROFILE_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/*"
+BEDROCK_ROUTED_ARN = "arn:${AWS::Partition}:bedrock:*::foundation-model/*"  # only through our profiles
 CLI_OUTPUTS = [
     "WebhookApiUrl",
     "TenantsTableName",
@@ -245,7 +247,9 @@ def test_webhook_sends_only_to_own_queue(template: Template, tool: str, camel: s
 
 def test_no_wildcards_except_secret_suffix_and_bedrock_models(template: Template) -> None:
     allowed = (
-        {SECRET_ARN % tool for tool in TOOLS} | {WEBHOOK_SECRET_ARN % tool for tool in TOOLS} | {BEDROCK_ARN}
+        {SECRET_ARN % tool for tool in TOOLS}
+        | {WEBHOOK_SECRET_ARN % tool for tool in TOOLS}
+        | {BEDROCK_ARN, BEDROCK_PROFILE_ARN, BEDROCK_ROUTED_ARN}
     )
     for function_id in all_function_ids():
         for stmt in statements(template, function_id):
@@ -256,6 +260,9 @@ def test_no_wildcards_except_secret_suffix_and_bedrock_models(template: Template
                 text = resource if isinstance(resource, str) else resource.get("Fn::Sub", "")
                 if "*" in text:
                     assert text in allowed, (function_id, resource)
+                if text == BEDROCK_ROUTED_ARN:  # any Region's model, but only through our own profiles
+                    condition = stmt["Condition"]["StringLike"]["bedrock:InferenceProfileArn"]
+                    assert condition == {"Fn::Sub": BEDROCK_PROFILE_ARN}, function_id
                 if any(action.startswith(("dynamodb:", "sqs:")) for action in as_list(stmt["Action"])):
                     assert isinstance(resource, dict), (function_id, resource)
                     assert "Fn::GetAtt" in resource, (function_id, resource)
