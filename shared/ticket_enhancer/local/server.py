@@ -3,9 +3,10 @@
 - the template's HTTP API routes, each invoking its function's process with a payload 2.0 event;
 - ``/_sandbox/{tool}/...``: the vendor sandbox (``GET /_sandbox/{tool}/`` shows tickets and notes),
   ``POST /_sandbox/{tool}/_fail`` ``{"status": 500, "count": 3, "retry_after": null}``,
-  ``POST /_sandbox/{tool}/_tickets`` ``{"ticket_ids": ["500001", ...]}`` (copies of the seed ticket
-  under new ids, for load tests), ``POST /_sandbox/{tool}/_delay`` ``{"seconds": 0.2}`` (every
-  vendor API call of that tool answers that much later: a slow vendor; 0 ends it),
+  ``POST /_sandbox/{tool}/_tickets`` ``{"ticket_ids": ["500001", ...], "fields": {...}}`` (copies of
+  the seed ticket under new ids, for load tests; optional top-level string ``fields`` replaced),
+  ``POST /_sandbox/{tool}/_delay`` ``{"seconds": 0.2}`` (every vendor API call of that tool answers
+  that much later: a slow vendor; 0 ends it),
   ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket), ``POST /_sandbox/_reset``;
 - ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``.
 
@@ -183,11 +184,14 @@ class LocalApp:
         if tool not in self.sandbox.state.faults:
             return json_reply(404, {"error": f"unknown tool {tool!r}"})
         try:
-            ids = json.loads(body or b"{}").get("ticket_ids")
+            request = json.loads(body or b"{}")
+            ids, fields = request.get("ticket_ids"), request.get("fields", {})
             valid = (
                 isinstance(ids, list)
                 and 0 < len(ids) <= MAX_NEW_TICKETS
                 and all(isinstance(i, str) and SANDBOX_TICKET_ID.fullmatch(i) for i in ids)
+                and isinstance(fields, dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items())
             )
             if not valid:
                 raise ValueError
@@ -196,7 +200,7 @@ class LocalApp:
                 400, {"error": f'expected {{"ticket_ids": [1 to {MAX_NEW_TICKETS} ticket ids]}}'}
             )
         for ticket_id in ids:
-            self.sandbox.add_ticket(tool, ticket_id)
+            self.sandbox.add_ticket(tool, ticket_id, fields)
         return json_reply(200, {"tool": tool, "added": len(ids)})
 
     def control(self, method: str, path: str) -> Reply:
