@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["OpenAICompatibleProvider", "check_endpoint"]
 
 MAX_RESPONSE_BYTES = 512_000
-MAX_TOKENS = 1_024
+MAX_TOKENS = 1_500  # the JSON answer: summary, cause, questions, triage (German takes more tokens)
 TEMPERATURE = 0.2
 DEFAULT_TIMEOUT = 20.0
 NO_JSON_SCHEMA: set[tuple[str, str]] = set()  # (endpoint, model) pairs that refused response_format
