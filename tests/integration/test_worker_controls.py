@@ -104,7 +104,11 @@ def test_concurrent_reservations_never_pass_the_token_budget(usage: UsageStore) 
     assert usage.today("acme")[1] == 5_000
     usage.settle_tokens("acme", 1_000, 400)  # the call used less than its estimate
     assert usage.today("acme")[1] == 4_400
+    usage.settle_tokens("acme", 1_000, 0)  # a throttled call: its reservation given back
+    assert usage.today("acme")[1] == 3_400
     assert usage.reserve_tokens("acme", 1_000, 5_500)
+    assert usage.reserve_tokens("acme", 1_000, 5_500)
+    assert not usage.reserve_tokens("acme", 1_000, 5_500)
     assert not usage.reserve_tokens("acme", 6_000, 5_500)  # never fits
 
 

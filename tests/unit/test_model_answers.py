@@ -391,3 +391,30 @@ def test_the_note_language_is_the_option_or_the_detected_one(
     assert note_language(ctx) == code
     system = build_prompt(context(), language=code).system
     assert (f"code {code!r}" in system) if code else ("language the ticket is written in" in system)
+
+
+def test_pii_redaction_on_without_a_model_masks_the_offline_note() -> None:
+    named = ticket(subject="VPN down for carl@example.net")
+    result, fake = run_pipeline(answer(), {"synthesis_provider": "offline", "pii_redaction": "on"}, named)
+    assert fake.calls == []
+    assert result.provider == "offline"
+    assert "carl@example.net" not in result.markdown
+    assert "[email]" in result.markdown
+    plain, _ = run_pipeline(answer(), {"synthesis_provider": "offline"}, named)  # off without a model
+    assert "carl@example.net" in plain.markdown
+
+
+def test_the_schema_stays_in_the_subset_every_strict_mode_takes() -> None:
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            assert not {"maxLength", "minLength", "maxItems", "minimum", "maximum", "pattern"} & set(node)
+            if node.get("type") == "object":
+                assert node["additionalProperties"] is False
+                assert set(node["required"]) == set(node["properties"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(answer_schema(TriageValues.from_context(context())))

@@ -193,7 +193,7 @@ def _guess_schema(values: tuple[str, ...]) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "value": {"type": "string", "enum": [*values, ""]},
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "confidence": {"type": "number", "description": "0 to 1"},
         },
         "required": ["value", "confidence"],
         "additionalProperties": False,
@@ -203,18 +203,20 @@ def _guess_schema(values: tuple[str, ...]) -> dict[str, Any]:
 def answer_schema(values: TriageValues) -> dict[str, Any]:
     """The JSON schema of the answer, triage values limited to ``values`` ("" = no suggestion).
 
-    Every object lists all its properties as required and forbids others, as OpenAI's strict
-    structured outputs require; Bedrock's tool ``inputSchema`` accepts the same schema.
+    The schema stays in the subset every provider's strict mode takes: every property required,
+    no other allowed, no length or numeric constraints (OpenAI's strict structured outputs refuse
+    some of those); the limits are stated in descriptions and enforced by :func:`parse_answer`.
+    Bedrock's tool ``inputSchema`` takes the same schema.
     """
     return {
         "type": "object",
         "properties": {
-            "summary": {"type": "string", "maxLength": MAX_SUMMARY_CHARS},
-            "likely_cause": {"type": "string", "maxLength": MAX_CAUSE_CHARS},
+            "summary": {"type": "string", "description": f"at most {MAX_SUMMARY_CHARS} characters"},
+            "likely_cause": {"type": "string", "description": f'at most {MAX_CAUSE_CHARS} characters, or ""'},
             "open_questions": {
                 "type": "array",
-                "items": {"type": "string", "maxLength": MAX_QUESTION_CHARS},
-                "maxItems": MAX_QUESTIONS,
+                "items": {"type": "string", "description": f"at most {MAX_QUESTION_CHARS} characters"},
+                "description": f"at most {MAX_QUESTIONS} questions",
             },
             "triage": {
                 "type": "object",

@@ -222,8 +222,10 @@ class SynthesisStep:
             reserved = estimate
         result = await synthesize_note(provider, prompt, seconds=self._model_timeout)
         if reserved and self._usage is not None:
+            # What the provider reported; a throttled call used nothing; else the estimate stands.
+            used = result.tokens or (0 if result.fallback_reason == "throttled" else reserved)
             try:
-                await asyncio.to_thread(self._usage.settle_tokens, tenant_id, reserved, result.tokens)
+                await asyncio.to_thread(self._usage.settle_tokens, tenant_id, reserved, used)
             except Exception as exc:  # the reservation stands
                 logger.warning("job %s: token use not settled (%s)", ctx.job_id, type(exc).__name__)
         if result.fallback_from is not None:

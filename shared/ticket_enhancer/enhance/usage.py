@@ -107,8 +107,9 @@ class UsageStore:
         return True
 
     def settle_tokens(self, tenant_id: str, reserved: int, used: int) -> None:
-        """Replace a reservation by what the call used (``used`` 0: the reservation stands)."""
-        if used <= 0 or used == reserved:
+        """Replace a reservation by what the call used (0: a call refused before any work)."""
+        used = max(0, used)
+        if used == reserved:
             return
         self._dynamodb.update_item(
             TableName=self._table,
