@@ -125,6 +125,8 @@ class TriageValues:
         ticket = context.ticket
         rows = [(ticket.category, ticket.priority_raw or "", ticket.group)]
         rows += [(s.category, s.priority, s.group) for s in context.similar]
+        votes = getattr(context, "triage", None)  # the offline triage: values from the synced history
+        rows.append((_voted(votes, "category"), _voted(votes, "priority"), _voted(votes, "group")))
         for row in rows:
             for name, raw in zip(TRIAGE_FIELDS, row, strict=True):
                 value = " ".join(raw.split())[:MAX_VALUE_CHARS]
@@ -151,7 +153,8 @@ class AllowedUrls:
 
     @classmethod
     def from_context(cls, context: GatheredContext, site: str = "") -> AllowedUrls:
-        gathered = [*(s.url for s in context.similar), *(a.url for a in context.articles)]
+        duplicates = getattr(getattr(context, "duplicates", None), "tickets", ())
+        gathered = [*(s.url for s in (*context.similar, *duplicates)), *(a.url for a in context.articles)]
         urls = {_normal(u) for u in gathered if u}
         host = _host(site) if site else ""
         return cls(frozenset(urls), frozenset({host} if host else set()))
@@ -166,6 +169,11 @@ class AnswerRules:
 
     values: TriageValues = field(default_factory=TriageValues)
     urls: AllowedUrls = field(default_factory=AllowedUrls)
+
+
+def _voted(votes: object, name: str) -> str:
+    value = getattr(getattr(votes, name, None), "value", "")
+    return value if isinstance(value, str) else ""
 
 
 def _normal(url: str) -> str:
