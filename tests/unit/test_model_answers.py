@@ -418,3 +418,27 @@ def test_the_schema_stays_in_the_subset_every_strict_mode_takes() -> None:
                 walk(value)
 
     walk(answer_schema(TriageValues.from_context(context())))
+
+
+def test_a_synthesis_step_out_of_time_leaves_the_masked_offline_note() -> None:
+    class Stuck:
+        def converse(self, **_: Any) -> dict[str, Any]:
+            import time
+
+            time.sleep(0.5)
+            return {}
+
+    step = SynthesisStep(bedrock_client_factory=Stuck, model_timeout=5)
+    step.timeout = 0.05  # the pipeline's limit on the step, far below the model's own
+    step.requires = ()
+    named = ticket(subject="VPN down for carl@example.net")
+    pipeline = Pipeline([step])
+    opts = {"synthesis_provider": "bedrock", "synthesis_model": "eu.m"}
+    result = asyncio.run(pipeline.enhance(tenant(opts), named, "01JOB"))
+    assert (result.provider, result.fallback_from, result.reasons) == (
+        "offline",
+        "bedrock",
+        {"synthesis": "timeout"},
+    )
+    assert "carl@example.net" not in result.markdown
+    assert "[email]" in result.markdown

@@ -220,7 +220,10 @@ class SynthesisStep:
                 self._offline(ctx, provider.name, "token budget", mask)
                 return
             reserved = estimate
-        result = await synthesize_note(provider, prompt, seconds=self._model_timeout)
+        offline = compose_offline_note(prompt.context)  # from the masked text when redacting
+        if model:  # the note should this step run out of time: never the unmasked context's
+            ctx.results[self.name] = SynthesisResult(offline, OfflineProvider.name, provider.name, "timeout")
+        result = await synthesize_note(provider, prompt, seconds=self._model_timeout, offline=offline)
         if reserved and self._usage is not None:
             # What the provider reported; a throttled call used nothing; else the estimate stands.
             used = result.tokens or (0 if result.fallback_reason == "throttled" else reserved)

@@ -82,10 +82,14 @@ class SynthesisResult:
     tokens: int = 0
 
 
-async def synthesize_note(provider: SynthesisProvider, prompt: Prompt, *, seconds: float) -> SynthesisResult:
+async def synthesize_note(
+    provider: SynthesisProvider, prompt: Prompt, *, seconds: float, offline: str | None = None
+) -> SynthesisResult:
     """The model's checked parts with the offline note, or the offline note alone when the provider
-    fails, times out, is throttled or answers something that fails a check (``model_output``)."""
-    offline = compose_offline_note(prompt.context)
+    fails, times out, is throttled or answers something that fails a check (``model_output``).
+
+    ``offline`` is the offline note of ``prompt.context`` when the caller has composed it already."""
+    offline = compose_offline_note(prompt.context) if offline is None else offline
     if provider.name == OfflineProvider.name:
         return SynthesisResult(offline, OfflineProvider.name)
     tokens = 0
