@@ -122,3 +122,24 @@ def test_recorded_text_is_printed_on_one_line() -> None:
     lines = format_job(record)
     assert all("\n" not in line and "\x1b" not in line and "\r" not in line for line in lines)
     assert len(lines[1]) < 330
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("note_language=German!", "note_language must be auto or a language code"),
+        ("pii_redaction=maybe", "pii_redaction must be on or off"),
+        ("daily_note_limit=-1", "daily_note_limit must be a whole number"),
+        ("daily_note_limit=10001", "daily_note_limit must be a whole number from 0 to 10000"),
+        ("daily_model_token_budget=lots", "daily_model_token_budget must be a whole number"),
+    ],
+)
+def test_bad_note_options_are_refused_and_nothing_is_written(
+    deployed: Deployment, option: str, message: str
+) -> None:
+    argv = ["tenants", "add", "opt-acme", "--tool", "jira", "--base-url", "https://acme.atlassian.net"]
+    run = deployed.cli(*argv, "--api-user", "u@acme.example", "--api-token", "t-123", f"--option={option}")
+    assert run.code == 2
+    assert message in run.err
+    assert len(run.err.strip().splitlines()) == 1
+    assert deployed.row("opt-acme") is None

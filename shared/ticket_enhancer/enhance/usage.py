@@ -17,6 +17,7 @@ A read or write error of the counters never costs a note: ``None``/``True`` answ
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -28,10 +29,29 @@ from ticket_enhancer.tenants import valid_tenant_id
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["MAX_NOTE_LIMIT", "UsageStore", "limit_option"]
+__all__ = ["MAX_NOTE_LIMIT", "MAX_TOKEN_BUDGET", "UsageStore", "limit_option", "note_option_problems"]
 
 MAX_NOTE_LIMIT = 10_000  # job ids in one item stay far below DynamoDB's 400 KB
+MAX_TOKEN_BUDGET = 10**12
 KEEP_SECONDS = 2 * 86_400
+_LANGUAGE = re.compile(r"^(?:auto|[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?)$")
+
+
+def note_option_problems(options: dict[str, str]) -> list[str]:
+    """What is wrong with the note options among ``options`` (the CLI refuses them)."""
+    problems: list[str] = []
+    if "note_language" in options and not _LANGUAGE.match(options["note_language"]):
+        problems.append("note_language must be auto or a language code such as de or pt-BR")
+    if "pii_redaction" in options and options["pii_redaction"] not in ("on", "off"):
+        problems.append("pii_redaction must be on or off")
+    for name, maximum in (
+        ("daily_note_limit", MAX_NOTE_LIMIT),
+        ("daily_model_token_budget", MAX_TOKEN_BUDGET),
+    ):
+        value = options.get(name)
+        if value is not None and not (value.isdigit() and int(value) <= maximum):
+            problems.append(f"{name} must be a whole number from 0 to {maximum}")
+    return problems
 
 
 def limit_option(options: dict[str, str], name: str, *, maximum: int | None = None) -> int | None:
