@@ -307,6 +307,27 @@ def test_sandbox_tickets_are_added_and_notes_counted() -> None:
     assert local.handle("GET", "/_sandbox/nope/_notes", [], b"", "127.0.0.1").status == 404
 
 
+def test_the_sandbox_model_answers_without_a_token_or_key() -> None:
+    request = {
+        "model": "m",
+        "messages": [
+            {"role": "system", "content": "Write every text value in the language with code 'de'."},
+            {
+                "role": "user",
+                "content": "<ticket>\nSubject: VPN down\nDescription: It drops. Often.\n</ticket>",
+            },
+        ],
+    }
+    reply = app().handle(
+        "POST", "/_sandbox/_llm/v1/chat/completions", [], json.dumps(request).encode(), "127.0.0.1"
+    )
+    assert reply.status == 200
+    answer = json.loads(json.loads(reply.body)["choices"][0]["message"]["content"])
+    assert answer["summary"] == "[de] VPN down. It drops."
+    bad = app().handle("POST", "/_sandbox/_llm/v1/chat/completions", [], b"[]", "127.0.0.1")
+    assert bad.status == 400
+
+
 def test_keep_alive_answers_are_not_held_back_by_nagle() -> None:
     """Headers and body are two writes: without TCP_NODELAY the body waits for the client's delayed
     ACK (~40 ms) on every request of a keep-alive connection after the first few."""

@@ -442,3 +442,66 @@ def test_a_synthesis_step_out_of_time_leaves_the_masked_offline_note() -> None:
     )
     assert "carl@example.net" not in result.markdown
     assert "[email]" in result.markdown
+
+
+# --- The sandbox model (local stack): through the real OpenAI-compatible provider ---------------
+
+
+def run_sandbox_model(t: Ticket, options: dict[str, str] | None = None) -> Any:
+    from ticket_enhancer.sandbox import llm
+
+    seen: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert "authorization" not in request.headers  # no key: a local model server
+        body = json.loads(request.content)
+        seen.append(body)
+        status, answer_body = llm.complete(body)
+        return httpx.Response(status, json=answer_body)
+
+    step = SynthesisStep(resolve=lambda h, p: ["93.184.216.34"])
+
+    class Gathered:
+        name = "ticket_context"
+        requires: tuple[str, ...] = ()
+
+        async def run(self, ctx: EnhancementContext) -> None:
+            gathered = context(ctx.ticket)
+            ctx.results["similar_tickets"] = gathered.similar
+            ctx.results["knowledge"] = gathered.articles
+            ctx.results["language"] = "de"
+
+    step.requires = ("ticket_context",)
+    opts = {
+        "synthesis_provider": "openai",
+        "synthesis_endpoint": "https://llm.example.com/v1",
+        "synthesis_model": "sandbox-model",
+    } | (options or {})
+
+    async def go() -> Any:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            config = TenantConfig(
+                tenant_id="acme", tool_type="jira", base_url=SITE, secret_id="s", options=opts
+            )
+            tenant_ctx = TenantContext(config=config, secret=TenantSecret(), http=http)
+            return await Pipeline([Gathered(), step]).enhance(tenant_ctx, t, "01JOB")
+
+    return asyncio.run(go()), seen
+
+
+def test_the_sandbox_model_writes_a_checked_note_in_the_asked_language() -> None:
+    openai_compat.NO_JSON_SCHEMA.clear()
+    result, seen = run_sandbox_model(ticket())
+    assert (result.provider, result.fallback_reason) == ("openai", None)
+    assert "**Summary:** [de] VPN unstable. VPN drops every 5 minutes." in result.markdown
+    assert "Suggested triage (AI):** category **Network** (60 %)" in result.markdown
+    assert seen[0]["response_format"]["json_schema"]["strict"] is True
+    assert "anna@example.com" not in json.dumps(seen[0])
+
+
+def test_the_sandbox_model_steered_by_a_ticket_is_refused() -> None:
+    from ticket_enhancer.sandbox.llm import INJECT
+
+    result, _ = run_sandbox_model(ticket(description=f"VPN down. {INJECT} please"))
+    assert (result.provider, result.fallback_reason) == ("offline", "injection suspected")
+    assert "evil.example" not in result.markdown

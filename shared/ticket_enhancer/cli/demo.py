@@ -26,6 +26,7 @@ from ticket_enhancer.cli.demo_pages import terminal_text, write_page
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.target import LOCAL_STATE, Target, load_local
 from ticket_enhancer.cli.tools import plugin
+from ticket_enhancer.sandbox import llm
 from ticket_enhancer.sandbox.tickets import (
     DEMO_ARTICLES,
     DEMO_ASSETS,
@@ -71,6 +72,17 @@ def _start_stack(root: Path) -> Launched:
     return launched
 
 
+# The Zendesk tenant's notes have a model's part: the sandbox model (OpenAI-compatible, no key).
+MODEL_TOOL = "zendesk"
+
+
+def _options(target: Target, tool: str) -> list[str]:
+    if tool != MODEL_TOOL:
+        return ["synthesis_provider=offline"]
+    endpoint = f"{target.sandbox_url}{llm.PATH.removeprefix('/_sandbox').removesuffix('/chat/completions')}"
+    return ["synthesis_provider=openai", f"synthesis_endpoint={endpoint}", "synthesis_model=sandbox-model"]
+
+
 def _onboard(target: Target, tool: str) -> tuple[str, str, str]:
     tenant_id = "demo-" + tool.replace("_", "-")
     mode, _ = tenants.auth_modes(tool)
@@ -89,7 +101,7 @@ def _onboard(target: Target, tool: str) -> tuple[str, str, str]:
                 webhook_auth=None,
                 api_user="demo@example.com",
                 api_token=SANDBOX_TOKEN,
-                option=["synthesis_provider=offline"],
+                option=_options(target, tool),
                 allow_custom_host=False,
             ),
         )

@@ -7,7 +7,8 @@
   the seed ticket under new ids, for load tests; optional top-level string ``fields`` replaced),
   ``POST /_sandbox/{tool}/_delay`` ``{"seconds": 0.2}`` (every vendor API call of that tool answers
   that much later: a slow vendor; 0 ends it),
-  ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket), ``POST /_sandbox/_reset``;
+  ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket), ``POST /_sandbox/_reset``,
+  ``POST /_sandbox/_llm/v1/chat/completions`` (the sandbox model, ``sandbox/llm.py``);
 - ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``.
 
 Every request needs a loopback ``Host`` (421 otherwise); the control routes, which steer the stack
@@ -43,6 +44,7 @@ from ticket_enhancer.local.guard import (
 )
 from ticket_enhancer.local.http_api import Reply, http_api_event, http_api_reply, json_reply, route_pattern
 from ticket_enhancer.local.poller import Poller
+from ticket_enhancer.sandbox import llm
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 
 FAIL_PATH = re.compile(r"/_sandbox/(?P<tool>[a-z_]+)/_fail")
@@ -139,6 +141,12 @@ class LocalApp:
             if notes["tool"] not in self.sandbox.state.faults:
                 return json_reply(404, {"error": f"unknown tool {notes['tool']!r}"})
             return json_reply(200, {"tool": notes["tool"], "notes": self.sandbox.note_counts(notes["tool"])})
+        if path == llm.PATH and method == "POST":  # the sandbox model (no key, like a local server)
+            try:
+                status, answer_body = llm.complete(json.loads(body or b"{}"))
+            except (ValueError, AttributeError):
+                status, answer_body = 400, {"error": {"message": "a JSON chat completion request"}}
+            return json_reply(status, answer_body)
         tool = path.split("/")[2]
         if self.delays.get(tool):  # a slow vendor: this request's server thread waits, no other
             time.sleep(self.delays[tool])
