@@ -4,8 +4,10 @@ personal data masking and the note's language."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -362,3 +364,29 @@ def test_the_schema_stays_in_the_subset_every_strict_mode_takes() -> None:
                 walk(value)
 
     walk(answer_schema(TriageValues.from_context(context())))
+
+
+@dataclasses.dataclass(frozen=True)
+class Enriched(GatheredContext):
+    """The offline parts' results as the context carries them (triage votes, duplicates)."""
+
+    triage: Any = None
+    duplicates: Any = None
+
+
+def test_the_offline_triage_values_and_the_duplicates_urls_are_allowed_too() -> None:
+    votes = SimpleNamespace(
+        category=SimpleNamespace(value="Hardware"), priority=None, group=SimpleNamespace(value="Desk")
+    )
+    duplicate = IndexedTicket("77", "OTHER-77", "VPN down", url="https://other.example/OTHER-77")
+    ctx = Enriched(ticket=ticket(), triage=votes, duplicates=SimpleNamespace(tickets=(duplicate,)))
+    values = TriageValues.from_context(ctx)
+    assert (values.category, values.group) == (("Hardware",), ("Desk",))
+    text = json.dumps(
+        answer(
+            summary="Same as https://other.example/OTHER-77",
+            triage={"group": {"value": "desk", "confidence": 1}},
+        )
+    )
+    checked = parse_answer(text, rules(ctx))
+    assert checked.triage.group.value == "Desk"
