@@ -38,7 +38,7 @@ from ticket_enhancer.enhance.pipeline import Pipeline
 from ticket_enhancer.enhance.prompt import build_prompt
 from ticket_enhancer.enhance.records import Article, GatheredContext, IndexedTicket
 from ticket_enhancer.enhance.steps import SynthesisStep
-from ticket_enhancer.enhance.synthesis import choose_provider
+from ticket_enhancer.enhance.synthesis import choose_provider, synthesize_note
 from ticket_enhancer.models import Priority, TenantConfig, TenantSecret, Ticket
 from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.render import NoteFormat, render_note
@@ -320,7 +320,28 @@ def test_bedrock_model_is_the_tenants_or_the_regions_default() -> None:
     assert own.model_id == "m-x"
     nowhere = choose_provider(tenant({"synthesis_provider": "bedrock"}), region="ca-central-1")
     assert isinstance(nowhere, BedrockProvider)
-    assert nowhere.model_id == ""
+    assert nowhere.model_id == DEFAULT_BASE_MODEL  # no profile: the in-Region id (set synthesis_model)
+
+
+def test_without_a_region_the_bedrock_clients_region_picks_the_profile() -> None:
+    class Client:
+        meta = SimpleNamespace(region_name="eu-central-1")
+
+        def __init__(self) -> None:
+            self.models: list[str] = []
+
+        def converse(self, **kwargs: Any) -> dict[str, Any]:
+            self.models.append(kwargs["modelId"])
+            return {"output": {"message": {"content": [{"toolUse": {"input": answer()}}]}}}
+
+    client = Client()
+    provider = choose_provider(
+        tenant({"synthesis_provider": "bedrock"}), bedrock_client_factory=lambda: client
+    )
+    assert isinstance(provider, BedrockProvider)
+    result = asyncio.run(synthesize_note(provider, build_prompt(context(), site=SITE), seconds=5))
+    assert result.provider == "bedrock"
+    assert client.models == [f"eu.{DEFAULT_BASE_MODEL}"]
 
 
 def test_an_endpoint_that_refuses_response_format_is_asked_again_without_it() -> None:
@@ -341,8 +362,6 @@ def test_an_endpoint_that_refuses_response_format_is_asked_again_without_it() ->
                 tenant(options | {"synthesis_model": "m"}, http), resolve=lambda h, p: ["93.184.216.34"]
             )
             prompt = build_prompt(context(), site=SITE)
-            from ticket_enhancer.enhance.synthesis import synthesize_note
-
             return [(await synthesize_note(provider, prompt, seconds=5)).provider for _ in range(2)]
 
     assert asyncio.run(go()) == ["openai", "openai"]

@@ -7,8 +7,10 @@ Tokyo/Osaka -> ``jp.``, Sydney/Melbourne -> ``au.``, other ``ap-*`` -> ``apac.``
 "Supported cross-Region inference profiles" and the Claude Haiku 4.5 model card list the profiles
 ``us.``/``eu.``... ``anthropic.claude-haiku-4-5-20251001-v1:0``). Claude 4.5 models are offered on
 demand only through an inference profile. A region of no known geography (``ca-``, ``sa-``,
-``me-``...) gets no default: the tenant sets ``synthesis_model`` (a profile id or ARN), else the
-offline note is used and the log says why. A tenant's ``synthesis_model`` always wins.
+``me-``...) gets no profile: the in-Region model id is tried (and the log says to set
+``synthesis_model``, a profile id or ARN); if Bedrock refuses it, the note is the offline one. A
+tenant's ``synthesis_model`` always wins. The region is the Bedrock client's (made with the
+function's own ``AWS_REGION``), unless given.
 
 The answer is asked as the input of the ``ticket_note`` tool whose input schema is the answer's JSON
 schema (``toolChoice`` forces the call); a reply with text instead is still parsed as JSON, and
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +39,8 @@ __all__ = [
     "default_bedrock_model",
     "geography",
 ]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"
 TOOL_NAME = "ticket_note"
@@ -76,21 +81,30 @@ class BedrockProvider:
         *,
         model_id: str | None = None,
         max_tokens: int = MAX_TOKENS,
-        region: str = "",
+        region: str | None = None,
     ) -> None:
         self._factory = client_factory
         self._client: Any = None
-        self.model_id = model_id or default_bedrock_model(region) or ""
-        self.region = region
+        self.region = region  # None: the client's
+        self.model_id = model_id or (self._default_model(region) if region is not None else "")
         self.max_tokens = max_tokens
+
+    @staticmethod
+    def _default_model(region: str) -> str:
+        profile = default_bedrock_model(region)
+        if profile is None:
+            logger.warning("no geographic inference profile for region %r: set synthesis_model", region)
+            return DEFAULT_BASE_MODEL
+        return profile
 
     def _converse(self, prompt: Prompt) -> ModelReply:
         from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
-        if not self.model_id:
-            raise SynthesisError(f"no geographic inference profile for {self.region!r}: set synthesis_model")
         if self._client is None:
             self._client = self._factory()
+        if not self.model_id:  # the deployment's region, as the client was made for it
+            region = getattr(getattr(self._client, "meta", None), "region_name", None)
+            self.model_id = self._default_model(region if isinstance(region, str) else "")
         try:
             response = self._call(prompt)
         except (ConnectTimeoutError, ReadTimeoutError) as exc:

@@ -147,8 +147,10 @@ def build_default_pipeline(
     model_timeout: float = 20.0,
     resolve: Resolver | None = None,
     usage: UsageStore | None = None,
+    local: bool = False,
 ) -> Pipeline:
-    """ticket_context -> (similar_tickets, knowledge, network_assets) -> synthesis."""
+    """ticket_context -> (similar_tickets, knowledge, network_assets) -> synthesis (``local``: the
+    local stack's policy, ``Settings.local``)."""
     from ticket_enhancer.enhance.steps import (
         KnowledgeStep,
         NetworkAssetsStep,
@@ -168,6 +170,7 @@ def build_default_pipeline(
                 model_timeout=model_timeout,
                 resolve=resolve,
                 usage=usage,
+                local=local,
             ),
         ],
         step_timeout=step_timeout,

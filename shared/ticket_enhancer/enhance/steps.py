@@ -172,7 +172,9 @@ class SynthesisStep:
         resolve: Resolver | None = None,
         usage: UsageStore | None = None,
         masker: Callable[[], Callable[[str], str] | None] = personal_data_masker,
+        local: bool = False,
     ) -> None:
+        self._local = local
         self._factory = CachedFactory(bedrock_client_factory or default_bedrock_client)  # one per container
         self._resolve = resolve
         self._model_timeout = model_timeout
@@ -193,6 +195,7 @@ class SynthesisStep:
             ctx.tenant,
             bedrock_client_factory=self._factory,
             timeout=self._model_timeout,
+            local=self._local,
             resolve=self._resolve,
         )
         model = provider.name != OfflineProvider.name

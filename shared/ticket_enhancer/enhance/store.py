@@ -44,7 +44,6 @@ MAX_INDEXED_TEXT_BYTES = 4096
 MAX_ARTICLE_BODY_CHARS = 50_000  # stays well under DynamoDB's 400 KB item limit
 _MAX_FIELD_CHARS = 1024
 _PAGE_SIZE = 500
-INDEX_RETENTION_SECONDS = INDEX.default * DAY_SECONDS  # processed tickets: similar-ticket candidates
 _MAX_CACHED = 512  # (tenant, kind) entries kept by a worker
 
 

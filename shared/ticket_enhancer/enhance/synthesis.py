@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -43,7 +42,6 @@ __all__ = [
     "choose_provider",
     "default_bedrock_client",
     "default_bedrock_model",
-    "deployment_region",
     "synthesize_note",
 ]
 
@@ -124,31 +122,26 @@ def default_bedrock_client() -> Any:
     return aws.bedrock_runtime()
 
 
-def deployment_region() -> str:
-    """The region the deployment runs in (Lambda sets ``AWS_REGION``)."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
-
-
 def choose_provider(
     tenant: TenantContext,
     *,
     bedrock_client_factory: Callable[[], Any] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
-    local: bool | None = None,
+    local: bool = False,
     resolve: Resolver | None = None,
     region: str | None = None,
 ) -> SynthesisProvider:
-    """The tenant's provider from ``options["synthesis_provider"]`` (offline|bedrock|openai).
+    """The tenant's provider from ``options["synthesis_provider"]`` (offline|bedrock|openai);
+    ``local`` (the local stack, ``Settings.local``) lets an OpenAI-compatible endpoint be loopback.
 
     Bedrock's model is the tenant's ``synthesis_model`` or the default geographic inference profile
-    of ``region`` (the deployment's)."""
+    of ``region`` (default: the Bedrock client's, which is the deployment's)."""
     options = tenant.config.options
     kind = options.get("synthesis_provider", "offline").strip().lower()
     model = options.get("synthesis_model", "").strip()
     if kind == "bedrock":
         factory = bedrock_client_factory or default_bedrock_client
-        where = deployment_region() if region is None else region
-        return BedrockProvider(factory, model_id=model or None, region=where)
+        return BedrockProvider(factory, model_id=model or None, region=region)
     if kind == "openai":
         key = tenant.secret.llm_api_key
         return OpenAICompatibleProvider(
@@ -157,7 +150,7 @@ def choose_provider(
             key.get_secret_value() if key is not None else None,
             model,
             timeout=timeout,
-            local=os.environ.get("TICKET_ENHANCER_LOCAL") == "1" if local is None else local,
+            local=local,
             resolve=resolve or system_resolve,
         )
     if kind != "offline":
