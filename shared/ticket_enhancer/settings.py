@@ -23,6 +23,7 @@ TENANTS_TABLE = "TENANTS_TABLE"
 DELIVERIES_TABLE = "DELIVERIES_TABLE"
 JOBS_TABLE = "JOBS_TABLE"
 CONTEXT_TABLE = "CONTEXT_TABLE"
+CONTEXT_INDEX_BUCKET = "CONTEXT_INDEX_BUCKET"
 QUEUE_URL = "QUEUE_URL"
 TENANT_CACHE_SECONDS = "TENANT_CACHE_SECONDS"
 CONTEXT_CACHE_SECONDS = "CONTEXT_CACHE_SECONDS"
@@ -50,6 +51,7 @@ class Settings:
     queue_url: str | None  # the worker's own queue (visibility on rate limits); the webhook's target
     jobs_table: str | None = None  # worker only
     context_table: str | None = None  # worker only
+    context_index_bucket: str | None = None  # worker: the tenants' search indexes (unset: none)
     tenant_cache_seconds: float = DEFAULT_TENANT_CACHE_SECONDS
     context_cache_seconds: float = DEFAULT_CONTEXT_CACHE_SECONDS
     index_retention_days: int = INDEX.default
@@ -80,6 +82,7 @@ class Settings:
             queue_url=env.get(QUEUE_URL) or None,
             jobs_table=_required(env, JOBS_TABLE),
             context_table=_required(env, CONTEXT_TABLE),
+            context_index_bucket=env.get(CONTEXT_INDEX_BUCKET, "").strip() or None,
             tenant_cache_seconds=_seconds(env, TENANT_CACHE_SECONDS, DEFAULT_TENANT_CACHE_SECONDS),
             context_cache_seconds=_seconds(env, CONTEXT_CACHE_SECONDS, DEFAULT_CONTEXT_CACHE_SECONDS),
             index_retention_days=_days(env, INDEX),

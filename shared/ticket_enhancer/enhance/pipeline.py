@@ -27,6 +27,7 @@ from ticket_enhancer.models import NOTE_FOOTER_PREFIX
 from ticket_enhancer.plugins.dependencies import resolve_order
 
 if TYPE_CHECKING:
+    from ticket_enhancer.enhance.index_store import IndexStore
     from ticket_enhancer.enhance.store import ContextStore
     from ticket_enhancer.enhance.usage import UsageStore
     from ticket_enhancer.models import Ticket
@@ -142,6 +143,7 @@ class Pipeline:
 def build_default_pipeline(
     store: ContextStore,
     *,
+    index: IndexStore | None = None,
     bedrock_client_factory: Callable[[], Any] | None = None,
     step_timeout: float = 8.0,
     model_timeout: float = 20.0,
@@ -162,8 +164,8 @@ def build_default_pipeline(
     return Pipeline(
         [
             TicketContextStep(),
-            SimilarTicketsStep(store),
-            KnowledgeStep(store),
+            SimilarTicketsStep(store, index=index),
+            KnowledgeStep(store, index=index),
             NetworkAssetsStep(store),
             SynthesisStep(
                 bedrock_client_factory=bedrock_client_factory,

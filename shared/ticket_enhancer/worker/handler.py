@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
+    from ticket_enhancer.enhance.index_store import IndexStore
     from ticket_enhancer.enhance.pipeline import Enhancement, Pipeline
     from ticket_enhancer.enhance.store import ContextStore
     from ticket_enhancer.enhance.usage import UsageStore
@@ -378,6 +379,20 @@ def _constant(value: Any) -> Callable[[], Any]:
     return lambda: value
 
 
+def _index_store(dynamodb: DynamoDBClient, settings: Settings, s3: Any) -> IndexStore | None:
+    """The tenants' search indexes (S3 bucket ``CONTEXT_INDEX_BUCKET``); ``None`` when not configured.
+
+    The S3 client is made on the first index read, not at init: most jobs find the index cached,
+    and a cold start does not pay for a fourth client.
+    """
+    if not settings.context_index_bucket:
+        return None
+    from ticket_enhancer.enhance.index_store import IndexStore, LazyClient
+
+    client = s3 or LazyClient(lambda: aws.s3(aws.WORKER_CONFIG))
+    return IndexStore(dynamodb, settings.context_table or "", client, settings.context_index_bucket)
+
+
 def make_worker_handler(
     tool: str,
     *,
@@ -392,6 +407,7 @@ def make_worker_handler(
     sqs: SQSClient | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     clock: Callable[[], float] = time.time,  # the job records' (leases, ages)
+    s3: Any = None,
 ) -> WorkerHandler:
     """Build the worker at import time (Lambda init): settings checked, clients, plugin, pipeline."""
     from ticket_enhancer.enhance.pipeline import build_default_pipeline
@@ -414,7 +430,12 @@ def make_worker_handler(
         # Bedrock's client is made here with the others (Lambda init), not in a job's thread.
         factory = bedrock_client_factory or _constant(aws.bedrock_runtime())
         pipeline = build_default_pipeline(
-            store, bedrock_client_factory=factory, resolve=resolve, local=settings.local, usage=usage
+            store,
+            index=_index_store(dynamodb, settings, s3),
+            bedrock_client_factory=factory,
+            resolve=resolve,
+            local=settings.local,
+            usage=usage,
         )
     return WorkerHandler(
         tool=tool,
