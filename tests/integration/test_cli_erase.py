@@ -142,6 +142,7 @@ TENANT_PLACES = {
     "knowledge articles (ContextTable)": 1,
     "assets (ContextTable)": 1,
     "ticket index entries (ContextTable)": 2,
+    "recent ticket pointers (ContextTable)": 2,
     "daily usage counters (ContextTable)": 1,
     "queued jobs (job queues)": 2,
     "jobs in dead-letter queues": 2,
@@ -150,6 +151,7 @@ TICKET_PLACES = {
     "delivery records (DeliveriesTable)": 1,
     "job records (JobsTable)": 1,
     "ticket index entry (ContextTable)": 1,
+    "recent ticket pointer (ContextTable)": 1,
     "queued jobs (job queues)": 1,
     "jobs in dead-letter queues": 1,
 }
@@ -244,7 +246,7 @@ def test_erase_one_ticket_deletes_that_ticket_only(planted: Deployment) -> None:
     assert planted.secret_names().count(f"ticket-enhancer/jira/{GONE}") == 1
     pks = sorted(i["pk"]["S"] for i in planted.items("ContextTable") if i["pk"]["S"].startswith(GONE))
     # the daily usage counter holds job ids and counts only: it stays until its TTL
-    assert pks == [f"{GONE}#asset", f"{GONE}#kb", f"{GONE}#ticket", f"{GONE}#usage"]
+    assert pks == [f"{GONE}#asset", f"{GONE}#kb", f"{GONE}#recent", f"{GONE}#ticket", f"{GONE}#usage"]
     assert f"notes already posted on ticket {gone} in jira" in later(run.out)
 
     again = planted.cli("tenants", "erase", GONE, "--ticket", gone, "--yes")
