@@ -38,8 +38,10 @@ from ticket_enhancer.plugins.sourcing import (
     fetch_detail,
     iso_utc,
     last_resolution,
+    numeric_id,
     reduce_html,
     safe_url,
+    segment,
 )
 
 if TYPE_CHECKING:
@@ -104,7 +106,7 @@ def parse_issue(issue_data: Any, base_url: str, latest: dict[str, Any] | None = 
         display_key=key,
         subject=subject,
         text=adf_text(fields.get("description"), TEXT_LIMIT),
-        url=f"{base_url.rstrip('/')}/browse/{key}",
+        url=f"{base_url.rstrip('/')}/browse/{segment(key)}",
         created=iso_utc(fields.get("created")),
         resolution=resolution,
         resolved=iso_utc(fields.get("resolutiondate")),
@@ -193,7 +195,9 @@ async def knowledge_page(plugin: JiraPlugin, tenant: TenantContext, cursor: str 
     if not space_key:
         return KnowledgePage()  # no knowledge space configured: nothing to import
     state = decode_cursor(cursor)
-    space_id = text_field(state.get("space"))
+    space_id = numeric_id(state.get("space"))  # it goes into the request path
+    if cursor is not None and not space_id:
+        raise ValueError("not a cursor of this source")
     if not space_id:
         response = await fetch(
             plugin,
@@ -204,7 +208,7 @@ async def knowledge_page(plugin: JiraPlugin, tenant: TenantContext, cursor: str 
         )
         results = obj(response.json()).get("results")
         space = obj(results[0]) if isinstance(results, list) and results else {}
-        space_id = text_field(space.get("id"))
+        space_id = numeric_id(space.get("id"))
         if not space_id:
             return KnowledgePage()  # no such space, or not visible to the API user
     path = f"{SPACES}/{space_id}/pages"
