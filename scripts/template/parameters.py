@@ -10,6 +10,7 @@ from scripts.template.constants import (
     ARCHITECTURES,
     DEPENDENCY_LAYERS,
     FUNCTION_LOG_DAYS,
+    INDEX_LAYERS,
     LOG_RETENTION_VALUES,
     PITR_DAYS,
     RUNTIME,
@@ -152,6 +153,11 @@ def globals_section() -> Doc:
         },
         "HttpApi": {"Tags": dict(tags)},
     }
+
+
+def index_layer() -> Doc:
+    """``Layers`` of a function that searches or builds the tenants' index (added to Globals')."""
+    return {"Layers": [{"Fn::If": ["IsArm64", ref(INDEX_LAYERS["arm64"]), ref(INDEX_LAYERS["x86_64"])]}]}
 
 
 def layer(content_uri: str, description: str, architecture: str | None = None) -> Doc:

@@ -10,6 +10,7 @@ from scripts.template.base import (
     BEDROCK_MODELS,
     BEDROCK_PROFILES,
     BEDROCK_ROUTED_MODELS,
+    INDEX_OBJECTS,
     WEBHOOK_SECRETS,
     Doc,
     alarm,
@@ -24,6 +25,7 @@ from scripts.template.base import (
     statement,
 )
 from scripts.template.constants import (
+    INDEX_BUCKET,
     MAX_RECEIVE_COUNT,
     RETENTION_SECONDS,
     SKIP_FUNCTION,
@@ -34,7 +36,7 @@ from scripts.template.constants import (
     WORKER_MEMORY,
     WORKER_TIMEOUT,
 )
-from scripts.template.parameters import snapstart
+from scripts.template.parameters import index_layer, snapstart
 from scripts.template.selection import Tool
 
 
@@ -136,7 +138,15 @@ def tool_resources(spec: Tool) -> Doc:
                 "MemorySize": WORKER_MEMORY,
                 **snapstart("SnapStartWorkers"),
                 # QUEUE_URL: a rate-limited record's visibility is set to the vendor's Retry-After.
-                "Environment": {"Variables": {**tool_env, "QUEUE_URL": ref(queue), **retention_env}},
+                "Environment": {
+                    "Variables": {
+                        **tool_env,
+                        "QUEUE_URL": ref(queue),
+                        **retention_env,
+                        "CONTEXT_INDEX_BUCKET": ref(INDEX_BUCKET),
+                    }
+                },
+                **index_layer(),
                 "Role": {"Fn::GetAtt": [f"{camel}WorkerRole", "Arn"]},
                 "Events": {
                     # Stable name: SAM names the mapping <Camel>WorkerFunction<Camel>JobQueue.
@@ -178,6 +188,8 @@ def tool_resources(spec: Tool) -> Doc:
                 **statement(["bedrock:InvokeModel"], [BEDROCK_ROUTED_MODELS]),
                 "Condition": {"StringLike": {"bedrock:InferenceProfileArn": BEDROCK_PROFILES}},
             },
+            # The tenants' search indexes, read only (the ops function publishes them).
+            statement(["s3:GetObject"], [INDEX_OBJECTS]),
         ),
         f"{camel}DeadLetterAlarm": alarm(
             f"Jobs of {tool} reached its dead-letter queue.",

@@ -144,6 +144,7 @@ TENANT_PLACES = {
     "ticket index entries (ContextTable)": 2,
     "recent ticket pointers (ContextTable)": 2,
     "daily usage counters (ContextTable)": 1,
+    "sync checkpoints (ContextTable)": 0,
     "queued jobs (job queues)": 2,
     "jobs in dead-letter queues": 2,
 }

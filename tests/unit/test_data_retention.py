@@ -19,7 +19,7 @@ from scripts.gen_template import TEMPLATE_PATH, TOOLS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-STATEFUL = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup")
+STATEFUL = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::S3::Bucket")
 # What CloudWatch Logs accepts as RetentionInDays (AWS::Logs::LogGroup's schema).
 CLOUDWATCH_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557}
 CLOUDWATCH_DAYS |= {2922, 3288, 3653}

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ticket_enhancer.cli import tenants
+from ticket_enhancer.cli import sync, tenants
 from ticket_enhancer.cli.demo_pages import terminal_text, write_page
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.target import LOCAL_STATE, Target, load_local
@@ -77,10 +77,14 @@ MODEL_TOOL = "zendesk"
 
 
 def _options(target: Target, tool: str) -> list[str]:
+    # the sandbox is no vendor: the sync need not keep to a vendor's rate limit; Jira's knowledge
+    # base is the sandbox's Confluence space
+    common = ["sync_api_limit=60000"] + (["knowledge_space=KB"] if tool == "jira" else [])
     if tool != MODEL_TOOL:
-        return ["synthesis_provider=offline"]
+        return ["synthesis_provider=offline", *common]
     endpoint = f"{target.sandbox_url}{llm.PATH.removeprefix('/_sandbox').removesuffix('/chat/completions')}"
-    return ["synthesis_provider=openai", f"synthesis_endpoint={endpoint}", "synthesis_model=sandbox-model"]
+    model = ["synthesis_provider=openai", f"synthesis_endpoint={endpoint}", "synthesis_model=sandbox-model"]
+    return model + common
 
 
 def _onboard(target: Target, tool: str) -> tuple[str, str, str]:
@@ -193,9 +197,10 @@ def _demo(target: Target, root: Path) -> int:
         http.post(f"{target.sandbox_url}/_reset", headers=target.control_headers()).raise_for_status()
         sent: dict[str, float] = {}
         answers: dict[str, str] = {}
-        onboarded: dict[str, tuple[str, str, str]] = {}
+        onboarded = {tool: _onboard(target, tool) for tool in tools}
+        # Each tenant's history and knowledge from its tool, so the notes show them.
+        sync.sync_tenants(target, {tool: found[0] for tool, found in onboarded.items()})
         for tool in tools:
-            onboarded[tool] = _onboard(target, tool)
             sent[tool] = time.monotonic()
             answers[tool] = _send(http, target, tool, onboarded[tool], webhook_body(tool, onboarded[tool][0]))
             print(f"{tool:17} webhook -> {answers[tool]}", flush=True)

@@ -41,6 +41,7 @@ CONTEXT_KINDS = {
     "ticket": "ticket index entries",
     "recent": "recent ticket pointers",
     "usage": "daily usage counters",
+    "sync": "sync checkpoints",
 }
 SECRETS = "secrets (Secrets Manager, ForceDeleteWithoutRecovery: no recovery window)"
 PITR_DEFAULT_DAYS = 35

@@ -9,7 +9,11 @@
   that much later: a slow vendor; 0 ends it),
   ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket), ``POST /_sandbox/_reset``,
   ``POST /_sandbox/_llm/v1/chat/completions`` (the sandbox model, ``sandbox/llm.py``);
-- ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``.
+- ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``,
+  ``POST /_local/invoke/{function name}`` (Lambda's Invoke: the JSON body is the event;
+  ``X-Invocation-Type: Event`` answers 202 at once and runs it in the background, otherwise the
+  answer is the function's result, or 502 with its error). The CLI's ``tenants sync`` and
+  ``preview`` invoke the ops functions this way.
 
 Every request needs a loopback ``Host`` (421 otherwise); the control routes, which steer the stack
 (all of ``/_local`` and the sandbox's ``_reset``, ``_fail``, ``_tickets`` and ``_delay``), also need
@@ -23,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +61,7 @@ MAX_DELAY_SECONDS = 30.0
 SANDBOX_TICKET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 MAX_NEW_TICKETS = 10_000  # per request
 CONTROL_PATH = re.compile(r"/_local/(?P<action>pause|resume)/(?P<tool>[a-z_]+)")
+INVOKE_PATH = re.compile(r"/_local/invoke/(?P<name>[A-Za-z0-9_.-]{1,140})")
 QUIET_PATH = re.compile(r"/_local/status|/_sandbox/[a-z_]+/(_notes)?")
 # Routes that steer the stack: they need the control token (every method, so none falls through).
 CONTROL_ROUTE = re.compile(r"/_local/.*|/_sandbox/_reset|/_sandbox/[a-z_]+/_(fail|tickets|delay)")
@@ -88,6 +94,7 @@ class LocalApp:
     status: Callable[[], dict[str, Any]]
     token: str  # local.json's control token
     delays: dict[str, float] = field(default_factory=dict)  # tool -> seconds before each vendor answer
+    functions: dict[str, FunctionProcess] = field(default_factory=dict)  # local name -> process
 
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str
@@ -102,6 +109,9 @@ class LocalApp:
         if parts.path.startswith("/_sandbox/"):
             return self.sandbox_request(method, parts.path, parts.query, headers, body)
         if parts.path.startswith("/_local/"):
+            invoked = INVOKE_PATH.fullmatch(parts.path)
+            if invoked and method == "POST":
+                return self.invoke(invoked["name"], headers, body)
             return self.control(method, parts.path)
         for route in self.routes:
             params = route.match(method, parts.path)
@@ -210,6 +220,24 @@ class LocalApp:
         for ticket_id in ids:
             self.sandbox.add_ticket(tool, ticket_id, fields)
         return json_reply(200, {"tool": tool, "added": len(ids)})
+
+    def invoke(self, name: str, headers: list[tuple[str, str]], body: bytes) -> Reply:
+        """Lambda's Invoke on a local function: ``RequestResponse`` (default) or ``Event``."""
+        process = self.functions.get(name)
+        if process is None:
+            return json_reply(404, {"error": f"unknown function {name!r}"})
+        try:
+            event = json.loads(body or b"{}")
+        except ValueError:
+            return json_reply(400, {"error": "the event must be JSON"})
+        kind = next((v for k, v in headers if k.lower() == "x-invocation-type"), "RequestResponse")
+        if kind == "Event":
+            threading.Thread(target=process.invoke, args=(event,), name=f"invoke-{name}", daemon=True).start()
+            return json_reply(202, {"status": "queued"})
+        outcome = process.invoke(event)
+        if not outcome.ok:
+            return json_reply(502, {"error": f"{outcome.status}: {outcome.error}"[:500]})
+        return json_reply(200, outcome.result)
 
     def control(self, method: str, path: str) -> Reply:
         if path == "/_local/status" and method == "GET":

@@ -279,6 +279,10 @@ class WorkerHandler:
         self.metrics.add_metric(name="JobsDeferred", unit=MetricUnit.Count, value=1)
         return False
 
+    async def tenant_context(self, tenant_id: str) -> TenantContext:
+        """The tenant as a job sees it (checked, pinned, with the HTTP client); the ops function's too."""
+        return await self._tenant(tenant_id)
+
     async def _tenant(self, tenant_id: str) -> TenantContext:
         tenant = await asyncio.to_thread(self.tenants.get, tenant_id)
         if tenant is None:
