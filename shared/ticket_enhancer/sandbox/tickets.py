@@ -111,7 +111,8 @@ DEMO_BURST: tuple[dict[str, Any], ...] = tuple(
         "ticket_id": f"burst-{n}",
         "display_key": f"BURST-{n}",
         "subject": subject,
-        "description": "VPN disconnects every few minutes; vpn-gw01 does not answer.",
+        "description": "Since this morning the VPN disconnects every few minutes for finance; gateway "
+        "vpn-gw01.corp.example.com (10.20.0.1) stops answering pings.",
         "minutes_ago": minutes,
     }
     for n, (subject, minutes) in enumerate(
