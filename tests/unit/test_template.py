@@ -436,3 +436,16 @@ def test_workers_read_the_index_and_only_the_ops_function_writes_it(
         assert props["Environment"]["Variables"]["CONTEXT_INDEX_BUCKET"] == {"Ref": "ContextIndexBucket"}
         assert props["Layers"] == index_layer  # added to the Globals' layers
     assert "Layers" not in resources(template)[f"{camel}WebhookFunction"]["Properties"]
+
+
+@pytest.mark.parametrize("minimum", [0, 30])
+def test_retention_day_patterns_accept_exactly_the_whole_days_settings_accept(minimum: int) -> None:
+    import re
+
+    from scripts.template.parameters import days_pattern
+
+    pattern = re.compile(days_pattern(minimum))
+    for value in range(5000):
+        assert bool(pattern.match(str(value))) == (minimum <= value <= 3650), value
+    for raw in ("45.5", "1e2", "-1", " 90", "090", ""):
+        assert not pattern.match(raw), raw
