@@ -8,6 +8,8 @@ from ticket_enhancer.retention import HISTORY, INDEX
 
 from scripts.template.base import (
     BEDROCK_MODELS,
+    BEDROCK_PROFILES,
+    BEDROCK_ROUTED_MODELS,
     INDEX_OBJECTS,
     WEBHOOK_SECRETS,
     Doc,
@@ -181,7 +183,11 @@ def tool_resources(spec: Tool) -> Doc:
             api_secrets,
             not_webhook_secrets,
             # The Converse API is authorised by bedrock:InvokeModel.
-            statement(["bedrock:InvokeModel"], [BEDROCK_MODELS]),
+            statement(["bedrock:InvokeModel"], [BEDROCK_MODELS, BEDROCK_PROFILES]),
+            {
+                **statement(["bedrock:InvokeModel"], [BEDROCK_ROUTED_MODELS]),
+                "Condition": {"StringLike": {"bedrock:InferenceProfileArn": BEDROCK_PROFILES}},
+            },
             # The tenants' search indexes, read only (the ops function publishes them).
             statement(["s3:GetObject"], [INDEX_OBJECTS]),
         ),

@@ -26,6 +26,8 @@ SECRET_ARN = (
 )
 WEBHOOK_SECRET_ARN = SECRET_ARN.removesuffix("*") + "*/webhook-??????"
 BEDROCK_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/*"
+BEDROCK_PROFILE_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/*"
+BEDROCK_ROUTED_ARN = "arn:${AWS::Partition}:bedrock:*::foundation-model/*"  # only through our profiles
 INDEX_OBJECTS = "${ContextIndexBucket.Arn}/*"  # the tenants' search indexes
 CLI_OUTPUTS = [
     "WebhookApiUrl",
@@ -251,7 +253,7 @@ def test_no_wildcards_except_secret_suffix_and_bedrock_models(template: Template
     allowed = (
         {SECRET_ARN % tool for tool in TOOLS}
         | {WEBHOOK_SECRET_ARN % tool for tool in TOOLS}
-        | {BEDROCK_ARN, INDEX_OBJECTS}
+        | {BEDROCK_ARN, BEDROCK_PROFILE_ARN, BEDROCK_ROUTED_ARN, INDEX_OBJECTS}
     )
     ops = [f"{camel}OpsFunction" for camel in TOOLS.values()]
     for function_id in [*all_function_ids(), *ops]:
@@ -263,6 +265,9 @@ def test_no_wildcards_except_secret_suffix_and_bedrock_models(template: Template
                 text = resource if isinstance(resource, str) else resource.get("Fn::Sub", "")
                 if "*" in text:
                     assert text in allowed, (function_id, resource)
+                if text == BEDROCK_ROUTED_ARN:  # any Region's model, but only through our own profiles
+                    condition = stmt["Condition"]["StringLike"]["bedrock:InferenceProfileArn"]
+                    assert condition == {"Fn::Sub": BEDROCK_PROFILE_ARN}, function_id
                 if any(action.startswith(("dynamodb:", "sqs:")) for action in as_list(stmt["Action"])):
                     assert isinstance(resource, dict), (function_id, resource)
                     assert "Fn::GetAtt" in resource, (function_id, resource)
@@ -431,3 +436,16 @@ def test_workers_read_the_index_and_only_the_ops_function_writes_it(
         assert props["Environment"]["Variables"]["CONTEXT_INDEX_BUCKET"] == {"Ref": "ContextIndexBucket"}
         assert props["Layers"] == index_layer  # added to the Globals' layers
     assert "Layers" not in resources(template)[f"{camel}WebhookFunction"]["Properties"]
+
+
+@pytest.mark.parametrize("minimum", [0, 30])
+def test_retention_day_patterns_accept_exactly_the_whole_days_settings_accept(minimum: int) -> None:
+    import re
+
+    from scripts.template.parameters import days_pattern
+
+    pattern = re.compile(days_pattern(minimum))
+    for value in range(5000):
+        assert bool(pattern.match(str(value))) == (minimum <= value <= 3650), value
+    for raw in ("45.5", "1e2", "-1", " 90", "090", ""):
+        assert not pattern.match(raw), raw

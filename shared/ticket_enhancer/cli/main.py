@@ -25,6 +25,15 @@ def _target_options() -> Parser:
     return parent
 
 
+def _history_parser(tenants: Any, target: Parser) -> None:
+    history = tenants.add_parser(
+        "history", parents=[target], help="what was done for which ticket, when, by which provider"
+    )
+    history.add_argument("tenant_id")
+    history.add_argument("--ticket", metavar="TICKET_ID", help="only this ticket's jobs")
+    history.add_argument("--limit", type=int, metavar="N", help="at most N jobs, newest first (default 20)")
+
+
 def _content_parsers(tenants: Any, target: Parser) -> None:
     """A tenant's context: loaded from files, or synced from its tool (the deployment's ops function)."""
     for action, what in (("knowledge", "FILE.jsonl"), ("assets", "FILE.csv")):
@@ -72,6 +81,7 @@ def build_parser() -> Parser:
     erase.add_argument("tenant_id")
     erase.add_argument("--ticket", metavar="TICKET_ID", help="only this ticket's records and queued jobs")
     erase.add_argument("--yes", action="store_true", help="confirm (required with --stack)")
+    _history_parser(tenants, target)
     rotate = tenants.add_parser("rotate-secret", parents=[target])
     rotate.add_argument("tenant_id")
     rotate.add_argument("--webhook-secret", help="the new secret (required for zendesk; '-' reads stdin)")
@@ -149,6 +159,10 @@ def dispatch(args: Any) -> int:  # noqa: PLR0911 (one return per command)
         from ticket_enhancer.cli import erase
 
         return erase.run(args)
+    if args.command == "tenants" and args.action == "history":  # checks its arguments first
+        from ticket_enhancer.cli import history
+
+        return history.run(args)
     resolved = targets.resolve(args)
     if args.command == "dlq":
         from ticket_enhancer.cli import dlq

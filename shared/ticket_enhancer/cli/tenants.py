@@ -27,6 +27,7 @@ from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.setup_guides import setup_text
 from ticket_enhancer.cli.target import Target
 from ticket_enhancer.enhance.triage import TRIAGE_VALUES
+from ticket_enhancer.enhance.usage import note_option_problems
 from ticket_enhancer.tenants import (
     WEBHOOK_SECRET_SUFFIX,
     deserialize_item,
@@ -91,7 +92,7 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
         raise CliError(f"triage must be one of {', '.join(TRIAGE_VALUES)}, got {triage!r}")
     from ticket_enhancer.sync.ratelimit import option_problems
 
-    problems = retention.option_problems(options) + option_problems(options)
+    problems = retention.option_problems(options) + option_problems(options) + note_option_problems(options)
     if problems:
         raise CliError(problems[0])
     return options

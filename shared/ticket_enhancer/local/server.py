@@ -3,10 +3,12 @@
 - the template's HTTP API routes, each invoking its function's process with a payload 2.0 event;
 - ``/_sandbox/{tool}/...``: the vendor sandbox (``GET /_sandbox/{tool}/`` shows tickets and notes),
   ``POST /_sandbox/{tool}/_fail`` ``{"status": 500, "count": 3, "retry_after": null}``,
-  ``POST /_sandbox/{tool}/_tickets`` ``{"ticket_ids": ["500001", ...]}`` (copies of the seed ticket
-  under new ids, for load tests), ``POST /_sandbox/{tool}/_delay`` ``{"seconds": 0.2}`` (every
-  vendor API call of that tool answers that much later: a slow vendor; 0 ends it),
-  ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket), ``POST /_sandbox/_reset``;
+  ``POST /_sandbox/{tool}/_tickets`` ``{"ticket_ids": ["500001", ...], "fields": {...}}`` (copies of
+  the seed ticket under new ids, for load tests; optional top-level string ``fields`` replaced),
+  ``POST /_sandbox/{tool}/_delay`` ``{"seconds": 0.2}`` (every vendor API call of that tool answers
+  that much later: a slow vendor; 0 ends it),
+  ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket), ``POST /_sandbox/_reset``,
+  ``POST /_sandbox/_llm/v1/chat/completions`` (the sandbox model, ``sandbox/llm.py``);
 - ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``,
   ``POST /_local/invoke/{function name}`` (Lambda's Invoke: the JSON body is the event;
   ``X-Invocation-Type: Event`` answers 202 at once and runs it in the background, otherwise the
@@ -47,6 +49,7 @@ from ticket_enhancer.local.guard import (
 )
 from ticket_enhancer.local.http_api import Reply, http_api_event, http_api_reply, json_reply, route_pattern
 from ticket_enhancer.local.poller import Poller
+from ticket_enhancer.sandbox import llm
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 
 FAIL_PATH = re.compile(r"/_sandbox/(?P<tool>[a-z_]+)/_fail")
@@ -148,6 +151,12 @@ class LocalApp:
             if notes["tool"] not in self.sandbox.state.faults:
                 return json_reply(404, {"error": f"unknown tool {notes['tool']!r}"})
             return json_reply(200, {"tool": notes["tool"], "notes": self.sandbox.note_counts(notes["tool"])})
+        if path == llm.PATH and method == "POST":  # the sandbox model (no key, like a local server)
+            try:
+                status, answer_body = llm.complete(json.loads(body or b"{}"))
+            except (ValueError, AttributeError):
+                status, answer_body = 400, {"error": {"message": "a JSON chat completion request"}}
+            return json_reply(status, answer_body)
         tool = path.split("/")[2]
         if self.delays.get(tool):  # a slow vendor: this request's server thread waits, no other
             time.sleep(self.delays[tool])
@@ -193,11 +202,14 @@ class LocalApp:
         if tool not in self.sandbox.state.faults:
             return json_reply(404, {"error": f"unknown tool {tool!r}"})
         try:
-            ids = json.loads(body or b"{}").get("ticket_ids")
+            request = json.loads(body or b"{}")
+            ids, fields = request.get("ticket_ids"), request.get("fields", {})
             valid = (
                 isinstance(ids, list)
                 and 0 < len(ids) <= MAX_NEW_TICKETS
                 and all(isinstance(i, str) and SANDBOX_TICKET_ID.fullmatch(i) for i in ids)
+                and isinstance(fields, dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items())
             )
             if not valid:
                 raise ValueError
@@ -206,7 +218,7 @@ class LocalApp:
                 400, {"error": f'expected {{"ticket_ids": [1 to {MAX_NEW_TICKETS} ticket ids]}}'}
             )
         for ticket_id in ids:
-            self.sandbox.add_ticket(tool, ticket_id)
+            self.sandbox.add_ticket(tool, ticket_id, fields)
         return json_reply(200, {"tool": tool, "added": len(ids)})
 
     def invoke(self, name: str, headers: list[tuple[str, str]], body: bytes) -> Reply:
