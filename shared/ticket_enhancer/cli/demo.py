@@ -15,7 +15,7 @@ import json
 import sys
 import time
 from argparse import Namespace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from ticket_enhancer.sandbox.tickets import (
     DEMO_BURST,
     DEMO_FOREIGN_TICKET,
     DEMO_PAST_TICKET,
+    SEED_CREATED_AT,
     seed_ticket_id,
     webhook_body,
     webhook_body_for,
@@ -125,10 +126,9 @@ def _seed_context(target: Target, tool: str, tenant_id: str) -> None:
         store.put_asset(tenant_id, cidr_or_host, name, notes)
     past = Ticket.model_validate({"tool_type": tool, "tenant_id": tenant_id, **DEMO_PAST_TICKET})
     store.index_ticket(tenant_id, past)
-    now = datetime.now(UTC)
-    for burst in DEMO_BURST:  # near-duplicates opened in the last hour
+    for burst in DEMO_BURST:  # near-duplicates opened in the hour before the seed ticket
         fields = {k: v for k, v in burst.items() if k != "minutes_ago"}
-        created = now - timedelta(minutes=burst["minutes_ago"])
+        created = SEED_CREATED_AT - timedelta(minutes=burst["minutes_ago"])
         url = f"{target.sandbox_url}/{tool}/{burst['ticket_id']}"
         opened = {
             "tool_type": tool,

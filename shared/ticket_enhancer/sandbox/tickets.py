@@ -9,6 +9,7 @@ The resolved-ticket history and knowledge base every tool lists (``tenants sync`
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from ticket_enhancer.sandbox import tools
@@ -21,12 +22,18 @@ __all__ = [
     "DEMO_FOREIGN_TICKET",
     "DEMO_PAST_TICKET",
     "DESCRIPTION",
+    "SEED_CREATED_AT",
     "SEED_TICKETS",
     "SUBJECT",
     "seed_ticket_id",
     "webhook_body",
     "webhook_body_for",
 ]
+
+
+# When every tool's seed ticket was opened (its sandbox module states it in the tool's own format):
+# the demo's burst of near-duplicates is placed in the hour before it, as a real burst would be.
+SEED_CREATED_AT = datetime(2026, 11, 24, 8, 12, tzinfo=UTC)
 
 
 def _tool(tool: str) -> tools.SandboxTool:
