@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ticket_enhancer.models import Priority, Ticket
@@ -122,8 +124,22 @@ class JiraPlugin(TicketingToolPlugin):
             "GET",
             f"/rest/api/3/issue/{ticket_id}/comment",
             idempotent=True,
-            params={"orderBy": "-created", "maxResults": "100"},
+            params={"orderBy": "-created", "startAt": "0", "maxResults": "100"},
         )
+
+    def next_notes_request(
+        self, previous: VendorRequest, data: Any, headers: Mapping[str, str]
+    ) -> VendorRequest | None:
+        """Newest first, paged by ``startAt`` until ``total`` (Jira may answer fewer than asked)."""
+        page = obj(data)
+        comments = page.get("comments")
+        total, start = page.get("total"), page.get("startAt", 0)
+        if not isinstance(comments, list) or not comments or not isinstance(total, int):
+            return None
+        following = (start if isinstance(start, int) else 0) + len(comments)
+        if following >= total:
+            return None
+        return dataclasses.replace(previous, params={**(previous.params or {}), "startAt": str(following)})
 
     def parse_notes(self, data: Any) -> list[str]:
         comments = obj(data).get("comments")

@@ -23,6 +23,7 @@ from ticket_enhancer.urls import BaseUrlError, HostPolicy
 
 ACCEPT = "application/vnd.manageengine.sdp.v3+json"
 TOKEN_REFRESH_MARGIN = 60.0
+NOTES_PAGE_SIZE = 100  # list_info.row_count: the notes list's default is 10 rows
 
 
 def data_centre(base_url: str, options: Mapping[str, str] | None = None) -> DataCentre | None:
@@ -182,7 +183,32 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
         )
 
     def notes_request(self, ticket_id: str) -> VendorRequest:
-        return VendorRequest("GET", f"/api/v3/requests/{ticket_id}/notes", idempotent=True)
+        # The notes list answers 10 rows unless list_info asks for more (at most 100 a page).
+        return self._notes_page(ticket_id, 1)
+
+    @staticmethod
+    def _notes_page(ticket_id: str, start_index: int) -> VendorRequest:
+        list_info = {"list_info": {"row_count": NOTES_PAGE_SIZE, "start_index": start_index}}
+        return VendorRequest(
+            "GET",
+            f"/api/v3/requests/{ticket_id}/notes",
+            idempotent=True,
+            params={"input_data": json.dumps(list_info, separators=(",", ":"))},
+        )
+
+    def next_notes_request(
+        self, previous: VendorRequest, data: Any, headers: Mapping[str, str]
+    ) -> VendorRequest | None:
+        """The next ``list_info`` page while ``list_info.has_more_rows`` is true."""
+        body = obj(data)
+        info = obj(body.get("list_info"))
+        notes = body.get("notes")
+        if info.get("has_more_rows") is not True or not isinstance(notes, list) or not notes:
+            return None
+        ticket_id = previous.path.split("/")[-2]
+        start = info.get("start_index")
+        start = start if isinstance(start, int) and not isinstance(start, bool) else 1
+        return self._notes_page(ticket_id, start + len(notes))
 
     def parse_notes(self, data: Any) -> list[str]:
         notes = obj(data).get("notes")

@@ -54,5 +54,19 @@ def route(data: ToolData, call: Call) -> Answer:
         note = {"body": body["body"], "properties": body.get("properties", [])}
         return Answer(201, {"id": str(data.add_note(ticket, note))})
     if m[2] and call.method == "GET":
-        return Answer(200, {"comments": data.notes_of(ticket), "startAt": 0})
+        return _comments(data.notes_of(ticket), call)
     return Answer(200, ticket) if call.method == "GET" else Answer(405)
+
+
+def _comments(notes: list[dict[str, Any]], call: Call) -> Answer:
+    """A page of comments: ``orderBy`` created / -created, ``startAt``, ``maxResults`` (at most 100
+    here: Jira may return fewer than asked), with ``total``."""
+    try:
+        start = max(0, int(call.query.get("startAt", ["0"])[0]))
+        size = min(100, max(1, int(call.query.get("maxResults", ["100"])[0])))
+    except ValueError:
+        return Answer(400, {"errorMessages": ["startAt and maxResults must be numbers"]})
+    order = call.query.get("orderBy", ["created"])[0]
+    ordered = list(reversed(notes)) if order == "-created" else list(notes)
+    page = ordered[start : start + size]
+    return Answer(200, {"startAt": start, "maxResults": size, "total": len(notes), "comments": page})
