@@ -8,6 +8,7 @@ page size the plugin asks for still gets exactly one note after a POST whose ans
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,17 +20,25 @@ from ticket_enhancer.plugins.freshservice.plugin import PAGE_SIZE as FRESHSERVIC
 from ticket_enhancer.plugins.servicedesk_plus.plugin import NOTES_PAGE_SIZE as SDP_PAGE
 from ticket_enhancer.sandbox.tickets import seed_ticket_id
 
-from tests.integration.test_worker import (  # noqa: F401 (fixtures)
+from tests.integration.test_worker import (  # noqa: F401 (atomic_conditional_writes: an autouse fixture)
     Harness,
     WorkerFactory,
     atomic_conditional_writes,
     facts,
-    make_worker,
 )
+from tests.support import Stack
 
 # The page size each plugin asks for (Jira and Zendesk: 100 newest first).
 PAGE_SIZES = {"jira": 100, "zendesk": 100, "freshservice": FRESHSERVICE_PAGE, "servicedesk_plus": SDP_PAGE}
 PAGED = tuple(PAGE_SIZES)
+
+
+@pytest.fixture
+def workers(aws: Stack) -> Iterator[WorkerFactory]:
+    """``workers(tool, ...)``: a tenant, its vendor (the sandbox) and the tool's worker."""
+    factory = WorkerFactory(aws)
+    yield factory
+    factory.close()
 
 
 def filler(tool: str, n: int) -> dict[str, Any]:
@@ -72,10 +81,10 @@ def listings(h: Harness, tool: str) -> list[httpx.URL]:
 
 @pytest.mark.parametrize("tool", PAGED)
 def test_notes_over_more_than_one_page_and_a_lost_answer_end_with_exactly_one_note(
-    make_worker: WorkerFactory,  # noqa: F811
+    workers: WorkerFactory,
     tool: str,
 ) -> None:
-    h = make_worker(tool)
+    h = workers(tool)
     page = PAGE_SIZES[tool]
     seed_notes(h, page + 5)  # e.g. 105 conversations: two pages at the size the plugin asks for
     _, note_method, note_path, _, _ = facts(tool)
@@ -98,12 +107,12 @@ def test_notes_over_more_than_one_page_and_a_lost_answer_end_with_exactly_one_no
 
 @pytest.mark.parametrize("tool", PAGED)
 def test_a_footer_on_the_last_page_is_found_and_no_second_note_is_posted(
-    make_worker: WorkerFactory,  # noqa: F811
+    workers: WorkerFactory,
     tool: str,
 ) -> None:
     """Our note is at the far end of the list as the plugin reads it: the oldest for newest-first
     lists (many notes arrived after it), the newest for oldest-first ones."""
-    h = make_worker(tool)
+    h = workers(tool)
     job = h.job()
     ours = filler(tool, -1)
     key = {"jira": "body", "zendesk": "html_body", "freshservice": "body"}.get(tool, "description")
@@ -127,13 +136,13 @@ def test_a_footer_on_the_last_page_is_found_and_no_second_note_is_posted(
 
 
 def test_a_list_longer_than_the_page_limit_fails_rather_than_risk_a_duplicate(
-    make_worker: WorkerFactory,  # noqa: F811
+    workers: WorkerFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from ticket_enhancer.plugins import base
 
     monkeypatch.setattr(base, "MAX_NOTE_PAGES", 2)
-    h = make_worker("freshservice")
+    h = workers("freshservice")
     seed_notes(h, 3 * FRESHSERVICE_PAGE)
     tenant = h.worker.loop.run_until_complete(h.worker._tenant(h.tenant_id))
     with pytest.raises(VendorRequestError, match="more than 2 pages of notes"):
@@ -144,8 +153,8 @@ def test_a_list_longer_than_the_page_limit_fails_rather_than_risk_a_duplicate(
     assert MAX_NOTE_PAGES == 100  # the real limit: 10,000 notes at 100 a page
 
 
-def test_freshservice_follows_the_link_header_page_numbers_only(make_worker: WorkerFactory) -> None:  # noqa: F811
-    h = make_worker("freshservice")
+def test_freshservice_follows_the_link_header_page_numbers_only(workers: WorkerFactory) -> None:
+    h = workers("freshservice")
     seed_notes(h, FRESHSERVICE_PAGE + 1)
     tenant = h.worker.loop.run_until_complete(h.worker._tenant(h.tenant_id))
     h.worker.loop.run_until_complete(h.worker.plugin.has_note(tenant, seed_ticket_id("freshservice"), "01X"))

@@ -193,6 +193,9 @@ class WorkerHandler:
             )
             self.logger.error("job failed", extra={**log, "error": str(exc)})
             self.metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+            alarm = exc.alarm if isinstance(exc, VendorError) else None
+            if alarm:  # a person must act (credentials, a public note): the template alarms on it
+                self.metrics.add_metric(name=alarm, unit=MetricUnit.Count, value=1)
             return
         except TimeoutError as exc:
             # Out of time (the deadline): a real attempt; the rest of the batch goes on.
