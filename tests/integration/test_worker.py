@@ -36,6 +36,7 @@ from ticket_enhancer.jobs import LEASE_SECONDS, JobInProgressError, JobStore
 from ticket_enhancer.models import NOTE_FOOTER_PREFIX, EnhancementJob, JobTicket, TicketMetadata, new_job_id
 from ticket_enhancer.plugins.base import TicketingToolPlugin
 from ticket_enhancer.plugins.jira.plugin import JiraPlugin
+from ticket_enhancer.plugins.servicedesk_plus.datacentres import SDP_CLOUD_DATA_CENTRES
 from ticket_enhancer.plugins.servicedesk_plus.plugin import ACCEPT as SDP_ACCEPT
 from ticket_enhancer.sandbox.tickets import seed_ticket_id
 from ticket_enhancer.sandbox.vendor import VendorSandbox
@@ -57,6 +58,7 @@ BASE_URLS: dict[str, str] = {
 }
 SDP_CLOUD_BASE = "https://sdpondemand.manageengine.com/app/itdesk"
 ZOHO_TOKEN_URL = "https://accounts.zoho.com/oauth/v2/token"
+ZOHO_TOKEN_URLS = frozenset(dc.token_url for dc in SDP_CLOUD_DATA_CENTRES.values())  # Zoho: the sandbox's
 ZOHO_ACCESS_TOKEN = "zoho-access-token-1"
 SANDBOX_BASE = "http://127.0.0.1:9/_sandbox/{tool}"
 PUBLIC_ADDRESSES = {public_resolver("any", 443)[0]}  # where a pinned on-prem host "is"
@@ -141,9 +143,11 @@ class Vendor:
         if self.delay:
             await asyncio.sleep(self.delay)
         body = await request.aread()
-        if str(request.url.copy_with(query=None)) == ZOHO_TOKEN_URL and request.method == "POST":
-            self.token_requests.append(parse_qs(body.decode()))
-            return httpx.Response(200, json={"access_token": ZOHO_ACCESS_TOKEN, "expires_in": 3600})
+        if str(request.url.copy_with(query=None)) in ZOHO_TOKEN_URLS and request.method == "POST":
+            form = parse_qs(body.decode())
+            self.token_requests.append(form)
+            answer = self.sandbox.zoho.token(request.url.host, {k: v[0] for k, v in form.items()})
+            return httpx.Response(answer.status, json=answer.body)
         path = request.url.path
         # A pinned request goes to the address the worker checked, naming the host in Host (and SNI).
         named = request.headers.get("host", "").split(":")[0] == self._host

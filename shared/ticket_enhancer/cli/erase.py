@@ -8,7 +8,8 @@ A tenant's traces:
   deleted with ``ForceDeleteWithoutRecovery`` (no recovery window: they cannot be restored);
 - DeliveriesTable: ``dedupe_key`` = ``<tool>#<tenant>#<delivery>`` (``event_key`` names the ticket);
 - JobsTable: ``job_key`` = ``<tool>#<tenant>#<ticket>#<event>``;
-- ContextTable: the partitions ``<tenant>#kb``, ``<tenant>#asset`` and ``<tenant>#ticket`` (the index);
+- ContextTable: the partitions ``<tenant>#kb``, ``<tenant>#asset``, ``<tenant>#ticket`` (the index) and
+  ``<tenant>#oauth`` (shared access tokens);
 - each tool's queue and dead-letter queue: jobs whose body names the tenant (ids only).
 
 With ``--ticket`` only that ticket's delivery and job records, its index entry and its queued jobs.
@@ -33,7 +34,12 @@ from ticket_enhancer.tenants import deserialize_item, secret_name, valid_tenant_
 BATCH = 10  # SQS's maximum per receive and per visibility batch
 HOLD_SECONDS = 60  # others' jobs stay hidden at most this long should the command die mid-way
 MAX_TICKET_ID = 256  # as queued jobs allow
-CONTEXT_KINDS = {"kb": "knowledge articles", "asset": "assets", "ticket": "ticket index entries"}
+CONTEXT_KINDS = {
+    "kb": "knowledge articles",
+    "asset": "assets",
+    "ticket": "ticket index entries",
+    "oauth": "shared access tokens",  # ticket_enhancer.tokens (Zoho)
+}
 SECRETS = "secrets (Secrets Manager, ForceDeleteWithoutRecovery: no recovery window)"
 PITR_DEFAULT_DAYS = 35
 

@@ -42,6 +42,7 @@ from ticket_enhancer.plugins.errors import VendorError, VendorRateLimitedError, 
 from ticket_enhancer.plugins.registry import plugin_for_function
 from ticket_enhancer.retention import HISTORY, INDEX
 from ticket_enhancer.tenants import TenantStore
+from ticket_enhancer.tokens import DynamoTokens, SharedTokens
 from ticket_enhancer.urls import (
     BaseUrlError,
     HostResolutionError,
@@ -105,6 +106,7 @@ class WorkerHandler:
     sqs: SQSClient | None = None  # deferrals change the message's visibility on ...
     queue_url: str = ""  # ... the worker's own queue (QUEUE_URL)
     monotonic: Callable[[], float] = time.monotonic  # the deadline's clock
+    tokens: SharedTokens | None = None  # access tokens shared by the deployment's containers (Zoho)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         deadline = Deadline.from_context(context, clock=self.monotonic)
@@ -295,7 +297,7 @@ class WorkerHandler:
             raise VendorUnavailableError(str(exc), tool_type=self.tool, operation="resolve") from None
         except BaseUrlError as exc:
             raise JobFailedError(f"base URL refused: {exc}") from None
-        return dataclasses.replace(tenant, http=self.http(), pinned_address=pinned)
+        return dataclasses.replace(tenant, http=self.http(), pinned_address=pinned, tokens=self.tokens)
 
     async def _run(self, job: EnhancementJob, claim: Claim) -> str:
         tenant = await self._tenant(job.tenant_id)
@@ -425,4 +427,5 @@ def make_worker_handler(
         sqs=sqs,
         queue_url=queue_url,
         monotonic=monotonic,
+        tokens=DynamoTokens(dynamodb, settings.get("CONTEXT_TABLE", "context")),
     )

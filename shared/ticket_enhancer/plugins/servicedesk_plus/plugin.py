@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ticket_enhancer.cache import TtlCache
 from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_token, text_field
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
@@ -19,10 +18,13 @@ from ticket_enhancer.plugins.servicedesk_plus.datacentres import (
     DataCentre,
     sdp_data_centre,
 )
+from ticket_enhancer.plugins.servicedesk_plus.zoho import ZohoTokens
 from ticket_enhancer.urls import BaseUrlError, HostPolicy
 
+if TYPE_CHECKING:
+    import httpx
+
 ACCEPT = "application/vnd.manageengine.sdp.v3+json"
-TOKEN_REFRESH_MARGIN = 60.0
 NOTES_PAGE_SIZE = 100  # list_info.row_count: the notes list's default is 10 rows
 
 
@@ -101,8 +103,8 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # tenant -> access token, kept until TOKEN_REFRESH_MARGIN before it expires
-        self._tokens: TtlCache[str, str] = TtlCache()
+        # The tenant's Zoho access token: in memory, shared by the deployment's containers (zoho.py)
+        self._zoho = ZohoTokens(sleep=self._sleep)
 
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
         body = obj(payload.get("request")) or payload
@@ -231,39 +233,27 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
         return headers
 
     async def _zoho_token(self, tenant: TenantContext) -> str:
-        cached = self._tokens.get(tenant.tenant_id)
-        if cached is not None:
-            return cached
+        centre = None
         try:
-            token_url = zoho_accounts_url(tenant.config.base_url, tenant.config.options)
+            centre = data_centre(tenant.config.base_url, tenant.config.options)
         except BaseUrlError as exc:
             raise VendorAuthError(str(exc), tool_type=self.__tool_type__, operation="oauth") from None
-        secret = tenant.secret
-        if tenant.http is None or not (
-            secret.zoho_client_id and secret.zoho_client_secret and secret.zoho_refresh_token
-        ):
-            raise VendorAuthError(
-                "cloud tenant needs zoho_client_id, zoho_client_secret, zoho_refresh_token",
-                tool_type=self.__tool_type__,
-                operation="oauth",
-            )
-        response = await tenant.http.post(
-            token_url,
-            data={
-                "grant_type": "refresh_token",
-                "client_id": secret.zoho_client_id,
-                "client_secret": secret.zoho_client_secret.get_secret_value(),
-                "refresh_token": secret.zoho_refresh_token.get_secret_value(),
-            },
-        )
-        token = obj(response.json() if response.is_success else {}).get("access_token")
-        if not isinstance(token, str) or not token:
-            raise VendorAuthError(
-                f"Zoho token refresh failed (HTTP {response.status_code})",
-                tool_type=self.__tool_type__,
-                operation="oauth",
-                status=response.status_code,
-            )
-        expires = float(obj(response.json()).get("expires_in", 3600))
-        self._tokens.put(tenant.tenant_id, token, expires - TOKEN_REFRESH_MARGIN)
-        return token
+        if centre is None:  # is_cloud said so: cannot happen
+            raise VendorAuthError("not a cloud tenant", tool_type=self.__tool_type__, operation="oauth")
+        return await self._zoho.token(tenant, centre)
+
+    async def _call(self, tenant: TenantContext, request: VendorRequest, operation: str) -> httpx.Response:
+        """Cloud: a 401 drops the access token (revoked, or invalidated by Zoho's 16th) everywhere
+        and the call is tried once with a new one."""
+        try:
+            return await super()._call(tenant, request, operation)
+        except VendorAuthError as exc:
+            token = self._zoho.cached(tenant)
+            if (
+                exc.status != 401
+                or token is None
+                or not self.is_cloud(tenant.config.base_url, tenant.config.options)
+            ):
+                raise
+            await self._zoho.forget(tenant, token)
+            return await super()._call(tenant, request, operation)
