@@ -106,6 +106,8 @@ class TicketingToolPlugin(ABC):
     sample_user_agent: ClassVar[str] = "Webhook"
     # Tenant options only this tool understands (``--option KEY=VALUE``; refused for other tools).
     tool_options: ClassVar[frozenset[str]] = frozenset()
+    # Secret extras only this tool reads (``--credential KEY=VALUE``; refused for other tools).
+    credential_keys: ClassVar[frozenset[str]] = frozenset()
 
     default_auth_mode: ClassVar[str] = schemes.SHARED_TOKEN
     # The tool's own webhook auth schemes (``webhooks.schemes.WebhookScheme``, e.g. from

@@ -87,6 +87,7 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
     }
 
     tool_options = frozenset({ZOHO_DATA_CENTRE_OPTION})
+    credential_keys = frozenset({"zoho_client_id", "zoho_client_secret", "zoho_refresh_token"})  # Cloud
 
     def check_base_url(
         self,

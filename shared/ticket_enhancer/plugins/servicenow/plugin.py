@@ -50,6 +50,9 @@ class ServiceNowPlugin(TicketingToolPlugin):
         '"table": "${current.sys_class_name}", "event": "created"}'
     )
     tool_options = frozenset({records.TABLES_OPTION})
+    credential_keys = frozenset(
+        {"oauth_client_id", "oauth_client_secret"}
+    )  # OAuth client credentials (else Basic)
     sample_user_agent = "ServiceNow/1.0"
     sample_webhook = {
         "sys_id": "9d385017c611228701d22104cc95c371",
