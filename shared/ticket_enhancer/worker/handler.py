@@ -44,10 +44,13 @@ from ticket_enhancer.retention import HISTORY, INDEX
 from ticket_enhancer.tenants import TenantStore
 from ticket_enhancer.tokens import DynamoTokens, SharedTokens
 from ticket_enhancer.urls import (
+    ALLOWED_PRIVATE_CIDRS_ENV,
     BaseUrlError,
     HostResolutionError,
+    IPNetwork,
     Resolver,
     check_resolved_host,
+    parse_private_cidrs,
     system_resolve,
 )
 from ticket_enhancer.worker.batch import SqsRecord, process_batch
@@ -107,6 +110,7 @@ class WorkerHandler:
     queue_url: str = ""  # ... the worker's own queue (QUEUE_URL)
     monotonic: Callable[[], float] = time.monotonic  # the deadline's clock
     tokens: SharedTokens | None = None  # access tokens shared by the deployment's containers (Zoho)
+    private_networks: tuple[IPNetwork, ...] = ()  # the operator's AllowedPrivateCidrs (workers in a VPC)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         deadline = Deadline.from_context(context, clock=self.monotonic)
@@ -292,7 +296,9 @@ class WorkerHandler:
             # A host off the vendor's own domains (on-prem, a custom domain) is the tenant's to
             # resolve: checked to be public, then pinned for the job.
             if not self.local and self.plugin.pins_host(base_url, options):
-                pinned = await asyncio.to_thread(check_resolved_host, base_url, self.resolve)
+                pinned = await asyncio.to_thread(
+                    check_resolved_host, base_url, self.resolve, self.private_networks
+                )
         except HostResolutionError as exc:
             raise VendorUnavailableError(str(exc), tool_type=self.tool, operation="resolve") from None
         except BaseUrlError as exc:
@@ -428,4 +434,6 @@ def make_worker_handler(
         queue_url=queue_url,
         monotonic=monotonic,
         tokens=DynamoTokens(dynamodb, settings.get("CONTEXT_TABLE", "context")),
+        # A malformed or non-private CIDR fails the init: the operator sees it at once.
+        private_networks=parse_private_cidrs(settings.get(ALLOWED_PRIVATE_CIDRS_ENV, "")),
     )
