@@ -41,8 +41,9 @@ SKIP_FUNCTION = [
     ),
     (
         "CKV_AWS_117",
-        "The functions call the ticketing tools' public SaaS APIs and AWS APIs only; a VPC would add a NAT "
-        "gateway and nothing to protect.",
+        "Workers join a VPC only when the operator sets WorkerSubnetIds (on-prem tools on private networks); "
+        "otherwise the functions call public SaaS APIs and AWS APIs only, and a VPC would add a NAT gateway "
+        "and nothing to protect.",
     ),
     (
         "CKV_AWS_173",

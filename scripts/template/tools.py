@@ -32,6 +32,7 @@ from scripts.template.constants import (
     WORKER_TIMEOUT,
 )
 from scripts.template.parameters import snapstart
+from scripts.template.workers import VPC_CONFIG, attention_alarms, in_vpc
 
 
 def registered_tools() -> dict[str, str]:
@@ -137,8 +138,16 @@ def tool_resources(tool: str, camel: str) -> Doc:
                 "MemorySize": WORKER_MEMORY,
                 **snapstart("SnapStartWorkers"),
                 # QUEUE_URL: a rate-limited record's visibility is set to the vendor's Retry-After.
-                "Environment": {"Variables": {**tool_env, "QUEUE_URL": ref(queue), **retention_env}},
+                "Environment": {
+                    "Variables": {
+                        **tool_env,
+                        "QUEUE_URL": ref(queue),
+                        **retention_env,
+                        "ALLOWED_PRIVATE_CIDRS": ref("AllowedPrivateCidrs"),
+                    }
+                },
                 "Role": {"Fn::GetAtt": [f"{camel}WorkerRole", "Arn"]},
+                "VpcConfig": {"Fn::If": ["WorkersInVpc", VPC_CONFIG, ref("AWS::NoValue")]},
                 "Events": {
                     # Stable name: SAM names the mapping <Camel>WorkerFunction<Camel>JobQueue.
                     f"{camel}JobQueue": {
@@ -153,29 +162,32 @@ def tool_resources(tool: str, camel: str) -> Doc:
                 },
             },
         },
-        f"{camel}WorkerRole": role(
-            f"{tool} worker: its own queue, the job and context tables, its tenants' secrets.",
-            statement(
-                [
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:DeleteMessage",
-                    "sqs:GetQueueAttributes",
-                    "sqs:ReceiveMessage",
-                ],
-                [arn(queue)],
-            ),
-            statement(
-                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
-                [arn("JobsTable"), arn("ContextTable")],
-            ),
-            statement(["dynamodb:GetItem"], [arn("TenantsTable")]),
-            # Marks a delivery done so late repeats send nothing.
-            statement(["dynamodb:UpdateItem"], [arn("DeliveriesTable")]),
-            api_secrets,
-            not_webhook_secrets,
-            # The Converse API is authorised by bedrock:InvokeModel.
-            statement(["bedrock:InvokeModel"], [BEDROCK_MODELS]),
+        f"{camel}WorkerRole": in_vpc(
+            role(
+                f"{tool} worker: its own queue, the job and context tables, its tenants' secrets.",
+                statement(
+                    [
+                        "sqs:ChangeMessageVisibility",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                        "sqs:ReceiveMessage",
+                    ],
+                    [arn(queue)],
+                ),
+                statement(
+                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+                    [arn("JobsTable"), arn("ContextTable")],
+                ),
+                statement(["dynamodb:GetItem"], [arn("TenantsTable")]),
+                # Marks a delivery done so late repeats send nothing.
+                statement(["dynamodb:UpdateItem"], [arn("DeliveriesTable")]),
+                api_secrets,
+                not_webhook_secrets,
+                # The Converse API is authorised by bedrock:InvokeModel.
+                statement(["bedrock:InvokeModel"], [BEDROCK_MODELS]),
+            )
         ),
+        **attention_alarms(tool, camel),
         f"{camel}DeadLetterAlarm": alarm(
             f"Jobs of {tool} reached its dead-letter queue.",
             dlq_metric,
