@@ -65,3 +65,12 @@ def check_site_option(value: str) -> str:
             f"option {SITE_URL_OPTION} must be https://<site>.atlassian.net, got {value[:80]!r}"
         )
     return found
+
+
+def confluence_base(base_url: str) -> str:
+    """Where the site's Confluence (the JSM knowledge base) is: through the gateway
+    ``https://api.atlassian.com/ex/confluence/<cloudId>`` for a gateway tenant (a scoped token
+    needs Confluence read scopes too), else the site itself (``/wiki/...`` paths follow)."""
+    if is_gateway(base_url):
+        return f"https://{GATEWAY_HOST}/ex/confluence/{check_gateway_path(base_url)}"
+    return base_url.rstrip("/")
