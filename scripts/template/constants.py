@@ -90,3 +90,5 @@ ACCESS_LOG_FORMAT = (
     '"latencyMs":"$context.responseLatency","responseLength":"$context.responseLength",'
     '"integrationError":"$context.integrationErrorMessage"}'
 )
+# Powertools' service name (Globals); its metrics carry it as the dimension ``service``.
+SERVICE_NAME = "ticket-enhancer"

@@ -13,6 +13,7 @@ from scripts.template.constants import (
     LOG_RETENTION_VALUES,
     PITR_DAYS,
     RUNTIME,
+    SERVICE_NAME,
     SNAPSTART_ALIAS,
     TABLES,
 )
@@ -146,7 +147,7 @@ def snapstart(condition: str) -> Doc:
 
 def globals_section() -> Doc:
     variables: Doc = {
-        "POWERTOOLS_SERVICE_NAME": "ticket-enhancer",
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": "TicketEnhancer",
         "POWERTOOLS_LOG_LEVEL": ref("LogLevel"),
         **{name: ref(table) for name, table in TABLES.items()},

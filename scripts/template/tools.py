@@ -32,7 +32,7 @@ from scripts.template.constants import (
     WORKER_TIMEOUT,
 )
 from scripts.template.parameters import snapstart
-from scripts.template.workers import VPC_CONFIG, attention_alarms, in_vpc
+from scripts.template.workers import VPC_CONFIG, attention_alarms, in_vpc, worker_dimensions
 
 
 def registered_tools() -> dict[str, str]:
@@ -204,7 +204,7 @@ def tool_resources(tool: str, camel: str) -> Doc:
             {
                 "Namespace": "TicketEnhancer",
                 "MetricName": "JobsFailed",
-                "Dimensions": [{"Name": "tool", "Value": tool}],
+                "Dimensions": worker_dimensions(tool),
                 "Statistic": "Sum",
             },
             threshold=1,

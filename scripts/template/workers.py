@@ -4,7 +4,8 @@ a person must act on (refused credentials, a note made public)."""
 
 from __future__ import annotations
 
-from scripts.template.base import Doc, alarm, ref, sub
+from scripts.template.base import Doc, Node, alarm, ref, sub
+from scripts.template.constants import SERVICE_NAME
 
 VPC_CONFIG: Doc = {"SubnetIds": ref("WorkerSubnetIds"), "SecurityGroupIds": ref("WorkerSecurityGroupIds")}
 # Worker metrics of failures a person must act on (plugins.errors.VendorError.alarm).
@@ -27,6 +28,13 @@ def in_vpc(worker_role: Doc) -> Doc:
     return worker_role
 
 
+def worker_dimensions(tool: str) -> list[Node]:
+    """The dimensions of a worker's EMF metrics: the tool (``observability.make_metrics``) and the
+    service Powertools adds whenever POWERTOOLS_SERVICE_NAME is set (Globals): an alarm naming
+    fewer dimensions watches another metric, one nothing ever emits."""
+    return [{"Name": "tool", "Value": tool}, {"Name": "service", "Value": SERVICE_NAME}]
+
+
 def attention_alarms(tool: str, camel: str) -> Doc:
     return {
         f"{camel}{metric}Alarm": alarm(
@@ -34,7 +42,7 @@ def attention_alarms(tool: str, camel: str) -> Doc:
             {
                 "Namespace": "TicketEnhancer",
                 "MetricName": metric,
-                "Dimensions": [{"Name": "tool", "Value": tool}],
+                "Dimensions": worker_dimensions(tool),
                 "Statistic": "Sum",
             },
             threshold=1,

@@ -377,5 +377,16 @@ def test_failures_a_person_must_act_on_are_alarmed(template: Template, tool: str
     for metric in (VendorAuthError.alarm, VendorNotePublicError.alarm):
         properties = resources(template)[f"{camel}{metric}Alarm"]["Properties"]
         assert properties["MetricName"] == metric
-        assert properties["Dimensions"] == [{"Name": "tool", "Value": tool}]
         assert properties["Threshold"] == 1
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_worker_alarms_name_the_dimensions_the_worker_emits(
+    template: Template, tool: str, camel: str
+) -> None:
+    """Powertools adds ``service`` (POWERTOOLS_SERVICE_NAME) to the worker's ``tool`` dimension; an
+    alarm on fewer dimensions watches a metric nothing emits and never fires."""
+    service = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    expected = [{"Name": "tool", "Value": tool}, {"Name": "service", "Value": service}]
+    for name in ("JobsFailedAlarm", "VendorCredentialsRefusedAlarm", "NotesMadePublicAlarm"):
+        assert resources(template)[f"{camel}{name}"]["Properties"]["Dimensions"] == expected
