@@ -180,3 +180,16 @@ def test_each_data_centre_refreshes_at_its_own_accounts_host(
     assert [host for host, _ in h.vendor.sandbox.zoho.requests] == [accounts_host]
     assert h.vendor.unexpected == []
     assert len(h.vendor.notes("123456789")) == 1
+
+
+def test_a_401_that_persists_fails_the_job_without_spending_zoho_refreshes(workers: WorkerFactory) -> None:
+    """A 401 that is not the token's fault (a lost permission): one new token, then final."""
+    h = cloud(workers)
+    assert h.run_jobs(h.job()) == []
+    h.vendor.fail("GET", r"/api/v3/requests/\d+", status=401, count=10)
+    jobs = [h.job(event=f"e{n}") for n in range(3)]
+
+    assert h.run_jobs(*jobs) == []
+
+    assert [h.record(j)["state"] for j in jobs] == ["failed"] * 3
+    assert len(h.vendor.sandbox.zoho.requests) == 2  # the first token, and one replacement only

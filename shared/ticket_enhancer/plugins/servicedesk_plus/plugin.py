@@ -256,5 +256,6 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
                 or not self.is_cloud(tenant.config.base_url, tenant.config.options)
             ):
                 raise
-            await self._zoho.forget(tenant, token)
+            if not await self._zoho.forget(tenant, token):
+                raise
             return await super()._call(tenant, request, operation)

@@ -35,6 +35,7 @@ REFRESH_TIMEOUT = 10.0  # seconds for the call to Zoho (and never past the recor
 TOKEN_MARGIN_SECONDS = 120.0  # a token this close to its expiry is refreshed
 LEASE_SECONDS = 20.0  # one refresh (at most the HTTP call's time) and the write after it
 REFUSED_WAIT_SECONDS = 300.0  # Zoho's window is 10 minutes: ask again after half of it
+FORGET_INTERVAL_SECONDS = 600.0  # a refused token is replaced at most this often (per container)
 WAITS = (0.25, 0.5, 1.0, 2.0, 2.0)  # how long the others wait for the lease holder's token
 FINAL_ERRORS = frozenset({"invalid_client", "invalid_code", "invalid_client_secret", "unauthorized_client"})
 TOOL = "servicedesk_plus"
@@ -105,6 +106,7 @@ class ZohoTokens:
     def __init__(self, *, clock: Callable[[], float] = time.time, sleep: Sleep | None = None) -> None:
         self._cache: TtlCache[str, str] = TtlCache()
         self._locks: dict[tuple[int, str], asyncio.Lock] = {}
+        self._forgotten: dict[str, float] = {}  # tenant -> when a refused token was last dropped
         self._clock = clock
         self._sleep = sleep or asyncio.sleep
 
@@ -127,12 +129,20 @@ class ZohoTokens:
     def cached(self, tenant: TenantContext) -> str | None:
         return self._cache.get(tenant.tenant_id)
 
-    async def forget(self, tenant: TenantContext, token: str) -> None:
+    async def forget(self, tenant: TenantContext, token: str) -> bool:
         """ServiceDesk Plus refused ``token`` (revoked, or invalidated by a 16th): drop it here and
-        in the shared store (only if it still holds that token)."""
+        in the shared store (only if it still holds that token); True when a new token may be tried.
+
+        At most once per ``FORGET_INTERVAL_SECONDS`` per tenant and container: a 401 that is not the
+        token's fault (the technician lost a permission) must not spend Zoho's refreshes job by job."""
+        now = self._clock()
+        if now - self._forgotten.get(tenant.tenant_id, -FORGET_INTERVAL_SECONDS) < FORGET_INTERVAL_SECONDS:
+            return False
+        self._forgotten[tenant.tenant_id] = now
         self._cache.drop(tenant.tenant_id)
         if tenant.tokens is not None:
             await asyncio.to_thread(tenant.tokens.forget, tenant.tenant_id, KIND, token)
+        return True
 
     async def _shared(self, tenant: TenantContext, centre: DataCentre) -> tuple[str, float]:
         shared, tenant_id = tenant.tokens, tenant.tenant_id
