@@ -224,3 +224,17 @@ def test_an_expired_token_ends_the_job_with_a_clear_alarmed_reason(workers: Work
     assert "the tenant's Jira token was refused" in state["last_error"]
     assert "VendorCredentialsRefused" in metrics.names
     assert h.vendor.notes(ISSUE) == []
+
+
+@pytest.mark.parametrize(
+    "base_url", ["https://evil.example", "http://acme.atlassian.net", "https://acme.atlassian.net/x"]
+)
+def test_a_server_info_naming_no_atlassian_site_gives_no_link(
+    workers: WorkerFactory, monkeypatch: pytest.MonkeyPatch, base_url: str
+) -> None:
+    """``baseUrl`` is the vendor's answer: links are made only to an https atlassian.net site."""
+    monkeypatch.setattr(jira_sandbox, "SITE_URL", base_url)
+    h = workers("jira", base_url=GATEWAY)
+    tenant = h.worker.loop.run_until_complete(h.worker._tenant(h.tenant_id))
+    ticket = h.worker.loop.run_until_complete(h.worker.plugin.get_ticket(tenant, ISSUE))
+    assert ticket.url is None

@@ -193,3 +193,22 @@ def test_job_ticket_ids_split_back_into_table_and_sys_id(table: str, sys_id: str
     ticket_id = records.job_ticket_id(table, sys_id)
     assert records.split(ticket_id) == (table, sys_id)
     assert records.split(ticket_id.replace(":", "%3A")) == (table, sys_id)  # as a quoted path segment
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["sys_id", "opened_at", "caller_id", "state", "priority", "number", "work_notes"]),
+        st.tuples(st.text(max_size=8), st.text(max_size=8)),
+    )
+)
+def test_flatten_reads_values_for_ids_and_dates_and_display_values_otherwise(
+    fields: dict[str, tuple[str, str]],
+) -> None:
+    record = {k: {"display_value": d, "value": v} for k, (d, v) in fields.items()}
+    flat = records.flatten(record)
+    for key, (display, value) in fields.items():
+        if key in records.VALUE_FIELDS:
+            assert flat[key] == value
+        else:
+            assert flat[key] == (display or value)
+    assert records.flatten({"short_description": "plain"}) == {"short_description": "plain"}
