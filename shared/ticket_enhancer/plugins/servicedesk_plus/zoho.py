@@ -88,9 +88,11 @@ async def refresh(tenant: TenantContext, centre: DataCentre) -> tuple[str, float
             float(expires) if isinstance(expires, int | float) and not isinstance(expires, bool) else 3600.0
         )
         return token, time.time() + seconds
-    if error in FINAL_ERRORS:
+    # Zoho answers its own refusals with HTTP 200; another 4xx is not Zoho's token endpoint at all.
+    if error in FINAL_ERRORS or (400 <= response.status_code < 500 and response.status_code != 429):
         raise VendorAuthError(
-            f"Zoho refused the tenant's OAuth client or refresh token ({error}): set new ones with "
+            f"Zoho refused the tenant's OAuth client or refresh token (HTTP {response.status_code}, "
+            f"{error or 'no access_token'}): set new ones with "
             "`tenants update <tenant> --credential zoho_refresh_token=-`",
             tool_type=TOOL,
             operation="oauth",
@@ -107,16 +109,21 @@ class ZohoTokens:
         self._cache: TtlCache[str, str] = TtlCache()
         self._locks: dict[tuple[int, str], asyncio.Lock] = {}
         self._forgotten: dict[str, float] = {}  # tenant -> when a refused token was last dropped
+        self._refused: dict[str, str] = {}  # tenant -> the token ServiceDesk Plus refused last
         self._clock = clock
         self._sleep = sleep or asyncio.sleep
 
+    def cached(self, tenant: TenantContext) -> str | None:
+        found = self._cache.get(tenant.tenant_id)
+        return None if found is None or found == self._refused.get(tenant.tenant_id) else found
+
     async def token(self, tenant: TenantContext, centre: DataCentre) -> str:
-        cached = self._cache.get(tenant.tenant_id)
+        cached = self.cached(tenant)
         if cached is not None:
             return cached
         lock = self._locks.setdefault((id(asyncio.get_running_loop()), tenant.tenant_id), asyncio.Lock())
         async with lock:
-            cached = self._cache.get(tenant.tenant_id)
+            cached = self.cached(tenant)
             if cached is not None:
                 return cached
             if tenant.tokens is None:
@@ -125,9 +132,6 @@ class ZohoTokens:
                 token, expires_at = await self._shared(tenant, centre)
             self._cache.put(tenant.tenant_id, token, expires_at - self._clock() - TOKEN_MARGIN_SECONDS)
             return token
-
-    def cached(self, tenant: TenantContext) -> str | None:
-        return self._cache.get(tenant.tenant_id)
 
     async def forget(self, tenant: TenantContext, token: str) -> bool:
         """ServiceDesk Plus refused ``token`` (revoked, or invalidated by a 16th): drop it here and
@@ -139,6 +143,8 @@ class ZohoTokens:
         if now - self._forgotten.get(tenant.tenant_id, -FORGET_INTERVAL_SECONDS) < FORGET_INTERVAL_SECONDS:
             return False
         self._forgotten[tenant.tenant_id] = now
+        # A read in flight (another record's) may bring the refused token back: it is never used again.
+        self._refused[tenant.tenant_id] = token
         self._cache.drop(tenant.tenant_id)
         if tenant.tokens is not None:
             await asyncio.to_thread(tenant.tokens.forget, tenant.tenant_id, KIND, token)
@@ -151,8 +157,11 @@ class ZohoTokens:
         for wait in (*WAITS, None):
             now = self._clock()
             found = await asyncio.to_thread(shared.get, tenant_id, KIND)
-            if found is not None and found.fresh(now, TOKEN_MARGIN_SECONDS):
+            usable = found is not None and found.token != self._refused.get(tenant_id)
+            if found is not None and usable and found.fresh(now, TOKEN_MARGIN_SECONDS):
                 return found.token, found.expires_at
+            if found is not None and not usable and found.token:  # still stored: drop it there too
+                await asyncio.to_thread(shared.forget, tenant_id, KIND, found.token)
             if found is not None and found.refused_until > now:
                 raise _refused(
                     "Zoho refused a token refresh for this tenant lately", found.refused_until - now

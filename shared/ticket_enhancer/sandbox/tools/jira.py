@@ -7,6 +7,7 @@ from typing import Any
 
 from ticket_enhancer.sandbox.incident import DESCRIPTION, REQUESTER, REQUESTER_EMAIL, SUBJECT
 from ticket_enhancer.sandbox.model import Answer, Call, ToolData
+from ticket_enhancer.sandbox.tools import jira_history
 
 KEYS = ("key",)
 SITE_URL = "https://acme.atlassian.net"  # what serverInfo names as the site (through the gateway too)
@@ -29,6 +30,8 @@ SEED_TICKET: dict[str, Any] = {
         "created": "2026-11-24T09:12:00.000+0100",
         "status": {"name": "Open"},
         "project": {"key": "IT", "projectTypeKey": "service_desk"},
+        "issuetype": {"name": "Network"},
+        "components": [{"name": "Network Operations"}],
     },
 }
 
@@ -85,12 +88,19 @@ def _delete_comment(data: ToolData, issue: str, comment_id: str) -> Answer:
     return Answer(204)
 
 
-def route(data: ToolData, call: Call) -> Answer:
+def _outside_issues(data: ToolData, call: Call) -> Answer | None:
+    """serverInfo, a comment's deletion, history and knowledge listings; None for the issue routes."""
     if call.path == "/rest/api/3/serverInfo" and call.method == "GET":
         return Answer(200, {"baseUrl": SITE_URL, "deploymentType": "Cloud", "version": "1001.0.0-SNAPSHOT"})
     deleting = re.fullmatch(r"/rest/api/3/issue/([^/]+)/comment/(\d+)", call.path)
     if deleting and call.method == "DELETE":
         return _delete_comment(data, deleting[1], deleting[2])
+    return jira_history.route(call)  # history and knowledge
+
+
+def route(data: ToolData, call: Call) -> Answer:
+    if (answer := _outside_issues(data, call)) is not None:
+        return answer
     m = re.fullmatch(r"/rest/api/3/issue/([^/]+)(/comment)?", call.path)
     ticket = data.find(m[1]) if m else None
     if not m or ticket is None:

@@ -15,8 +15,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qs
 
+from ticket_enhancer.sandbox.history import SCOPES
 from ticket_enhancer.sandbox.incident import DESCRIPTION, REQUESTER, SUBJECT
 from ticket_enhancer.sandbox.model import Answer, Call, ToolData
+from ticket_enhancer.sandbox.tools import servicenow_history
 
 ID_FIELD = "sys_id"
 KEYS = ("number",)
@@ -32,6 +34,9 @@ SEED_TICKET: dict[str, Any] = {
     "caller_id": CALLER_SYS_ID,
     "opened_at": "2026-11-24 08:12:00",
     "sys_created_on": "2026-11-24 08:12:00",
+    "company": servicenow_history.COMPANIES[0],  # Acme Finance
+    "category": "network",
+    "assignment_group": servicenow_history.sys_id("group", "Network Operations"),
 }
 # What each stored value displays as (choice labels, reference names).
 DISPLAY: dict[str, dict[str, str]] = {
@@ -45,6 +50,9 @@ DISPLAY: dict[str, dict[str, str]] = {
     "state": {"1": "New", "2": "In Progress", "3": "On Hold", "6": "Resolved", "7": "Closed"},
     "caller_id": {CALLER_SYS_ID: REQUESTER},
     "requested_for": {CALLER_SYS_ID: REQUESTER},
+    "company": {servicenow_history.sys_id("company", name): name for name in SCOPES},
+    "assignment_group": {servicenow_history.sys_id("group", "Network Operations"): "Network Operations"},
+    "category": {"network": "Network"},
     "opened_at": {"2026-11-24 08:12:00": "24/11/2026 09:12:00"},  # the API user's zone and format
     "sys_created_on": {"2026-11-24 08:12:00": "24/11/2026 09:12:00"},
 }
@@ -131,19 +139,19 @@ def _authorised(call: Call) -> bool:
     return auth.startswith("Basic ") or (auth.startswith("Bearer ") and auth[7:].startswith(OAUTH_PREFIX))
 
 
-def route(data: ToolData, call: Call) -> Answer:
+def _outside_records(call: Call) -> Answer | None:
+    """The token endpoint, the auth check, history and knowledge listings; None for the records."""
     if call.path == "/oauth_token.do":
         return _token(call) if call.method == "POST" else Answer(405)
     if not _authorised(call):
-        return Answer(
-            401,
-            {
-                "error": {
-                    "message": "User Not Authenticated",
-                    "detail": "Required to provide Auth information",
-                }
-            },
-        )
+        refused = {"message": "User Not Authenticated", "detail": "Required to provide Auth information"}
+        return Answer(401, {"error": refused})
+    return servicenow_history.route(call)  # history and knowledge
+
+
+def route(data: ToolData, call: Call) -> Answer:
+    if (answer := _outside_records(call)) is not None:
+        return answer
     if call.path == "/api/now/table/sys_journal_field":
         sys_id = re.search(r"element_id=([^^]+)", call.query.get("sysparm_query", [""])[0])
         notes = data.notes.get(sys_id[1], []) if sys_id else []
