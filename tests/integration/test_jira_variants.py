@@ -6,10 +6,12 @@ public (``jsdPublic: true``: deleted, alarmed) and an expired token (a clear, al
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -238,3 +240,44 @@ def test_a_server_info_naming_no_atlassian_site_gives_no_link(
     tenant = h.worker.loop.run_until_complete(h.worker._tenant(h.tenant_id))
     ticket = h.worker.loop.run_until_complete(h.worker.plugin.get_ticket(tenant, ISSUE))
     assert ticket.url is None
+
+
+def test_through_the_gateway_the_knowledge_base_is_read_at_ex_confluence_and_linked_on_the_site() -> None:
+    """Confluence has a gateway base of its own (``/ex/confluence/<cloudId>``); page links go to the
+    site that ``serverInfo`` names."""
+    from ticket_enhancer.sandbox.tools import jira_history
+    from ticket_enhancer.sandbox.vendor import VendorSandbox
+
+    sandbox, seen = VendorSandbox(), []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        path = request.url.path
+        for prefix in (f"/ex/jira/{CLOUD_ID}", f"/ex/confluence/{CLOUD_ID}"):
+            path = path.removeprefix(prefix)
+        answer = sandbox.handle(
+            request.method, "/_sandbox/jira" + path, request.url.query.decode(), dict(request.headers), b""
+        )
+        return httpx.Response(answer.status, json=answer.body, headers=answer.headers)
+
+    async def scenario() -> Any:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            config = TenantConfig(
+                tenant_id="acme",
+                tool_type="jira",
+                base_url=GATEWAY,
+                secret_id="s",
+                options={"knowledge_space": jira_history.SPACE_KEY},
+            )
+            secret = TenantSecret(api_user="svc@acme.example", api_token="scoped-token")  # type: ignore[arg-type]
+            tenant = TenantContext(config=config, secret=secret, http=client)
+            return await JiraPlugin().knowledge_page(tenant, cursor=None)
+
+    page = asyncio.run(scenario())
+
+    assert page.articles
+    assert all(a.url.startswith(f"{jira_sandbox.SITE_URL}/wiki/spaces/") for a in page.articles)
+    wiki_calls = [p for p in seen if "/wiki/" in p]
+    assert wiki_calls
+    assert all(p.startswith(f"/ex/confluence/{CLOUD_ID}/wiki/api/v2/") for p in wiki_calls)
+    assert f"/ex/jira/{CLOUD_ID}/rest/api/3/serverInfo" in seen
