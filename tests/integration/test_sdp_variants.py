@@ -193,3 +193,25 @@ def test_a_401_that_persists_fails_the_job_without_spending_zoho_refreshes(worke
 
     assert [h.record(j)["state"] for j in jobs] == ["failed"] * 3
     assert len(h.vendor.sandbox.zoho.requests) == 2  # the first token, and one replacement only
+
+
+class BrokenStore:
+    """A shared token store whose every call fails (DynamoDB unavailable, a wrong table)."""
+
+    def __getattr__(self, name: str) -> object:
+        def fail(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("ResourceNotFoundException")
+
+        return fail
+
+
+def test_a_failing_token_store_never_stops_the_notes(workers: WorkerFactory) -> None:
+    h = cloud(workers)
+    h.worker.tokens = BrokenStore()  # type: ignore[assignment]
+    first, second = h.job(), h.job(event="updated")
+
+    assert h.run_jobs(first) == []
+    assert h.run_jobs(second) == []
+
+    assert len(h.vendor.sandbox.zoho.requests) == 1  # this container's own token, kept for its hour
+    assert h.record(first)["state"] == h.record(second)["state"] == "done"

@@ -17,6 +17,7 @@ answers HTTP 200 with ``{"error": "Access Denied"}``. So:
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,12 +25,18 @@ from typing import TYPE_CHECKING, Any
 
 from ticket_enhancer import deadline
 from ticket_enhancer.cache import TtlCache
-from ticket_enhancer.plugins.errors import VendorAuthError, VendorRateLimitedError, VendorUnavailableError
+from ticket_enhancer.plugins.errors import (
+    VendorAuthError,
+    VendorError,
+    VendorRateLimitedError,
+    VendorUnavailableError,
+)
 
 if TYPE_CHECKING:
     from ticket_enhancer.plugins.context import TenantContext
     from ticket_enhancer.plugins.servicedesk_plus.datacentres import DataCentre
 
+logger = logging.getLogger(__name__)
 KIND = "zoho"
 REFRESH_TIMEOUT = 10.0  # seconds for the call to Zoho (and never past the record's deadline)
 TOKEN_MARGIN_SECONDS = 120.0  # a token this close to its expiry is refreshed
@@ -129,7 +136,17 @@ class ZohoTokens:
             if tenant.tokens is None:
                 token, expires_at = await refresh(tenant, centre)
             else:
-                token, expires_at = await self._shared(tenant, centre)
+                try:
+                    token, expires_at = await self._shared(tenant, centre)
+                except VendorError:
+                    raise
+                except Exception as exc:  # the shared store failing (AWS) never stops the notes:
+                    # this container refreshes its own token and keeps it for its hour.
+                    logger.warning(
+                        "shared token store unavailable: refreshing this container's own Zoho token",
+                        extra={"tenant_id": tenant.tenant_id, "error": type(exc).__name__},
+                    )
+                    token, expires_at = await refresh(tenant, centre)
             self._cache.put(tenant.tenant_id, token, expires_at - self._clock() - TOKEN_MARGIN_SECONDS)
             return token
 
