@@ -35,6 +35,7 @@ from ticket_enhancer.plugins.errors import (
 if TYPE_CHECKING:
     from ticket_enhancer.plugins.context import TenantContext
     from ticket_enhancer.plugins.servicedesk_plus.datacentres import DataCentre
+    from ticket_enhancer.tokens import SharedTokens
 
 logger = logging.getLogger(__name__)
 KIND = "zoho"
@@ -137,7 +138,7 @@ class ZohoTokens:
                 token, expires_at = await refresh(tenant, centre)
             else:
                 try:
-                    token, expires_at = await self._shared(tenant, centre)
+                    token, expires_at = await self._shared(tenant, centre, tenant.tokens)
                 except VendorError:
                     raise
                 except Exception as exc:  # the shared store failing (AWS) never stops the notes:
@@ -167,9 +168,10 @@ class ZohoTokens:
             await asyncio.to_thread(tenant.tokens.forget, tenant.tenant_id, KIND, token)
         return True
 
-    async def _shared(self, tenant: TenantContext, centre: DataCentre) -> tuple[str, float]:
-        shared, tenant_id = tenant.tokens, tenant.tenant_id
-        assert shared is not None  # nosec B101 # checked by the caller
+    async def _shared(
+        self, tenant: TenantContext, centre: DataCentre, shared: SharedTokens
+    ) -> tuple[str, float]:
+        tenant_id = tenant.tenant_id
         owner = uuid.uuid4().hex
         for wait in (*WAITS, None):
             now = self._clock()
@@ -193,7 +195,7 @@ class ZohoTokens:
                 until=now + LEASE_SECONDS,
                 fresh_after=fresh_after,
             ):
-                return await self._refresh_leased(tenant, centre, owner)
+                return await self._refresh_leased(tenant, centre, shared, owner)
             if wait is None:
                 break
             await self._sleep(wait)
@@ -202,10 +204,9 @@ class ZohoTokens:
         )
 
     async def _refresh_leased(
-        self, tenant: TenantContext, centre: DataCentre, owner: str
+        self, tenant: TenantContext, centre: DataCentre, shared: SharedTokens, owner: str
     ) -> tuple[str, float]:
-        shared, tenant_id = tenant.tokens, tenant.tenant_id
-        assert shared is not None  # nosec B101 # checked by the caller
+        tenant_id = tenant.tenant_id
         try:
             token, expires_at = await refresh(tenant, centre)
         except VendorRateLimitedError as exc:

@@ -56,7 +56,6 @@ DISPLAY: dict[str, dict[str, str]] = {
     "opened_at": {"2026-11-24 08:12:00": "24/11/2026 09:12:00"},  # the API user's zone and format
     "sys_created_on": {"2026-11-24 08:12:00": "24/11/2026 09:12:00"},
 }
-TABLES = ("incident", "sc_req_item")
 OAUTH_PREFIX = "sn-oauth-"
 WORK_NOTE_TIME = "24/11/2026 09:13:00"
 WORK_NOTE_USER = "Ticket Enhancer (integration)"
