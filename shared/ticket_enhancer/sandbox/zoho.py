@@ -66,7 +66,7 @@ class ZohoAccounts:
                 {
                     "access_token": token,
                     "api_domain": "https://www.zohoapis.com",
-                    "token_type": "Bearer",
+                    "token_type": "Bearer",  # nosec B105 # the OAuth token type, not a password
                     "expires_in": 3600,
                 },
             )
