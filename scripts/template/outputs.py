@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from scripts.template.base import API_URL, Doc, Node, ref, sub
+from scripts.template.selection import Tool
 
 
 def output(description: str, value: Node) -> Doc:
     return {"Description": description, "Value": value}
 
 
-def outputs(tools: dict[str, str]) -> Doc:
+def outputs(tools: Sequence[Tool]) -> Doc:
     result: Doc = {
         "WebhookApiUrl": output("Base URL of the webhook HTTP API.", sub(API_URL)),
         "TenantsTableName": output("DynamoDB table of tenants.", ref("TenantsTable")),
@@ -17,7 +20,8 @@ def outputs(tools: dict[str, str]) -> Doc:
         "JobsTableName": output("DynamoDB table of job records.", ref("JobsTable")),
         "ContextTableName": output("DynamoDB table of knowledge, assets, tickets.", ref("ContextTable")),
     }
-    for tool, camel in tools.items():
+    for spec in tools:
+        tool, camel = spec.name, spec.camel
         result |= {
             f"{camel}WebhookFunctionName": output(
                 f"{tool} webhook function.", ref(f"{camel}WebhookFunction")

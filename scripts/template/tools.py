@@ -1,8 +1,9 @@
 """Each tool's resources: webhook and worker functions, job queue and dead-letter queue, the
-worker's role, alarms; the tool list comes from the plugin registry."""
+worker's role, alarms (which tools: ``selection.py``)."""
 
 from __future__ import annotations
 
+from ticket_enhancer.plugins.registry import ENV_ENTRY_POINTS
 from ticket_enhancer.retention import HISTORY, INDEX
 
 from scripts.template.base import (
@@ -32,15 +33,8 @@ from scripts.template.constants import (
     WORKER_TIMEOUT,
 )
 from scripts.template.parameters import snapstart
+from scripts.template.selection import Tool
 from scripts.template.workers import VPC_CONFIG, attention_alarms, in_vpc, worker_dimensions
-
-
-def registered_tools() -> dict[str, str]:
-    """Tool type -> CamelCase name for logical ids, from the plugin registry (each plugin declares
-    its own): the built-ins, plus entry-point plugins with ``TICKET_ENHANCER_ENTRY_POINTS=1``."""
-    from ticket_enhancer.plugins.registry import PluginManager, known_tools
-
-    return {tool: PluginManager().get_plugin(tool).logical_name() for tool in known_tools()}
 
 
 def errors_alarm(tool: str, function_id: str, what: str) -> Doc:
@@ -59,7 +53,8 @@ def errors_alarm(tool: str, function_id: str, what: str) -> Doc:
     )
 
 
-def tool_resources(tool: str, camel: str) -> Doc:
+def tool_resources(spec: Tool) -> Doc:
+    tool, camel = spec.name, spec.camel
     webhook, worker = f"{camel}WebhookFunction", f"{camel}WorkerFunction"
     queue, dlq = f"{camel}Queue", f"{camel}DeadLetterQueue"
     # The internet-facing webhook reads webhook secrets only; the worker reads API secrets only.
@@ -69,6 +64,8 @@ def tool_resources(tool: str, camel: str) -> Doc:
         ["secretsmanager:GetSecretValue"], [secret_arn(tool, WEBHOOK_SECRETS)], effect="Deny"
     )
     tool_env: Doc = {"TICKET_ENHANCER_TOOL": tool, "SECRETS_PREFIX": secrets_prefix(tool)}
+    if spec.requirement:  # an entry-point plugin: its package is in the function (requirements.txt)
+        tool_env[ENV_ENTRY_POINTS] = "1"
     retention_env: Doc = {setting.env: ref(setting.parameter) for setting in (INDEX, HISTORY)}
     dlq_metric: Doc = {
         "Namespace": "AWS/SQS",

@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ticket_enhancer.plugins.http import send
 from ticket_enhancer.plugins.requests import RetryPolicy, VendorRequest
+from ticket_enhancer.settings import SettingsError
 from ticket_enhancer.urls import BaseUrlError, check_resolved_host, is_public_address, parse_private_cidrs
 from ticket_enhancer.worker.handler import make_worker_handler
 
@@ -142,12 +143,20 @@ def test_a_vendor_host_resolving_privately_is_never_resolved_by_us(workers: Work
 
 
 def test_a_malformed_parameter_fails_the_worker_at_init(aws: Stack) -> None:
-    with pytest.raises(ValueError, match=re.escape("allowed private CIDR '169.254.0.0/16'")):
+    with pytest.raises(
+        SettingsError, match=re.escape("ALLOWED_PRIVATE_CIDRS: allowed private CIDR '169.254.0.0/16'")
+    ):
         make_worker_handler(
             "servicedesk_plus",
             dynamodb=aws.dynamodb,
             secrets=aws.secretsmanager,
-            env={"ALLOWED_PRIVATE_CIDRS": "169.254.0.0/16"},
+            env={
+                "TENANTS_TABLE": aws.tenants_table,
+                "DELIVERIES_TABLE": aws.deliveries_table,
+                "JOBS_TABLE": "jobs",
+                "CONTEXT_TABLE": "context",
+                "ALLOWED_PRIVATE_CIDRS": "169.254.0.0/16",
+            },
             bedrock_client_factory=lambda: None,
         )
 

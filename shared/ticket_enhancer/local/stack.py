@@ -126,7 +126,12 @@ class LocalStack:
             _HANDLER=function.handler,
             LAMBDA_TASK_ROOT=str(function.code_dir),
             TICKET_ENHANCER_LOCAL="1",
-            PYTHONPATH=os.pathsep.join([str(function.code_dir), str(self.root / "shared")]),
+            # Then what `local up` itself imports from: a plugin package installed outside the
+            # environment (`pip install --target`) serves locally as the CLI sees it; in Lambda,
+            # `sam build` installs it into the function (its generated requirements.txt).
+            PYTHONPATH=os.pathsep.join(
+                [str(function.code_dir), str(self.root / "shared"), *_extra_paths(self.root)]
+            ),
         )
         if "PYTHONDONTWRITEBYTECODE" in os.environ:
             env["PYTHONDONTWRITEBYTECODE"] = os.environ["PYTHONDONTWRITEBYTECODE"]
@@ -263,6 +268,13 @@ class LocalStack:
             f"visibility timeout {v} s -> {scaled(v, self.time_scale)} s" for v in sorted(declared)
         )
         print(f"time scale: {self.time_scale:g} ({timings or 'no queue timings'})")
+
+
+def _extra_paths(root: Path) -> list[str]:
+    """This process's PYTHONPATH entries, other than the project's own shared code."""
+    shared = (root / "shared").resolve()
+    entries = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    return [entry for entry in entries if entry and Path(entry).resolve() != shared]
 
 
 # -- run_up ----------------------------------------------------------------------------------------
