@@ -835,12 +835,20 @@ def test_unavailable_context_store_still_yields_a_note_saying_so(
     notes = h.vendor.notes("35436")
     assert len(notes) == 1
     assert (
-        "Unavailable for this note: similar tickets (error), knowledge articles (error), "
-        "network/asset matches (error)"
+        "Unavailable for this note: ticket history (error), similar tickets (error), "
+        "knowledge articles (error), network/asset matches (error), "
+        "triage suggestion (needs ticket history), duplicate check (needs indexed tickets)"
     ) in notes[0]["html_body"]
     record = h.record(job)
     assert record["state"] == "done"
-    assert set(record["unavailable"]) == {"similar_tickets", "knowledge", "network_assets"}
+    assert set(record["unavailable"]) == {
+        "indexed_tickets",
+        "similar_tickets",
+        "knowledge",
+        "network_assets",
+        "triage",
+        "duplicates",
+    }
 
 
 class ExplodingStep:

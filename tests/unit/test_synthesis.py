@@ -153,7 +153,8 @@ def test_prompt_is_size_limited_and_blocks_stay_balanced() -> None:
 
 def test_offline_note_is_structured_with_links_and_next_steps() -> None:
     note = asyncio.run(OfflineProvider().synthesize(build_prompt(context())))
-    assert "**Summary:** IT-42: VPN unstable" in note
+    assert "**Summary:**\n\n- VPN drops every 5 minutes for host 10.1.2.3" in note  # the description
+    assert "**Ticket:** IT-42: VPN unstable" in note  # which ticket; the summary is not its subject
     assert "**Priority:** High" in note
     assert link("IT-7: VPN disconnects", "https://acme.atlassian.net/browse/IT-7") in note
     assert link("VPN troubleshooting", "https://kb.example.com/vpn") in note

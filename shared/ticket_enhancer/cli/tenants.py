@@ -26,6 +26,7 @@ from ticket_enhancer.cli.credentials import (
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.setup_guides import setup_text
 from ticket_enhancer.cli.target import Target
+from ticket_enhancer.enhance.triage import TRIAGE_VALUES
 from ticket_enhancer.tenants import (
     WEBHOOK_SECRET_SUFFIX,
     deserialize_item,
@@ -85,6 +86,9 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
     provider = options.get("synthesis_provider")
     if provider is not None and provider not in PROVIDERS:
         raise CliError(f"synthesis_provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
+    triage = options.get("triage")
+    if triage is not None and triage not in TRIAGE_VALUES:
+        raise CliError(f"triage must be one of {', '.join(TRIAGE_VALUES)}, got {triage!r}")
     problems = retention.option_problems(options)
     if problems:
         raise CliError(problems[0])

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ticket_enhancer import deadline
 from ticket_enhancer.enhance.context import EnhancementContext
+from ticket_enhancer.enhance.insights import duplicate_line
 from ticket_enhancer.enhance.note import compose_offline_note, unavailable_line
 from ticket_enhancer.enhance.synthesis import OfflineProvider, SynthesisResult
 from ticket_enhancer.models import NOTE_FOOTER_PREFIX
@@ -120,6 +121,9 @@ class Pipeline:
                 ctx.mark_unavailable(SYNTHESIS, "error")
             result = SynthesisResult(compose_offline_note(ctx.gathered()), OfflineProvider.name)
         markdown = result.markdown
+        lead = duplicate_line(ctx.gathered().duplicates)
+        if lead and not markdown.startswith(lead):  # a model's note starts with it too
+            markdown = f"{lead}\n\n{markdown}"
         line = unavailable_line(ctx.reasons, self.names)
         if line:
             markdown = f"{markdown}\n\n{line}"
@@ -145,26 +149,38 @@ def build_default_pipeline(
     resolve: Resolver | None = None,
     local: bool = False,
 ) -> Pipeline:
-    """ticket_context -> (similar_tickets, knowledge, network_assets) -> synthesis (``local``: the
-    local stack's policy, ``Settings.local``)."""
+    """(ticket_context, language, indexed_tickets) -> (similar_tickets, knowledge, network_assets,
+    triage, duplicates) -> summary -> synthesis (``local``: the local stack's policy,
+    ``Settings.local``)."""
+    from ticket_enhancer.enhance.duplicates import DuplicatesStep
+    from ticket_enhancer.enhance.language import LanguageStep
     from ticket_enhancer.enhance.steps import (
+        IndexedTicketsStep,
         KnowledgeStep,
         NetworkAssetsStep,
         SimilarTicketsStep,
         SynthesisStep,
         TicketContextStep,
     )
+    from ticket_enhancer.enhance.summary import SummaryStep
+    from ticket_enhancer.enhance.triage import TriageStep
 
     return Pipeline(
         [
             TicketContextStep(),
+            LanguageStep(),
+            IndexedTicketsStep(store, index=index),
             SimilarTicketsStep(store, index=index),
             KnowledgeStep(store, index=index),
             NetworkAssetsStep(store),
+            SummaryStep(),
+            TriageStep(),
+            DuplicatesStep(),
             SynthesisStep(
                 bedrock_client_factory=bedrock_client_factory,
                 model_timeout=model_timeout,
                 resolve=resolve,
+                after=("language", "summary", "triage", "duplicates"),
                 local=local,
             ),
         ],

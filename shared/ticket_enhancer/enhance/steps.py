@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CachedFactory",
+    "IndexedTicketsStep",
     "KnowledgeStep",
     "NetworkAssetsStep",
     "SimilarTicketsStep",
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 TOP_K = 3
+HISTORY_VOTERS = 20  # resolved history tickets read for the triage votes
 
 
 class TicketContextStep:
@@ -82,12 +84,52 @@ class SimilarTicketsStep:
             ticket_id=ctx.ticket.ticket_id,
             scope=scope_for(ctx.tenant.config.options, ctx.ticket.scope),
             index=index,
-            recent=self._store.recent_tickets(tenant_id, self._recent),
+            recent=recent_tickets(ctx, self._store, self._recent),
             k=self._top_k,
         )
 
     async def run(self, ctx: EnhancementContext) -> None:
         ctx.results[self.name] = await asyncio.to_thread(self._lookup, ctx)
+
+
+def recent_tickets(ctx: EnhancementContext, store: ContextStore, limit: int) -> list[IndexedTicket]:
+    """The newest processed tickets, read once per job whichever step asks first."""
+    tenant_id = ctx.tenant.tenant_id
+    return ctx.once(f"recent_tickets:{limit}", lambda: store.recent_tickets(tenant_id, limit))
+
+
+class IndexedTicketsStep:
+    """The tenant's tickets the triage and duplicates steps work on, read once per job.
+
+    The newest processed tickets by time (:meth:`ContextStore.recent_tickets`: at most 100, two
+    reads), the duplicate and burst candidates; and, when the tenant has a search index, the
+    resolved history tickets most similar to this one (:data:`HISTORY_VOTERS`, of its scope), the
+    triage votes. Without an index, the processed tickets' own resolved ones (none, usually).
+    """
+
+    name = "indexed_tickets"
+    requires: tuple[str, ...] = ()
+
+    def __init__(
+        self, store: ContextStore, *, index: IndexStore | None = None, recent: int = RECENT_LIMIT
+    ) -> None:
+        self._store, self._index, self._recent = store, index, recent
+
+    def _read(self, ctx: EnhancementContext) -> tuple[IndexedTicket, ...]:
+        tenant_id = ctx.tenant.tenant_id
+        found = list(recent_tickets(ctx, self._store, self._recent))
+        index = self._index.load(tenant_id) if self._index is not None else None
+        if index is not None:
+            scope = scope_for(ctx.tenant.config.options, ctx.ticket.scope)
+            hits = index.similar_tickets(
+                ctx.ticket_text, scope=scope, exclude=ctx.ticket.ticket_id, k=HISTORY_VOTERS
+            )
+            found += [ticket for ticket, _ in hits]
+        unique = {t.ticket_id: t for t in found if t.ticket_id != ctx.ticket.ticket_id}
+        return tuple(unique.values())
+
+    async def run(self, ctx: EnhancementContext) -> None:
+        ctx.results[self.name] = await asyncio.to_thread(self._read, ctx)
 
 
 class KnowledgeStep:
@@ -170,8 +212,11 @@ class SynthesisStep:
         model_timeout: float = DEFAULT_TIMEOUT,
         resolve: Resolver | None = None,
         local: bool = False,
+        after: tuple[str, ...] = (),
     ) -> None:
         self._local = local
+        # `after`: more steps whose results the note uses (language, summary, triage, duplicates).
+        self.requires = (*type(self).requires, *after)
         self._factory = CachedFactory(bedrock_client_factory or default_bedrock_client)  # one per container
         self._resolve = resolve
         self._model_timeout = model_timeout

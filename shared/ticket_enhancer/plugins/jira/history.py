@@ -42,8 +42,10 @@ from ticket_enhancer.plugins.sourcing import (
     fetch_detail,
     iso_utc,
     last_resolution,
+    numeric_id,
     reduce_html,
     safe_url,
+    segment,
 )
 
 if TYPE_CHECKING:
@@ -108,7 +110,7 @@ def parse_issue(issue_data: Any, base_url: str, latest: dict[str, Any] | None = 
         display_key=key,
         subject=subject,
         text=adf_text(fields.get("description"), TEXT_LIMIT),
-        url=f"{base_url.rstrip('/')}/browse/{key}",
+        url=f"{base_url.rstrip('/')}/browse/{segment(key)}",
         created=iso_utc(fields.get("created")),
         resolution=resolution,
         resolved=iso_utc(fields.get("resolutiondate")),
@@ -198,7 +200,9 @@ async def knowledge_page(plugin: JiraPlugin, tenant: TenantContext, cursor: str 
     if not space_key:
         return KnowledgePage()  # no knowledge space configured: nothing to import
     state = decode_cursor(cursor)
-    space_id = text_field(state.get("space"))
+    space_id = numeric_id(state.get("space"))  # it goes into the request path
+    if cursor is not None and not space_id:
+        raise ValueError("not a cursor of this source")
     site = await plugin.site_url(tenant) or tenant.config.base_url  # page links go to the site
     # Through the API gateway Confluence has a base of its own (/ex/confluence/<cloudId>).
     wiki = dataclasses.replace(
@@ -215,7 +219,7 @@ async def knowledge_page(plugin: JiraPlugin, tenant: TenantContext, cursor: str 
         )
         results = obj(response.json()).get("results")
         space = obj(results[0]) if isinstance(results, list) and results else {}
-        space_id = text_field(space.get("id"))
+        space_id = numeric_id(space.get("id"))
         if not space_id:
             return KnowledgePage()  # no such space, or not visible to the API user
     path = f"{SPACES}/{space_id}/pages"
