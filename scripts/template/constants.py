@@ -8,6 +8,9 @@ RUNTIME = "python3.13"
 ARCHITECTURES = ("x86_64", "arm64")
 # The DependenciesLayer of each architecture (native wheels differ); the SharedLayer is pure Python.
 DEPENDENCY_LAYERS = {"x86_64": "DependenciesLayer", "arm64": "DependenciesLayerArm64"}
+# bm25s and numpy (layers/index): the tenants' search index, for the workers and ops functions only.
+INDEX_LAYERS = {"x86_64": "IndexLayer", "arm64": "IndexLayerArm64"}
+INDEX_BUCKET = "ContextIndexBucket"  # their S3 bucket (scripts/template/ops.py)
 SNAPSTART_ALIAS = "live"
 WEBHOOK_TIMEOUT = 10
 WEBHOOK_MEMORY = 512

@@ -8,6 +8,9 @@ from ticket_enhancer.retention import HISTORY, INDEX
 
 from scripts.template.base import (
     BEDROCK_MODELS,
+    BEDROCK_PROFILES,
+    BEDROCK_ROUTED_MODELS,
+    INDEX_OBJECTS,
     WEBHOOK_SECRETS,
     Doc,
     alarm,
@@ -22,6 +25,7 @@ from scripts.template.base import (
     statement,
 )
 from scripts.template.constants import (
+    INDEX_BUCKET,
     MAX_RECEIVE_COUNT,
     RETENTION_SECONDS,
     SKIP_FUNCTION,
@@ -32,7 +36,7 @@ from scripts.template.constants import (
     WORKER_MEMORY,
     WORKER_TIMEOUT,
 )
-from scripts.template.parameters import snapstart
+from scripts.template.parameters import index_layer, snapstart
 from scripts.template.selection import Tool
 from scripts.template.workers import VPC_CONFIG, attention_alarms, in_vpc, worker_dimensions
 
@@ -140,9 +144,11 @@ def tool_resources(spec: Tool) -> Doc:
                         **tool_env,
                         "QUEUE_URL": ref(queue),
                         **retention_env,
+                        "CONTEXT_INDEX_BUCKET": ref(INDEX_BUCKET),
                         "ALLOWED_PRIVATE_CIDRS": ref("AllowedPrivateCidrs"),
                     }
                 },
+                **index_layer(),
                 "Role": {"Fn::GetAtt": [f"{camel}WorkerRole", "Arn"]},
                 "VpcConfig": {"Fn::If": ["WorkersInVpc", VPC_CONFIG, ref("AWS::NoValue")]},
                 "Events": {
@@ -181,7 +187,13 @@ def tool_resources(spec: Tool) -> Doc:
                 api_secrets,
                 not_webhook_secrets,
                 # The Converse API is authorised by bedrock:InvokeModel.
-                statement(["bedrock:InvokeModel"], [BEDROCK_MODELS]),
+                statement(["bedrock:InvokeModel"], [BEDROCK_MODELS, BEDROCK_PROFILES]),
+                {
+                    **statement(["bedrock:InvokeModel"], [BEDROCK_ROUTED_MODELS]),
+                    "Condition": {"StringLike": {"bedrock:InferenceProfileArn": BEDROCK_PROFILES}},
+                },
+                # The tenants' search indexes, read only (the ops function publishes them).
+                statement(["s3:GetObject"], [INDEX_OBJECTS]),
             )
         ),
         **attention_alarms(tool, camel),

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from ticket_enhancer.cli.main import main
 from ticket_enhancer.enhance.store import ContextStore
+from ticket_enhancer.enhance.usage import UsageStore
 from ticket_enhancer.ingest.queueing import enqueue_once
 from ticket_enhancer.jobs import JobStore
 from ticket_enhancer.models import EnhancementJob, JobTicket, Ticket, TicketMetadata
@@ -44,6 +45,8 @@ def plant(deployed: Deployment, tool: str, tenant_id: str, ticket_ids: tuple[str
     assert deployed.cli("tenants", "assets", tenant_id, str(assets)).code == 0
     store = ContextStore(deployed.dynamodb, deployed.tables["ContextTable"])
     jobs = JobStore(deployed.dynamodb, deployed.tables["JobsTable"])
+    # the worker's daily counter (daily_note_limit)
+    UsageStore(deployed.dynamodb, deployed.tables["ContextTable"]).take_note_slot(tenant_id, "job-1", 10)
     for ticket_id in ticket_ids:
         store.index_ticket(  # what the worker (or a sync) indexes
             tenant_id,
@@ -140,6 +143,9 @@ TENANT_PLACES = {
     "knowledge articles (ContextTable)": 1,
     "assets (ContextTable)": 1,
     "ticket index entries (ContextTable)": 2,
+    "recent ticket pointers (ContextTable)": 2,
+    "daily usage counters (ContextTable)": 1,
+    "sync checkpoints (ContextTable)": 0,
     "shared access tokens (ContextTable)": 1,
     "queued jobs (job queues)": 2,
     "jobs in dead-letter queues": 2,
@@ -148,6 +154,7 @@ TICKET_PLACES = {
     "delivery records (DeliveriesTable)": 1,
     "job records (JobsTable)": 1,
     "ticket index entry (ContextTable)": 1,
+    "recent ticket pointer (ContextTable)": 1,
     "queued jobs (job queues)": 1,
     "jobs in dead-letter queues": 1,
 }
@@ -244,7 +251,15 @@ def test_erase_one_ticket_deletes_that_ticket_only(planted: Deployment) -> None:
     assert planted.row(GONE) is not None  # and so are its config, secrets, knowledge and assets
     assert planted.secret_names().count(f"ticket-enhancer/jira/{GONE}") == 1
     pks = sorted(i["pk"]["S"] for i in planted.items("ContextTable") if i["pk"]["S"].startswith(GONE))
-    assert pks == [f"{GONE}#asset", f"{GONE}#kb", f"{GONE}#oauth", f"{GONE}#ticket"]
+    # the daily usage counter holds job ids and counts only: it stays until its TTL
+    assert pks == [
+        f"{GONE}#asset",
+        f"{GONE}#kb",
+        f"{GONE}#oauth",
+        f"{GONE}#recent",
+        f"{GONE}#ticket",
+        f"{GONE}#usage",
+    ]
     assert f"notes already posted on ticket {gone} in jira" in later(run.out)
 
     again = planted.cli("tenants", "erase", GONE, "--ticket", gone, "--yes")

@@ -30,6 +30,7 @@ from ticket_enhancer.plugins.dependencies import resolve_order
 if TYPE_CHECKING:
     from ticket_enhancer.enhance.index_store import IndexStore
     from ticket_enhancer.enhance.store import ContextStore
+    from ticket_enhancer.enhance.usage import UsageStore
     from ticket_enhancer.models import Ticket
     from ticket_enhancer.plugins.context import TenantContext
     from ticket_enhancer.urls import Resolver
@@ -64,6 +65,8 @@ class Enhancement:
     stage_ms: dict[str, float] = field(default_factory=dict)
     provider: str = OfflineProvider.name
     fallback_from: str | None = None  # the provider that failed when ``provider`` is the fallback
+    fallback_reason: str | None = None  # why: "timeout", "throttled", "injection suspected", ...
+    reasons: dict[str, str] = field(default_factory=dict)  # unavailable step -> why
 
 
 class Pipeline:
@@ -136,6 +139,8 @@ class Pipeline:
             stage_ms=dict(ctx.stage_ms),
             provider=result.provider,
             fallback_from=result.fallback_from,
+            fallback_reason=result.fallback_reason,
+            reasons=dict(ctx.reasons),
         )
 
 
@@ -147,6 +152,7 @@ def build_default_pipeline(
     step_timeout: float = 8.0,
     model_timeout: float = 20.0,
     resolve: Resolver | None = None,
+    usage: UsageStore | None = None,
     local: bool = False,
 ) -> Pipeline:
     """(ticket_context, language, indexed_tickets) -> (similar_tickets, knowledge, network_assets,
@@ -180,6 +186,7 @@ def build_default_pipeline(
                 bedrock_client_factory=bedrock_client_factory,
                 model_timeout=model_timeout,
                 resolve=resolve,
+                usage=usage,
                 after=("language", "summary", "triage", "duplicates"),
                 local=local,
             ),

@@ -132,8 +132,8 @@ class VendorSandbox:
 
         return httpx.MockTransport(handler)
 
-    def add_ticket(self, tool: str, ticket_id: str) -> None:
-        """A copy of the tool's seed ticket under another id."""
-        ticket = self.tools[tool].copy_as(ticket_id)
+    def add_ticket(self, tool: str, ticket_id: str, fields: dict[str, Any] | None = None) -> None:
+        """A copy of the tool's seed ticket under another id (top-level ``fields`` replaced)."""
+        ticket = self.tools[tool].copy_as(ticket_id) | (fields or {})
         with self._lock:
             self.state.tickets[tool][ticket_id] = ticket
