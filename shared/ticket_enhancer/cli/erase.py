@@ -9,7 +9,8 @@ A tenant's traces:
 - DeliveriesTable: ``dedupe_key`` = ``<tool>#<tenant>#<delivery>`` (``event_key`` names the ticket);
 - JobsTable: ``job_key`` = ``<tool>#<tenant>#<ticket>#<event>``;
 - ContextTable: the partitions ``<tenant>#kb``, ``<tenant>#asset``, ``<tenant>#ticket`` (the index),
-  ``<tenant>#recent`` (pointers to the newest indexed tickets) and ``<tenant>#usage`` (daily counters);
+  ``<tenant>#recent`` (pointers to the newest indexed tickets), ``<tenant>#usage`` (daily counters) and
+  ``<tenant>#oauth`` (shared access tokens);
 - each tool's queue and dead-letter queue: jobs whose body names the tenant (ids only).
 
 With ``--ticket`` only that ticket's delivery and job records, its index entry and recent-ticket
@@ -42,6 +43,7 @@ CONTEXT_KINDS = {
     "recent": "recent ticket pointers",
     "usage": "daily usage counters",
     "sync": "sync checkpoints",
+    "oauth": "shared access tokens",  # ticket_enhancer.tokens (Zoho)
 }
 SECRETS = "secrets (Secrets Manager, ForceDeleteWithoutRecovery: no recovery window)"
 PITR_DEFAULT_DAYS = 35

@@ -43,9 +43,11 @@ from ticket_enhancer.plugins.registry import plugin_for_function
 from ticket_enhancer.retention import HISTORY, INDEX
 from ticket_enhancer.settings import Settings
 from ticket_enhancer.tenants import TenantStore
+from ticket_enhancer.tokens import DynamoTokens, SharedTokens
 from ticket_enhancer.urls import (
     BaseUrlError,
     HostResolutionError,
+    IPNetwork,
     Resolver,
     check_resolved_host,
     system_resolve,
@@ -110,6 +112,8 @@ class WorkerHandler:
     queue_url: str = ""  # ... the worker's own queue (QUEUE_URL)
     monotonic: Callable[[], float] = time.monotonic  # the deadline's clock
     usage: UsageStore | None = None  # daily_note_limit / daily_model_token_budget counters
+    tokens: SharedTokens | None = None  # access tokens shared by the deployment's containers (Zoho)
+    private_networks: tuple[IPNetwork, ...] = ()  # the operator's AllowedPrivateCidrs (workers in a VPC)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         deadline = Deadline.from_context(context, clock=self.monotonic)
@@ -198,6 +202,9 @@ class WorkerHandler:
             )
             self.logger.error("job failed", extra={**log, "error": str(exc)})
             self.metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+            alarm = exc.alarm if isinstance(exc, VendorError) else None
+            if alarm:  # a person must act (credentials, a public note): the template alarms on it
+                self.metrics.add_metric(name=alarm, unit=MetricUnit.Count, value=1)
             return
         except TimeoutError as exc:
             # Out of time (the deadline): a real attempt; the rest of the batch goes on.
@@ -299,12 +306,14 @@ class WorkerHandler:
             # A host off the vendor's own domains (on-prem, a custom domain) is the tenant's to
             # resolve: checked to be public, then pinned for the job.
             if not self.local and self.plugin.pins_host(base_url, options):
-                pinned = await asyncio.to_thread(check_resolved_host, base_url, self.resolve)
+                pinned = await asyncio.to_thread(
+                    check_resolved_host, base_url, self.resolve, self.private_networks
+                )
         except HostResolutionError as exc:
             raise VendorUnavailableError(str(exc), tool_type=self.tool, operation="resolve") from None
         except BaseUrlError as exc:
             raise JobFailedError(f"base URL refused: {exc}") from None
-        return dataclasses.replace(tenant, http=self.http(), pinned_address=pinned)
+        return dataclasses.replace(tenant, http=self.http(), pinned_address=pinned, tokens=self.tokens)
 
     async def _run(self, job: EnhancementJob, claim: Claim) -> str:
         tenant = await self._tenant(job.tenant_id)
@@ -474,4 +483,7 @@ def make_worker_handler(
         queue_url=settings.queue_url or "",
         monotonic=monotonic,
         usage=usage,
+        tokens=DynamoTokens(dynamodb, settings.context_table or ""),
+        # A malformed or non-private CIDR failed the init (Settings): the operator sees it at once.
+        private_networks=settings.private_networks,
     )
