@@ -5,12 +5,14 @@ from __future__ import annotations
 import string
 import zlib
 from collections import Counter
+from unittest import mock
 
 import bm25s
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ticket_enhancer.enhance import tokens as tokens_module
 from ticket_enhancer.enhance.errors import ContextStoreError
 from ticket_enhancer.enhance.index import Bm25, TenantIndex, build_index, passages
 from ticket_enhancer.enhance.index_codec import decode_index, encode_index
@@ -234,6 +236,18 @@ def test_a_common_term_keeps_its_best_documents_only() -> None:
 @given(st.lists(st.one_of(st.text(max_size=80), indicator.map(lambda c: f"see {c}.")), max_size=8))
 def test_the_corpus_tokenizer_gives_each_text_the_same_bag(texts: list[str]) -> None:
     vocabulary, ids, docs = tokenize_corpus(texts)
+    for doc, text in enumerate(texts):
+        bag = Counter(vocabulary[int(i)] for i in ids[docs == doc])
+        assert bag == Counter(tokenize(text))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=40), indicator.map(lambda c: f"see {c}.")), max_size=9))
+def test_the_corpus_tokenizer_splits_in_chunks_without_moving_a_word(texts: list[str]) -> None:
+    # Chunks of 2 texts: words at every chunk boundary, an empty last chunk, a single text.
+    with mock.patch.object(tokens_module, "_CHUNK_TEXTS", 2):
+        vocabulary, ids, docs = tokenize_corpus(texts)
+    assert docs.max(initial=-1) < max(1, len(texts))
     for doc, text in enumerate(texts):
         bag = Counter(vocabulary[int(i)] for i in ids[docs == doc])
         assert bag == Counter(tokenize(text))
