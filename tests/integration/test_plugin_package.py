@@ -56,12 +56,16 @@ def python_env(*paths: Path) -> dict[str, str]:
     return {**env, "PYTHONPATH": os.pathsep.join(str(p) for p in paths)}
 
 
+PIP_OFFLINE = ["-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The plugin, pip-installed (no dependencies) into a directory of its own."""
     target = tmp_path_factory.mktemp("acme-site")
     done = run(
-        ["-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(FIXTURE)],
+        # its build backend (flit_core) is in the dev environment: no build isolation, no index
+        [*PIP_OFFLINE, "--target", str(target), str(FIXTURE)],
         {**os.environ},
     )
     assert done.returncode == 0, done.stderr

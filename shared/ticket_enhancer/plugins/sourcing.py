@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ticket_enhancer.htmltext import html_to_text
 from ticket_enhancer.models import NOTE_FOOTER_PREFIX
@@ -46,14 +46,19 @@ __all__ = [
     "is_our_note",
     "iso_utc",
     "last_resolution",
+    "numeric_id",
+    "own_url",
     "reduce_html",
     "safe_url",
+    "segment",
 ]
 
 TEXT_LIMIT = 8_000  # a ticket's description
 RESOLUTION_LIMIT = 4_000
 ARTICLE_LIMIT = 20_000
-CURSOR_LIMIT = 16_384
+# A cursor is a checkpoint (a DynamoDB item holds 400 KB). Zammad's carries the knowledge base's
+# remaining answer ids, about 7 characters each: at 16 KiB a base of ~2,500 answers could not resume.
+CURSOR_LIMIT = 262_144
 
 
 class MalformedRecordError(ValueError):
@@ -131,6 +136,39 @@ def safe_url(value: Any, limit: int = 2_048) -> str:
     return url if parts.scheme in ("https", "http") and parts.hostname else ""
 
 
+def numeric_id(value: Any) -> str:
+    """``value`` as an id of ASCII digits (what goes into a request path or a link), or ""."""
+    text = text_field(value)
+    return text if text.isascii() and text.isdigit() else ""
+
+
+def segment(value: str) -> str:
+    """A vendor id as one percent-encoded URL path segment or query value: an id holding ``/``,
+    ``?``, ``#`` or ``&`` cannot move a record's link elsewhere on the tenant's site (nor can
+    ``.``/``..``, a dot segment browsers resolve, encoded or not)."""
+    if not value.strip("."):
+        return "_" * len(value)
+    return quote(value, safe="")
+
+
+def own_url(value: Any, base_url: str) -> str:
+    """A vendor-given link if :func:`safe_url` keeps it and it is on the tenant's own site (the
+    host and port of ``base_url``), else "".
+
+    Record URLs become live links in the note (``render.link`` accepts any http(s) host), so a
+    URL taken from vendor JSON must not point anywhere else: a tampered or look-alike host is
+    dropped and the caller builds the link from ``base_url`` instead."""
+    url = safe_url(value)
+    if not url:
+        return ""
+    try:
+        given, own = urlsplit(url), urlsplit(base_url)
+        same = (given.hostname, given.port, given.username) == (own.hostname, own.port, None)
+    except ValueError:
+        return ""
+    return url if same and given.scheme == own.scheme else ""
+
+
 def reduce_html(value: Any, limit: int = TEXT_LIMIT) -> str:
     """Vendor HTML (or plain text) as bounded plain text."""
     return html_to_text(value, limit) if isinstance(value, str) else ""
@@ -175,7 +213,7 @@ def decode_cursor(cursor: str | None) -> dict[str, Any]:
         raise ValueError("cursor too long")
     try:
         state = json.loads(cursor)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:  # deep nesting: RecursionError
         raise ValueError("not a cursor of this source") from exc
     if not isinstance(state, dict):
         raise ValueError("not a cursor of this source")

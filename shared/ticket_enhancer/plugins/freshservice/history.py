@@ -38,6 +38,7 @@ from ticket_enhancer.plugins.sourcing import (
     iso_utc,
     last_resolution,
     reduce_html,
+    segment,
 )
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ def parse_ticket(data: Any, resolution: str, base_url: str) -> IndexedTicket:
         subject=subject,
         text=text_field(ticket.get("description_text"))[:TEXT_LIMIT]
         or reduce_html(ticket.get("description")),
-        url=f"{base_url.rstrip('/')}/helpdesk/tickets/{ticket_id}",
+        url=f"{base_url.rstrip('/')}/helpdesk/tickets/{segment(ticket_id)}",
         created=iso_utc(ticket.get("created_at")),
         resolution=resolution,
         resolved=iso_utc(obj(ticket.get("stats")).get("resolved_at") or ticket.get("updated_at")),
@@ -204,7 +205,7 @@ def parse_article(data: Any, base_url: str) -> Article:
         article_id=article_id,
         title=title,
         body=reduce_html(article.get("description"), ARTICLE_LIMIT),
-        url=f"{base_url.rstrip('/')}/support/solutions/articles/{article_id}",
+        url=f"{base_url.rstrip('/')}/support/solutions/articles/{segment(article_id)}",
     )
 
 

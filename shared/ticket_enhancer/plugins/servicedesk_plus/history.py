@@ -35,6 +35,7 @@ from ticket_enhancer.plugins.sourcing import (
     is_our_note,
     iso_utc,
     reduce_html,
+    segment,
 )
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def parse_request(data: Any, resolution: str, base_url: str) -> IndexedTicket:
         display_key=text_field(request.get("display_id")) or request_id,
         subject=subject,
         text=text,
-        url=f"{base_url.rstrip('/')}/WorkOrder.do?woMode=viewWO&woID={request_id}",
+        url=f"{base_url.rstrip('/')}/WorkOrder.do?woMode=viewWO&woID={segment(request_id)}",
         created=iso_utc(obj(request.get("created_time")).get("value")),
         resolution=resolution,
         resolved=iso_utc(obj(request.get("resolved_time")).get("value")),
@@ -154,7 +155,7 @@ def parse_solution(data: Any, base_url: str) -> Article:
         article_id=solution_id,
         title=title,
         body=reduce_html(solution.get("description"), ARTICLE_LIMIT),
-        url=f"{base_url.rstrip('/')}/ui/solutions/{solution_id}/details",
+        url=f"{base_url.rstrip('/')}/ui/solutions/{segment(solution_id)}/details",
     )
 
 

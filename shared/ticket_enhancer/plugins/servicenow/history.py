@@ -34,6 +34,7 @@ from ticket_enhancer.plugins.sourcing import (
     is_our_note,
     iso_utc,
     reduce_html,
+    segment,
 )
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def parse_incident(data: Any, base_url: str) -> IndexedTicket:
         display_key=field_part(record, "number", "value") or sys_id,
         subject=subject,
         text=reduce_html(field_part(record, "description", "value"), TEXT_LIMIT),
-        url=f"{base_url.rstrip('/')}/nav_to.do?uri=incident.do?sys_id={sys_id}",
+        url=f"{base_url.rstrip('/')}/nav_to.do?uri=incident.do?sys_id={segment(sys_id)}",
         created=iso_utc(field_part(record, "opened_at", "value")),
         resolution="" if is_our_note(close_notes) else reduce_html(close_notes, RESOLUTION_LIMIT),
         resolved=iso_utc(field_part(record, "resolved_at", "value")),
@@ -130,7 +131,7 @@ def parse_article(data: Any, base_url: str) -> Article:
         article_id=text_field(record.get("sys_id")) or number,
         title=title,
         body=reduce_html(record.get("text"), ARTICLE_LIMIT),
-        url=f"{base_url.rstrip('/')}/kb_view.do?sysparm_article={number}",
+        url=f"{base_url.rstrip('/')}/kb_view.do?sysparm_article={segment(number)}",
     )
 
 

@@ -39,7 +39,9 @@ from ticket_enhancer.plugins.sourcing import (
     is_our_note,
     iso_utc,
     last_resolution,
+    numeric_id,
     reduce_html,
+    segment,
 )
 
 if TYPE_CHECKING:
@@ -87,7 +89,7 @@ def parse_ticket(data: Any, articles: list[dict[str, Any]], base_url: str) -> In
         display_key=f"#{number}" if number else ticket_id,
         subject=subject,
         text=_article_text(public[0]) if public else "",
-        url=f"{base_url.rstrip('/')}/#ticket/zoom/{ticket_id}",
+        url=f"{base_url.rstrip('/')}/#ticket/zoom/{segment(ticket_id)}",
         created=iso_utc(ticket.get("created_at")),
         resolution=last_resolution(comments, customer),
         resolved=iso_utc(ticket.get("close_at") or ticket.get("updated_at")),
@@ -144,6 +146,10 @@ async def history_page(
     return HistoryPage(tuple(tickets), following, skipped)
 
 
+def _answer_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _assets(data: Any, kind: str) -> dict[str, dict[str, Any]]:
     found = obj(obj(obj(data).get("assets")).get(kind) or obj(data).get(kind))
     return {key: obj(value) for key, value in found.items()}
@@ -173,13 +179,15 @@ def parse_answer(
         article_id=answer_id,
         title=text_field(translation.get("title")),
         body=reduce_html(content.get("body"), ARTICLE_LIMIT),
-        url=f"{base_url.rstrip('/')}/#knowledge_base/{kb_id}/locale/{locale}/answer/{answer_id}",
+        url=f"{base_url.rstrip('/')}/#knowledge_base/{segment(kb_id)}/locale/{segment(locale)}/answer/{segment(answer_id)}",
     )
 
 
 async def knowledge_page(plugin: ZammadPlugin, tenant: TenantContext, cursor: str | None) -> KnowledgePage:
     state = decode_cursor(cursor)
-    kb_id, remaining = text_field(state.get("kb")), state.get("answers")
+    kb_id, remaining = numeric_id(state.get("kb")), state.get("answers")
+    if cursor is not None and not (kb_id and isinstance(remaining, list) and all(map(_answer_id, remaining))):
+        raise ValueError("not a cursor of this source")  # ids from it go into request paths
     if not kb_id or not isinstance(remaining, list):
         response = await fetch(
             plugin,
@@ -192,10 +200,10 @@ async def knowledge_page(plugin: ZammadPlugin, tenant: TenantContext, cursor: st
         if not bases:
             return KnowledgePage()  # no knowledge base
         kb_id, base = next(iter(bases.items()))
+        if not numeric_id(kb_id):
+            return KnowledgePage()
         answer_ids = base.get("answer_ids")
-        remaining = sorted(
-            i for i in (answer_ids if isinstance(answer_ids, list) else []) if isinstance(i, int)
-        )
+        remaining = sorted(i for i in (answer_ids if isinstance(answer_ids, list) else []) if _answer_id(i))
     size = plugin.knowledge_page_size
     found: list[Article] = []
     skipped = 0

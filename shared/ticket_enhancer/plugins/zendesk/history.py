@@ -17,6 +17,7 @@ Knowledge: Help Center ``GET /api/v2/help_center/articles.json?page[size]=25`` (
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +38,10 @@ from ticket_enhancer.plugins.sourcing import (
     is_our_note,
     iso_utc,
     last_resolution,
+    own_url,
     reduce_html,
     safe_url,
+    segment,
 )
 
 if TYPE_CHECKING:
@@ -78,7 +81,7 @@ def parse_ticket(data: Any, groups: dict[str, str], resolution: str, base_url: s
         display_key=f"#{ticket_id}",
         subject=subject,
         text=reduce_html(ticket.get("description"), TEXT_LIMIT),
-        url=f"{base_url.rstrip('/')}/agent/tickets/{ticket_id}",
+        url=f"{base_url.rstrip('/')}/agent/tickets/{segment(ticket_id)}",
         created=iso_utc(ticket.get("created_at")),
         resolution=resolution,
         resolved=iso_utc(ticket.get("updated_at")),
@@ -141,16 +144,26 @@ async def history_page(
     return HistoryPage(tuple(tickets), None if done else encode_cursor({"after": after_cursor}), skipped)
 
 
-def parse_article(data: Any) -> Article:
+_LOCALE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*", re.IGNORECASE)
+
+
+def parse_article(data: Any, base_url: str) -> Article:
+    """An article; its link is its ``html_url`` when that is on the tenant's own Zendesk host,
+    else ``{base}/hc/{locale}/articles/{id}`` there (a brand's mapped Help Center domain, or a
+    tampered URL, never becomes a link: Zendesk redirects the subdomain's address to the mapped one)."""
     article = obj(data)
     article_id, title = text_field(article.get("id")), text_field(article.get("title"))
-    if not article_id or not title:
+    if not (article_id.isascii() and article_id.isdigit()) or not title:
         raise MalformedRecordError("article without id or title")
+    locale = text_field(article.get("locale"))
+    path = (
+        f"/hc/{locale}/articles/{article_id}" if _LOCALE.fullmatch(locale) else f"/hc/articles/{article_id}"
+    )
     return Article(
         article_id=article_id,
         title=title,
         body=reduce_html(article.get("body"), ARTICLE_LIMIT),
-        url=safe_url(article.get("html_url")),  # a brand's Help Center may have its own host
+        url=own_url(article.get("html_url"), base_url) or safe_url(f"{base_url.rstrip('/')}{path}"),
     )
 
 
@@ -174,7 +187,7 @@ async def knowledge_page(plugin: ZendeskPlugin, tenant: TenantContext, cursor: s
         if obj(item).get("draft") is True:
             continue
         try:
-            found.append(parse_article(item))
+            found.append(parse_article(item, tenant.config.base_url))
         except MalformedRecordError:
             skipped += 1
     meta = obj(body.get("meta"))
