@@ -910,6 +910,29 @@ def test_429_retry_after_an_hour_defers_that_record_and_posts_the_other(system: 
     assert s.dead_letters() == []
 
 
+def test_on_the_local_stack_retry_after_an_hour_waits_a_scaled_minute(system: SystemFactory) -> None:
+    """The same 429 with Retry-After: 3600 on the local stack (time scale 60, ``local up``'s default):
+    the record's visibility is the hour divided by the factor (plus the jitter's share), so a local
+    test is not held an hour; the job record still counts a deferral, no attempt, nothing in the DLQ."""
+    s = system("servicenow")
+    s.worker.time_scale = 60.0
+
+    _, pumped = two_tenants_one_batch(s, "limited")
+
+    assert len(s.vendor.notes("70002")) == 1
+    [deferred] = pumped.deferred
+    wait = s.worker_sqs.visibility[deferred["ReceiptHandle"]]
+    assert 60 <= wait <= 61
+    record = s.job("70001")
+    assert (record["attempts"], record["deferrals"]) == (0, 1)
+    assert record["updated_at"] + 60 <= record["deferred_until"] <= record["updated_at"] + 62
+    del s.vendor.hostile["70001"]
+    s.elapse(wait)
+    assert s.pump().receive_counts == [2]
+    assert len(s.vendor.notes("70001")) == 1
+    assert s.dead_letters() == []
+
+
 def test_a_job_crashing_every_time_gives_up_after_five_attempts(
     system: SystemFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,7 +29,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from ticket_enhancer.local.functions import FunctionProcess
 from ticket_enhancer.local.guard import (
     MISDIRECTED,
     NO_TOKEN,
@@ -41,7 +40,7 @@ from ticket_enhancer.local.guard import (
     token_matches,
 )
 from ticket_enhancer.local.http_api import Reply, http_api_event, http_api_reply, json_reply, route_pattern
-from ticket_enhancer.local.poller import Poller
+from ticket_enhancer.local.poller import Invocable, Poller
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 
 FAIL_PATH = re.compile(r"/_sandbox/(?P<tool>[a-z_]+)/_fail")
@@ -64,7 +63,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 class Route:
     method: str
     path: str
-    function: FunctionProcess
+    function: Invocable  # the route's function pool
 
     @property
     def key(self) -> str:
