@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError
@@ -560,6 +561,33 @@ def test_dynamodb_throttling_on_the_webhook_is_503_and_the_retry_queues_once(sys
     assert s.send(event) == (200, {"status": "duplicate", "job_id": first["job_id"]})
     assert s.queued() == 1
 
+    s.pump()
+    s.assert_one_note()
+
+
+def test_a_delivery_write_retried_by_botocore_after_it_landed_is_still_queued(system: SystemFactory) -> None:
+    """The delivery record's PutItem lands but its answer is lost (a read timeout under load) and
+    botocore sends it again: the retry fails the condition on our own record (the same job id), so the
+    webhook answers 202 queued, not 200 duplicate; the job is queued once, the tool's real repeat is
+    a duplicate. (Found by the load test with the machine at load 15.)"""
+    s = system("jira")
+    event = s.webhook_event()
+    landed: list[str] = []
+    other = boto3.client("dynamodb", region_name="us-east-1")  # the same moto account
+
+    def first_write_lands_then_retried(params: dict[str, Any], **_: Any) -> None:
+        if not landed and params.get("TableName") == s.aws.deliveries_table:
+            landed.append(params["Item"]["job_id"]["S"])
+            other.put_item(**params)  # the first attempt: it lands, its answer is lost
+
+    s.aws.hook(s.aws.dynamodb, "before-parameter-build.dynamodb.PutItem", first_write_lands_then_retried)
+
+    status, first = s.send(event)
+
+    assert (status, first["status"]) == (202, "queued")
+    assert first["job_id"] == landed[0]
+    assert s.send(event) == (200, {"status": "duplicate", "job_id": first["job_id"]})
+    assert s.queued() == 1
     s.pump()
     s.assert_one_note()
 
