@@ -20,14 +20,16 @@ Three parts, one stack:
 2. The floor: the emulator accepting the webhook's own calls (PutItem + SendMessage) from as many
    threads as there were senders; ingest is reported as a ratio to it.
 3. Fair sharing (issue 14), ``FAIR_SIZES``: ``NOISY_TOOL``'s tenant 0 sends ``NOISY_WEIGHT`` times as
-   many webhooks as each of the 9 others (small: 100 webhooks at 8/s; full: 10,000 at 12/s, below
-   the capacity of part 1), ``SLOW_TOOL``'s vendor answers each call ``SLOW_DELAY_SECONDS`` late;
-   before it, a run of the same plan without the noisy tenant (the quiet tenants' deliveries at the
-   same times). The quiet tenants' end-to-end p50/p99 in both, and 0 lost, 0 doubled, 0 DLQ.
+   many webhooks as each of the 9 others (small: 100 webhooks; full: 10,000), offered at 70 % of the
+   capacity part 1 measured (at most 8/s small, 12/s full), ``SLOW_TOOL``'s vendor answering each
+   call ``SLOW_DELAY_SECONDS`` late; before it, a run of the same plan without the noisy tenant (the
+   quiet tenants' deliveries at the same times; full: of the plan's first 2,000). The quiet tenants'
+   end-to-end p50/p99 in both, and 0 lost, 0 doubled, 0 DLQ.
 
 The local stack runs a pool of up to 4 processes per function (``ticket_enhancer.local.pool``, as
-Lambda scales execution environments) and each worker's MaximumConcurrency pollers, on the machine
-it is given: the numbers are this machine's, not Lambda's. Results: ``benchmarks/results/load.json``
+Lambda scales execution environments; all started before measuring, ``POST /_local/warm``) and each
+worker's MaximumConcurrency pollers, on the machine it is given: the numbers are this machine's, not
+Lambda's. Results: ``benchmarks/results/load.json``
 and the latency chart ``benchmarks/results/latency.png``.
 """
 
@@ -44,6 +46,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,12 +81,27 @@ from benchmarks.png import Panel, histograms  # noqa: E402
 
 __all__ = ["RESULTS", "TOOLS", "main", "report", "run", "ticket_id_for", "webhook_body_for"]
 
-SIZES: dict[str, tuple[int, int]] = {"small": (100, 5), "full": (2000, 20)}
+SIZES: dict[str, tuple[int, int]] = {"small": (100, 5), "full": (1000, 20)}
 WATCH_INTERVALS = {"small": POLL_INTERVAL, "full": 0.1}  # seconds between the watcher's polls
-# The noisy-tenant run (issue 14) at an offered load below the local stack's capacity: webhooks and
-# webhooks/s. The run without the noisy tenant sends the same quiet tenants' deliveries at the same
-# times (the noisy one's left out), so the quiet tenants' latencies compare one for one.
-FAIR_SIZES: dict[str, tuple[int, float]] = {"small": (100, 8.0), "full": (10_000, 12.0)}
+# Environments per function (TICKET_ENHANCER_LOCAL_POOL), all started before measuring.
+POOL_SIZES = {"small": 2, "full": 4}
+
+
+@dataclass(frozen=True)
+class FairSize:
+    """The noisy-tenant run (issue 14): ``webhooks`` offered at ``LOAD_FRACTION`` of the capacity just
+    measured (webhooks/s and notes/s, the lower), at most ``max_rate`` webhooks/s: below the local
+    stack's capacity on whatever machine runs it. The run without the noisy tenant sends the quiet
+    tenants' deliveries among the plan's first ``baseline_positions`` at the same times (the noisy
+    tenant's left out), so the quiet tenants' latencies compare one for one."""
+
+    webhooks: int
+    max_rate: float
+    baseline_positions: int
+
+
+FAIR_SIZES = {"small": FairSize(100, 8.0, 100), "full": FairSize(10_000, 12.0, 2_000)}
+LOAD_FRACTION = 0.7
 NOISY_WEIGHT = 10  # the noisy tenant sends 10 times as many webhooks as each other tenant
 SLOW_TOOL = "servicenow"  # this vendor answers every call late in both runs
 SLOW_DELAY_SECONDS = 0.2
@@ -93,11 +111,11 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 @contextmanager
-def local_stack(time_scale: float = TIME_SCALE) -> Iterator[Launched]:
+def local_stack(time_scale: float = TIME_SCALE, pool_size: int = 2) -> Iterator[Launched]:
     """`ticket-enhancer local up` in a temporary project root; stopped with SIGINT at the end."""
     with tempfile.TemporaryDirectory(prefix="te-load-") as tmp:
         root = link_project(Path(tmp), ROOT)
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "shared")}
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "shared"), "TICKET_ENHANCER_LOCAL_POOL": str(pool_size)}
         stack = launch(root, time_scale=time_scale, timeout=READY_TIMEOUT, env=env)
         try:
             yield stack
@@ -156,6 +174,16 @@ def set_delay(stack: Launched, tool: str, seconds: float) -> None:
         ).raise_for_status()
 
 
+def warm(stack: Launched) -> dict[str, int]:
+    """Every function's pool of environments started before measuring (``POST /_local/warm``, like
+    Lambda's provisioned concurrency): the runs see warm environments, not cold starts."""
+    with httpx.Client(timeout=600, headers=stack.control_headers) as http:
+        answer = http.post(f"{stack.config['control_url']}/warm")
+        answer.raise_for_status()
+        environments: dict[str, int] = answer.json()["environments"]
+        return environments
+
+
 def reset_sandbox(stack: Launched) -> None:
     """A fresh vendor sandbox between runs, so the watcher's polls carry only this run's notes (the
     watcher keeps what it saw before)."""
@@ -168,14 +196,14 @@ def fair_sharing(
     watcher: NoteWatcher,
     known: set[tuple[str, str]],
     *,
-    webhooks: int,
+    size: FairSize,
     senders: int,
     rate: float,
 ) -> dict[str, Any]:
-    """Issue 14's proof at this size: ``webhooks`` from the noisy tenant (``NOISY_WEIGHT`` times each
+    """Issue 14's proof at this size: ``size.webhooks`` from the noisy tenant (``NOISY_WEIGHT`` times each
     other tenant's share) and the quiet ones, offered at ``rate`` webhooks/s, ``SLOW_TOOL``'s vendor
-    slow; before it, the same plan without the noisy tenant (tenants of their own, the quiet tenants'
-    deliveries at the same times). The quiet tenants' end-to-end latency in each."""
+    slow; before it, the plan's first ``size.baseline_positions`` without the noisy tenant (tenants of
+    their own, the quiet tenants' deliveries at the same times). The quiet tenants' end to end in each."""
     runs: dict[str, Any] = {}
     samples: dict[str, list[float]] = {}
     try:
@@ -185,7 +213,7 @@ def fair_sharing(
             set_delay(stack, SLOW_TOOL, SLOW_DELAY_SECONDS)
             order = plan(
                 stack,
-                webhooks,
+                size.webhooks if name == "noisy" else size.baseline_positions,
                 2,
                 seed=11,  # the same plan in both runs, under other tenants and ticket ids
                 prefix=prefix,
@@ -197,7 +225,7 @@ def fair_sharing(
             if name == "baseline":
                 order = without_tenant(order, noisy)
             known |= {(d.tool, d.ticket_id) for d in order}
-            played = play(stack, watcher, order, senders, note_timeout=webhooks / rate + 120)
+            played = play(stack, watcher, order, senders, note_timeout=len(order) / rate + 120)
             quiet = {d.tenant_id for d in order if d.tenant_id != noisy}
             samples[name] = end_to_end_ms(played, watcher, quiet)
             result = outcome(played, watcher, known)
@@ -211,6 +239,7 @@ def fair_sharing(
             slow = {d.tenant_id for d in order if d.tool == SLOW_TOOL}
             result["slow_vendor_end_to_end_ms"] = percentiles(end_to_end_ms(played, watcher, slow))
             runs[name] = result
+            print(f"{name}: {result_line(result)}", flush=True)
     finally:
         set_delay(stack, SLOW_TOOL, 0)
     return {
@@ -234,33 +263,42 @@ def run(
     out: Path | None = RESULTS,
     seed: int = 7,
     note_timeout: float | None = None,
-    fair: tuple[int, float] | None = None,
+    fair: FairSize | None = None,
     watch_interval: float = POLL_INTERVAL,
+    pool_size: int = 2,
 ) -> dict[str, Any]:
     """The capacity run (as fast as ``senders`` go), the emulator's floor for the same ingest calls
-    from as many threads, and with ``fair = (webhooks, webhooks/s)`` the noisy-tenant runs."""
+    from as many threads, and with ``fair`` the noisy-tenant runs below the capacity measured."""
     started = time.monotonic()
-    with local_stack() as stack:
+    with local_stack(pool_size=pool_size) as stack:
         ready = time.monotonic()
+        environments = warm(stack)
+        warmed = time.monotonic()
         order = plan(stack, webhooks, tenants_per_tool, seed)
         known = {(d.tool, d.ticket_id) for d in order}
         with NoteWatcher(stack.config["sandbox_url"], watch_interval) as watcher:
             capacity = play(stack, watcher, order, senders, note_timeout=note_timeout)
+            measured = outcome(capacity, watcher, known)
+            print(f"capacity: {result_line(measured)}", flush=True)
             floor = ingest_floor(stack, senders, webhooks)
+            print(f"floor: {floor}", flush=True)
             fairness = None
             if fair is not None:
-                fairness = fair_sharing(
-                    stack, watcher, known, webhooks=fair[0], senders=senders, rate=fair[1]
-                )
+                took = min(measured["webhooks_per_s"], measured["notes_per_s"])
+                rate = round(min(fair.max_rate, LOAD_FRACTION * took), 1)
+                fairness = fair_sharing(stack, watcher, known, size=fair, senders=senders, rate=rate)
         finished = time.monotonic()
     e2e = end_to_end_ms(capacity, watcher)
     result: dict[str, Any] = {
         "senders": senders,
         "tenants": tenants_per_tool * len(TOOLS),
-        **outcome(capacity, watcher, known),
+        **measured,
         "end_to_end_ms": percentiles(e2e),
         "floor": floor,
         "startup_seconds": round(ready - started, 1),
+        "warm_seconds": round(warmed - ready, 1),
+        "pool_size": pool_size,
+        "environments": environments,
         "total_seconds": round(finished - started, 1),
         "time_scale": TIME_SCALE,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.system()},
@@ -319,6 +357,15 @@ def report(result: dict[str, Any]) -> str:
     )
 
 
+def result_line(run: dict[str, Any]) -> str:
+    """One run's counts and latencies, printed as each part ends (a long run shows its progress)."""
+    return (
+        f"{run['webhooks']} webhooks, {run['webhooks_per_s']} webhooks/s, {run['notes_per_s']} notes/s, "
+        f"ingest {run['ingest_ms']}, accepted {run['accepted']}, lost {run['lost']}, doubled "
+        f"{run['doubled']}, DLQ {run['dead_letters']}, quiet {run.get('quiet_end_to_end_ms', '-')}"
+    )
+
+
 def fair_report(fair: dict[str, Any] | None) -> str:
     if not fair:
         return ""
@@ -348,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         out=args.out,
         fair=FAIR_SIZES[args.size],
         watch_interval=WATCH_INTERVALS[args.size],
+        pool_size=POOL_SIZES[args.size],
     )
     print(report(result), flush=True)
     print(f"wrote {args.out / 'load.json'} and {args.out / 'latency.png'}")

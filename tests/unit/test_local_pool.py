@@ -99,3 +99,57 @@ def test_stopping_the_pool_ends_every_environment(pool: FunctionPool) -> None:
 def test_a_pool_needs_one_environment(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one"):
         make_pool(tmp_path, 0)
+
+
+def test_warming_starts_the_whole_pool_before_any_invocation(pool: FunctionPool) -> None:
+    assert pool.warm() == 3
+
+    outcomes = invoke_together(pool, [{"sleep": 0.3}] * 3)
+
+    assert len({o.result["pid"] for o in outcomes}) == 3
+    assert pool.status()["environments"] == 3
+    assert pool.restarts == 0
+    assert pool.warm() == 3  # already full: nothing more starts
+
+
+def test_the_warm_route_needs_the_control_token_and_answers_the_environments() -> None:
+    from ticket_enhancer.local.server import LocalApp
+    from ticket_enhancer.sandbox.vendor import VendorSandbox
+
+    warmed: list[bool] = []
+
+    def warm() -> dict[str, Any]:
+        warmed.append(True)
+        return {"environments": {"JiraWebhookFunction": 4}}
+
+    app = LocalApp([], VendorSandbox(), {}, lambda: {}, "token-for-tests", warm=warm)
+
+    refused = app.handle("POST", "/_local/warm", [], b"", "127.0.0.1")
+    answer = app.handle("POST", "/_local/warm", [("X-Local-Token", "token-for-tests")], b"", "127.0.0.1")
+
+    assert refused.status == 401
+    assert warmed == [True]
+    assert (answer.status, answer.body) == (200, b'{"environments": {"JiraWebhookFunction": 4}}')
+
+
+@pytest.mark.parametrize(("value", "size"), [(None, 4), ("", 4), ("1", 1), ("16", 16), (" 2 ", 2)])
+def test_the_pool_size_comes_from_the_environment(value: str | None, size: int) -> None:
+    from ticket_enhancer.local.stack import pool_size_from
+
+    assert pool_size_from({} if value is None else {"TICKET_ENHANCER_LOCAL_POOL": value}) == size
+
+
+@pytest.mark.parametrize("value", ["0", "17", "-1", "two", "1.5"])
+def test_a_bad_pool_size_is_one_line_exit_2_and_nothing_starts(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ticket_enhancer.local.stack import run_up
+
+    monkeypatch.setenv("TICKET_ENHANCER_LOCAL_POOL", value)
+
+    assert run_up(port=0, root=tmp_path) == 2
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("error: TICKET_ENHANCER_LOCAL_POOL must be a whole number from 1 to 16")
+    assert not (tmp_path / ".ticket-enhancer").exists()

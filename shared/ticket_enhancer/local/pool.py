@@ -80,6 +80,21 @@ class FunctionPool:
             self._ready.notify()
         return started
 
+    def warm(self) -> int:
+        """Start every environment the pool may hold (Lambda's provisioned concurrency), so that
+        measurements see warm environments only; the number now running."""
+        with self._ready:
+            if self._stopped:
+                return 0
+            new = [FunctionProcess(self.spec) for _ in range(self.size - len(self._environments))]
+            self._environments.extend(new)
+        for env in new:  # one at a time: many imports at once would crowd out everything else
+            env.start()
+            with self._ready:
+                self._idle.append(env)
+                self._ready.notify()
+        return len(self.pids)
+
     def _take(self) -> tuple[FunctionProcess | None, bool]:
         """An idle environment, or a new one (True: it needs starting); (None, False) once stopped."""
         with self._ready:

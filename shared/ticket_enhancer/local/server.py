@@ -7,7 +7,9 @@
   under new ids, for load tests), ``POST /_sandbox/{tool}/_delay`` ``{"seconds": 0.2}`` (every
   vendor API call of that tool answers that much later: a slow vendor; 0 ends it),
   ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket), ``POST /_sandbox/_reset``;
-- ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``.
+- ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``,
+  ``POST /_local/warm`` (starts every function's whole pool of environments, like provisioned
+  concurrency, before a measurement; answers once they are up).
 
 Every request needs a loopback ``Host`` (421 otherwise); the control routes, which steer the stack
 (all of ``/_local`` and the sandbox's ``_reset``, ``_fail``, ``_tickets`` and ``_delay``), also need
@@ -84,6 +86,7 @@ class LocalApp:
     status: Callable[[], dict[str, Any]]
     token: str  # local.json's control token
     delays: dict[str, float] = field(default_factory=dict)  # tool -> seconds before each vendor answer
+    warm: Callable[[], dict[str, Any]] | None = None  # POST /_local/warm
 
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str
@@ -201,6 +204,8 @@ class LocalApp:
     def control(self, method: str, path: str) -> Reply:
         if path == "/_local/status" and method == "GET":
             return json_reply(200, self.status())
+        if path == "/_local/warm" and method == "POST" and self.warm is not None:
+            return json_reply(200, self.warm())
         action = CONTROL_PATH.fullmatch(path)
         if action is None or method != "POST":
             return json_reply(404, NOT_FOUND)

@@ -3,7 +3,8 @@
 ``run_up(port, time_scale, root)`` binds 127.0.0.1:PORT first (a port in use, or a second
 ``local up``, is one line on stderr and exit code 2), starts the emulator with the template's tables
 and queues, a pool of execution environments per function (``pool``: one warm process at start, up
-to ``DEFAULT_POOL_SIZE`` as invocations overlap, as Lambda scales), the pollers of each worker (its
+to ``DEFAULT_POOL_SIZE`` (4) or ``TICKET_ENHANCER_LOCAL_POOL`` as invocations overlap, as Lambda
+scales; ``POST /_local/warm`` starts them all), the pollers of each worker (its
 mapping's ``MaximumConcurrency``, at most the pool's size), then serves HTTP. It writes
 ``<root>/.ticket-enhancer/local.json`` (what ``--local`` reads), prints the URLs and
 ``ready: http://127.0.0.1:PORT``; SIGINT or SIGTERM stops everything and removes local.json.
@@ -26,6 +27,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
@@ -51,6 +53,9 @@ from ticket_enhancer.local.template import Function, Template, TemplateError, lo
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 
 DEFAULT_PORT = 3000
+# Environments per function: DEFAULT_POOL_SIZE, or this variable (1 to MAX_POOL_SIZE).
+POOL_SIZE_VARIABLE = "TICKET_ENHANCER_LOCAL_POOL"
+MAX_POOL_SIZE = 16
 DEFAULT_TIME_SCALE = 60.0
 LOCAL_JSON = Path(".ticket-enhancer") / "local.json"
 HOST = "127.0.0.1"
@@ -68,8 +73,16 @@ class UsageError(Exception):
 
 
 class LocalStack:
-    def __init__(self, template: Template, root: Path, server: LocalServer, time_scale: float) -> None:
+    def __init__(
+        self,
+        template: Template,
+        root: Path,
+        server: LocalServer,
+        time_scale: float,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ) -> None:
         self.template = template
+        self.pool_size = pool_size
         self.root = root
         self.server = server
         self.time_scale = time_scale
@@ -152,7 +165,7 @@ class LocalStack:
                 env=self.function_env(function),
                 timeout=float(function.timeout),
             )
-            self.processes[logical_id] = FunctionPool(spec, DEFAULT_POOL_SIZE)
+            self.processes[logical_id] = FunctionPool(spec, self.pool_size)
         with ThreadPoolExecutor(max_workers=len(self.processes) or 1) as pool:
             list(pool.map(FunctionPool.start, self.processes.values()))
         wait_seconds = max(1, min(LAMBDA_LONG_POLL, round(LAMBDA_LONG_POLL / self.time_scale)))
@@ -178,7 +191,9 @@ class LocalStack:
             for f in self.template.functions.values()
             if f.route is not None
         ]
-        self.server.app = LocalApp(routes, VendorSandbox(), self.pollers, self.status, self.token)
+        self.server.app = LocalApp(
+            routes, VendorSandbox(), self.pollers, self.status, self.token, warm=self.warm
+        )
         self._serving = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
         self._serving.start()
 
@@ -193,6 +208,12 @@ class LocalStack:
         for poller in self.pollers.values():
             poller.stop()
         self.emulator.stop()
+
+    def warm(self) -> dict[str, Any]:
+        """Every function's whole pool started (two functions at a time); environments per function."""
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            counts = list(pool.map(FunctionPool.warm, self.processes.values()))
+        return {"environments": dict(zip(self.processes, counts, strict=True))}
 
     def poller_concurrency(self, worker: Function) -> int:
         """Concurrent batches of a worker: its mapping's MaximumConcurrency, at most its pool's size."""
@@ -329,7 +350,20 @@ def _on_signals(stop: threading.Event) -> dict[int, Any]:
     return previous
 
 
+def pool_size_from(environ: Mapping[str, str]) -> int:
+    """``TICKET_ENHANCER_LOCAL_POOL`` (environments per function), or the default."""
+    raw = environ.get(POOL_SIZE_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_POOL_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_POOL_SIZE:
+        raise UsageError(
+            f"{POOL_SIZE_VARIABLE} must be a whole number from 1 to {MAX_POOL_SIZE}, not {raw!r}"
+        )
+    return int(raw)
+
+
 def _prepare(port: int, time_scale: float, root: Path) -> tuple[LocalServer, Template]:
+    pool_size_from(os.environ)  # bad input: nothing starts
     if not time_scale > 0:
         raise UsageError(f"--time-scale must be a positive number, not {time_scale:g}")
     if not 0 <= port <= 65535:
@@ -357,7 +391,7 @@ def run_up(port: int = DEFAULT_PORT, time_scale: float = DEFAULT_TIME_SCALE, roo
     state_file = root / LOCAL_JSON
     stop = threading.Event()
     previous = _on_signals(stop)
-    stack = LocalStack(template, root, server, time_scale)
+    stack = LocalStack(template, root, server, time_scale, pool_size_from(os.environ))
     try:
         stack.start()
         _write_state(state_file, stack.local_json())
