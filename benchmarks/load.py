@@ -384,6 +384,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=sorted(SIZES), default=os.environ.get("LOAD_SIZE", "small"))
     parser.add_argument("--webhooks", type=int, help="overrides the size's webhook count")
     parser.add_argument("--senders", type=int, help="overrides the size's sender count")
+    parser.add_argument(
+        "--fair-webhooks", type=int, help="overrides the noisy-tenant run's webhook count (a slow machine)"
+    )
+    parser.add_argument("--baseline-positions", type=int, help="overrides the baseline's share of the plan")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where load.json and latency.png go")
     args = parser.parse_args(argv)
     if args.size not in SIZES:
@@ -393,7 +397,11 @@ def main(argv: list[str] | None = None) -> int:
         args.webhooks or webhooks,
         args.senders or senders,
         out=args.out,
-        fair=FAIR_SIZES[args.size],
+        fair=FairSize(
+            args.fair_webhooks or FAIR_SIZES[args.size].webhooks,
+            FAIR_SIZES[args.size].max_rate,
+            args.baseline_positions or FAIR_SIZES[args.size].baseline_positions,
+        ),
         watch_interval=WATCH_INTERVALS[args.size],
         pool_size=POOL_SIZES[args.size],
     )
