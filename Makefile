@@ -16,8 +16,8 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install lint typecheck unit validate build built-test test demo bench bench-small events template clean \
-	static proof load
+.PHONY: install lint typecheck unit quick validate build built-test test demo bench bench-small events template \
+	clean static proof load
 
 install: $(VENV)/.installed $(TOOLS)/.installed $(RUNTIME_PY)/.installed $(LAMBDA)/.installed \
 	$(ARM64_PY)/.installed
@@ -72,6 +72,12 @@ typecheck: $(VENV)/.installed
 # Every test but the built-artifact ones and the load test (`make proof` runs that): faults and abuse included.
 unit: $(VENV)/.installed
 	$(VENV)/bin/pytest -m "not built and not load" -q
+
+# The inner loop, under a minute: the unit tests but hypothesis properties (marked `property` by
+# tests/conftest.py), and the worker and pipeline suites on moto. `make unit` runs them all.
+QUICK := tests/unit tests/integration/test_worker.py tests/integration/test_pipeline.py
+quick: $(VENV)/.installed
+	$(VENV)/bin/pytest -m "not property and not built and not load" -q -x $(QUICK)
 
 validate: $(TOOLS)/.installed
 	$(TOOLS)/bin/sam validate --lint

@@ -14,7 +14,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import cold_start, webhook_latency, worker_batch  # noqa: E402 (after the path set-up)
+from benchmarks import (  # noqa: E402 (after the path set-up)
+    cold_start,
+    context_lookup,
+    webhook_latency,
+    worker_batch,
+)
 from benchmarks.lambda_layout import lambda_python_version  # noqa: E402
 
 
@@ -33,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     worker = worker_batch.run(rounds=1 if args.small else 5)
     print(worker_batch.report(worker), flush=True)
     results["worker_batch"] = worker
+    lookup = context_lookup.run(small=args.small)
+    print(context_lookup.report(lookup), flush=True)
+    results["context_lookup"] = lookup
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2))

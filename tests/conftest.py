@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from tests.support import EventBuilder, Stack, TenantFactory, World
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark hypothesis property tests ``property``: `make quick` leaves them out (`make unit` runs them)."""
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)
+
+
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     """moto ``mock_aws`` (region us-east-1, dummy credentials) and shared boto3 clients."""

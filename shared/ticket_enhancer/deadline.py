@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 
-# Lambda's timeout for the worker is 60 s (scripts/gen_template.py WORKER_TIMEOUT); without a context
+# Lambda's timeout for the worker is 60 s (scripts/template/constants.py WORKER_TIMEOUT); without a context
 # (tests, scripts) a record gets what an invocation would.
 DEFAULT_SECONDS = 60.0
 # Kept back from the invocation's remaining time: after a cut-off the record still releases its

@@ -29,10 +29,10 @@ from ticket_enhancer.models import EnhancementJob
 from ticket_enhancer.retention import DAY_SECONDS, HISTORY
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# The default; the deployment's HISTORY_RETENTION_DAYS and a tenant's history_retention_days change it.
-HISTORY_TTL_SECONDS = HISTORY.default * DAY_SECONDS
 FINAL_STATES = ("done", "failed")
 # Longer than the worker's timeout (60 s), shorter than the queue's visibility timeout (360 s).
 LEASE_SECONDS = 120
@@ -73,8 +73,10 @@ class JobStore:
         *,
         lease_seconds: int = LEASE_SECONDS,
         history_days: int = HISTORY.default,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._dynamodb = dynamodb
+        self._clock = clock  # epoch seconds: leases, ages, record times (tests move it)
         self._table = table
         self._lease_seconds = lease_seconds
         self._history_seconds = history_days * DAY_SECONDS
@@ -84,7 +86,7 @@ class JobStore:
 
         Raises ``JobInProgressError`` while another attempt holds the event's lease.
         """
-        stamp = time.time() if now is None else now
+        stamp = self._clock() if now is None else now
         meta = job.metadata
         try:
             result = self._dynamodb.update_item(
@@ -141,7 +143,7 @@ class JobStore:
 
     def now(self) -> float:
         """The clock job records are written with (epoch seconds)."""
-        return time.time()
+        return self._clock()
 
     def mark_posting(self, claim: Claim) -> None:
         self._set(claim, {"state": {"S": "posting"}})
@@ -165,7 +167,7 @@ class JobStore:
                 ":zero": {"N": "0"},
                 ":until": {"N": str(int(until))},
                 ":reason": {"S": reason[:1000]},
-                ":now": {"N": str(int(time.time()))},
+                ":now": {"N": str(int(self._clock()))},
             },
         )
 
@@ -181,7 +183,7 @@ class JobStore:
         history_days: int | None = None,
     ) -> None:
         """End the job; ``history_days`` (the tenant's override) resets when its record expires."""
-        now = int(time.time())
+        now = int(self._clock())
         values: dict[str, Any] = {"state": {"S": state}, "completed_at": {"N": str(now)}}
         if history_days is not None:
             values["expires_at"] = {"N": str(now + history_days * DAY_SECONDS)}

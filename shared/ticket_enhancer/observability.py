@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics
 
-DEFAULT_SERVICE = "ticket-enhancer"
-DEFAULT_NAMESPACE = "TicketEnhancer"
+from ticket_enhancer.settings import Settings
 
 
-def make_logger(settings: Mapping[str, str]) -> Logger:
-    return Logger(service=settings.get("POWERTOOLS_SERVICE_NAME", DEFAULT_SERVICE))
+def make_logger(settings: Settings) -> Logger:
+    return Logger(service=settings.service_name)
 
 
-def make_metrics(tool: str, settings: Mapping[str, str]) -> Metrics:
+def make_metrics(tool: str, settings: Settings) -> Metrics:
     """Metrics with the tool as default dimension (Powertools keeps metric state per process)."""
-    metrics = Metrics(namespace=settings.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_NAMESPACE))
+    metrics = Metrics(namespace=settings.metrics_namespace)
     if metrics.default_dimensions.get("tool") != tool:
         metrics.set_default_dimensions(tool=tool)
     return metrics

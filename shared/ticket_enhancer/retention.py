@@ -36,11 +36,6 @@ class Setting:
             return f"{self.option} must be a whole number of days from {self.minimum} to {MAX_DAYS}"
         return None
 
-    def from_env(self, settings: Mapping[str, str]) -> int:
-        """The deployment default: the environment's value, or ``default`` when absent or invalid."""
-        days = parse_days(settings.get(self.env, ""), self.minimum)
-        return self.default if days is None else days
-
     def for_tenant(self, options: Mapping[str, str] | None) -> int | None:
         """The tenant's override, or None (then the deployment default applies)."""
         return parse_days((options or {}).get(self.option, ""), self.minimum)

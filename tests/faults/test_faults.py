@@ -79,7 +79,7 @@ def throttled(operation: str) -> ClientError:
 
 
 class Clock:
-    """``time.time`` for the job lease (``ticket_enhancer.jobs``), advanced as the queue's timeouts pass."""
+    """The job records' clock (``make_worker_handler(clock=...)``), advanced as the queue's timeouts pass."""
 
     def __init__(self) -> None:
         self.offset = 0.0
@@ -273,6 +273,7 @@ class System:
             },
             bedrock_client_factory=self.bedrock or self._no_bedrock,
             resolve=public_resolver,
+            clock=self.clock.time,
         )
         self.workers.append(worker)
         return worker
@@ -405,10 +406,8 @@ def atomic_conditional_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    moving = Clock()
-    monkeypatch.setattr(jobs_module, "time", moving)
-    return moving
+def clock() -> Clock:
+    return Clock()
 
 
 SystemFactory = Callable[..., System]

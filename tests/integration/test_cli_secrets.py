@@ -36,6 +36,27 @@ def test_add_reads_the_api_token_from_stdin(deployed: Deployment) -> None:
     assert TOKEN not in run.out
 
 
+def test_the_api_user_reads_stdin_like_the_token(deployed: Deployment) -> None:
+    added = with_stdin(deployed, "bot@from-a-pipe.example\n", *add_args("acme", "jira", "--api-user", "-"))
+    assert (added.code, added.err) == (0, "")
+    assert deployed.secret("jira", "acme")["api_user"] == "bot@from-a-pipe.example"
+
+    updated = with_stdin(
+        deployed, "ops@from-a-pipe.example\n", "tenants", "update", "acme", "--api-user", "-"
+    )
+    assert (updated.code, updated.err) == (0, ""), updated.err
+    assert "ops@from-a-pipe.example" not in updated.out
+    assert deployed.secret("jira", "acme")["api_user"] == "ops@from-a-pipe.example"
+
+    before = deployed.snapshot()
+    both = with_stdin(deployed, "x\n", "tenants", "update", "acme", "--api-user", "-", "--api-token", "-")
+    assert (both.code, both.out) == (2, "")
+    assert both.err.strip().splitlines() == [
+        "ticket-enhancer: error: --api-token and --api-user both ask for standard input: give one another way"
+    ]
+    assert deployed.snapshot() == before
+
+
 def test_add_reads_the_webhook_secret_from_stdin(deployed: Deployment) -> None:
     secret = "zendesk-signing-secret-from-stdin"
     run = with_stdin(deployed, secret, *add_args("zen", "zendesk", "--webhook-secret", "-"))

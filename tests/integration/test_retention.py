@@ -15,6 +15,7 @@ from ticket_enhancer.jobs import JobStore
 from ticket_enhancer.models import EnhancementJob, JobTicket, Ticket, TicketMetadata
 from ticket_enhancer.retention import DAY_SECONDS, HISTORY, INDEX, option_problems
 from ticket_enhancer.sandbox.tickets import seed_ticket_id
+from ticket_enhancer.settings import Settings, SettingsError
 from ticket_enhancer.worker.handler import make_worker_handler
 
 from tests.integration.test_worker import (  # noqa: F401 (fixtures)
@@ -64,10 +65,17 @@ def job_item(stack: Stack, table: str, job_key: str) -> dict[str, Any] | None:
 
 def test_settings_read_the_environment_and_tenant_options() -> None:
     assert (INDEX.default, INDEX.minimum, HISTORY.default, HISTORY.minimum) == (365, 0, 90, 30)
-    assert INDEX.from_env({}) == 365
-    assert INDEX.from_env({"INDEX_RETENTION_DAYS": "30"}) == 30
-    assert INDEX.from_env({"INDEX_RETENTION_DAYS": "oops"}) == 365  # never a crash at init
-    assert HISTORY.from_env({"HISTORY_RETENTION_DAYS": "7"}) == 90  # below the minimum: the default
+    tables = {
+        name: name.lower() for name in ("TENANTS_TABLE", "DELIVERIES_TABLE", "JOBS_TABLE", "CONTEXT_TABLE")
+    }
+    defaults = Settings.for_worker(tables)
+    assert (defaults.index_retention_days, defaults.history_retention_days) == (365, 90)
+    assert Settings.for_worker({**tables, "INDEX_RETENTION_DAYS": "30"}).index_retention_days == 30
+    # a malformed value fails the function's init, naming the variable (tests/unit/test_settings.py)
+    with pytest.raises(SettingsError, match=r"^INDEX_RETENTION_DAYS must be"):
+        Settings.for_worker({**tables, "INDEX_RETENTION_DAYS": "oops"})
+    with pytest.raises(SettingsError, match=r"^HISTORY_RETENTION_DAYS must be .* from 30 "):
+        Settings.for_worker({**tables, "HISTORY_RETENTION_DAYS": "7"})
     assert INDEX.for_tenant({"index_retention_days": "0"}) == 0
     assert INDEX.for_tenant({"index_retention_days": "-1"}) is None
     assert HISTORY.for_tenant({}) is None
@@ -152,6 +160,7 @@ def test_worker_takes_the_deployment_defaults_from_its_environment(aws: Stack) -
     create_table(aws.dynamodb, context_table, "pk", "sk")
     env = {
         "TENANTS_TABLE": aws.tenants_table,
+        "DELIVERIES_TABLE": aws.deliveries_table,
         "JOBS_TABLE": jobs_table,
         "CONTEXT_TABLE": context_table,
         "INDEX_RETENTION_DAYS": "20",

@@ -810,6 +810,9 @@ class BrokenStore(ContextStore):
     def list_indexed_tickets(self, tenant_id: str, limit: int = 500) -> list[IndexedTicket]:
         raise ContextStoreError("context table unavailable")
 
+    def recent_tickets(self, tenant_id: str, limit: int = 100) -> list[IndexedTicket]:
+        raise ContextStoreError("context table unavailable")
+
     def list_articles(self, tenant_id: str, limit: int = 500) -> list[Article]:
         raise ContextStoreError("context table unavailable")
 

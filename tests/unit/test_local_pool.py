@@ -134,7 +134,7 @@ def test_the_warm_route_needs_the_control_token_and_answers_the_environments() -
 
 @pytest.mark.parametrize(("value", "size"), [(None, 4), ("", 4), ("1", 1), ("16", 16), (" 2 ", 2)])
 def test_the_pool_size_comes_from_the_environment(value: str | None, size: int) -> None:
-    from ticket_enhancer.local.stack import pool_size_from
+    from ticket_enhancer.local.pool import pool_size_from
 
     assert pool_size_from({} if value is None else {"TICKET_ENHANCER_LOCAL_POOL": value}) == size
 

@@ -30,6 +30,7 @@ __all__ = [
     "Timeouts",
     "bedrock_runtime",
     "dynamodb",
+    "s3",
     "secretsmanager",
     "sqs",
 ]
@@ -83,3 +84,8 @@ def secretsmanager(config: Timeouts = WEBHOOK_CONFIG) -> SecretsManagerClient:
 
 def bedrock_runtime(config: Timeouts = WORKER_CONFIG) -> Any:
     return _client("bedrock-runtime", config)
+
+
+def s3(config: Timeouts = WORKER_CONFIG) -> Any:
+    """S3 (the tenants' search indexes, ``CONTEXT_INDEX_BUCKET``)."""
+    return _client("s3", config)

@@ -45,7 +45,7 @@ def list_(target: Target | None) -> int:
     from ticket_enhancer.plugins.registry import PluginManager
 
     manager = PluginManager()
-    manager.load_plugins_on_startup()
+    manager.load_plugins_on_startup(known_tools())  # installed entry-point plugins included
     statuses = manager.plugin_status()
     paused: set[str] = set()
     if target is not None and target.local:

@@ -113,7 +113,10 @@ def outputs_to_target(
     tables = {name: need(f"{name}Name") for name in TABLES}
     tools = {}
     for tool in known_tools():
-        camel = plugin(tool).logical_name()
+        try:
+            camel = plugin(tool).logical_name()
+        except CliError:  # an installed plugin that fails to load: its tool stays unknown here
+            continue
         if f"{camel}WebhookUrl" not in outputs:  # a tool this stack was not generated with
             continue
         tools[tool] = ToolResources(

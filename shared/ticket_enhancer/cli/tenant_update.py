@@ -26,7 +26,7 @@ def _credentials(args: Any) -> dict[str, str]:
         ("api_token", args.api_token),
         ("llm_api_key", args.llm_api_key),
     ):
-        value = given if key == "api_user" else reader.value(given, f"--{key.replace('_', '-')}")
+        value = reader.value(given, f"--{key.replace('_', '-')}")
         if value is not None:
             if not value.strip():
                 raise CliError(f"--{key.replace('_', '-')} needs a value")

@@ -108,16 +108,20 @@ def get_row(target: Target, tenant_id: str) -> dict[str, Any]:
     return deserialize_item(item)
 
 
-def _add_secrets(args: Any, tool: str, scheme: schemes.WebhookScheme) -> tuple[str, bool, str | None]:
-    """(webhook secret, whether it was generated, API token) from options, stdin or environment."""
+def _add_secrets(
+    args: Any, tool: str, scheme: schemes.WebhookScheme
+) -> tuple[str, bool, str | None, str | None]:
+    """(webhook secret, whether it was generated, API token, API user) from options, stdin (``-``,
+    for one of them) or environment."""
     reader = ValueReader()
     given = reader.value(args.webhook_secret, "--webhook-secret", ENV_WEBHOOK_SECRET)
     api_token = reader.value(args.api_token, "--api-token", ENV_API_TOKEN)
+    api_user = reader.value(args.api_user, "--api-user")
     if scheme.tool_makes_secret and not given:
         raise CliError(f"{tool} creates its own signing secret: pass it with --webhook-secret")
     webhook_secret = given or new_webhook_secret(scheme)
     check_webhook_secret(scheme, webhook_secret)
-    return webhook_secret, given is None, api_token
+    return webhook_secret, given is None, api_token, api_user
 
 
 def _create_secrets(sm: Any, tenant_id: str, documents: dict[str, dict[str, Any]]) -> None:
@@ -153,7 +157,7 @@ def add(target: Target, args: Any) -> int:
         )
     except BaseUrlError as exc:
         raise CliError(str(exc)) from None
-    webhook_secret, generated, api_token = _add_secrets(args, tool, scheme)
+    webhook_secret, generated, api_token, api_user = _add_secrets(args, tool, scheme)
 
     ddb, sm = target.client("dynamodb"), target.client("secretsmanager")
     table = target.tables["TenantsTable"]
@@ -162,7 +166,7 @@ def add(target: Target, args: Any) -> int:
     name = secret_name(tool, tenant_id)
     documents: dict[str, dict[str, Any]] = {  # the webhook function may read the first only (contract)
         webhook_secret_name(tool, tenant_id): {"webhook_secrets": [webhook_secret]},
-        name: {"api_user": args.api_user or "", "api_token": api_token or ""},
+        name: {"api_user": api_user or "", "api_token": api_token or ""},
     }
     _create_secrets(sm, tenant_id, documents)
     now = _now()
@@ -250,7 +254,7 @@ def disable(target: Target, args: Any) -> int:
 def remove(target: Target, args: Any) -> int:
     row = get_row(target, args.tenant_id)
     ddb = target.client("dynamodb")
-    for kind in ("kb", "asset", "ticket"):
+    for kind in ("kb", "asset", "ticket", "recent", "index"):
         pk = f"{args.tenant_id}#{kind}"
         for page in ddb.get_paginator("query").paginate(
             TableName=target.tables["ContextTable"],

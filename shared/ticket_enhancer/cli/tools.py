@@ -1,4 +1,6 @@
-"""The tools the CLI knows: the plugin registry's (built-ins, and entry-point plugins when enabled)."""
+"""The tools the CLI knows: the plugin registry's built-ins and every entry-point plugin installed
+where the CLI runs (a tool shipped as its own package is onboarded like a built-in; functions scan
+entry points only when their template says so, ``TICKET_ENHANCER_ENTRY_POINTS=1``)."""
 
 from __future__ import annotations
 
@@ -12,20 +14,26 @@ if TYPE_CHECKING:
 
 
 def known_tools() -> list[str]:
+    from ticket_enhancer.plugins.registry import PluginManager
     from ticket_enhancer.plugins.registry import known_tools as registered
 
+    PluginManager().discover_entry_points()  # once per process
     return registered()
 
 
 def check_tool_options(tool: str, options: Mapping[str, str]) -> None:
     """Refuse an option that belongs to another tool (``zoho_data_centre`` on a Jira tenant)."""
+    from ticket_enhancer.plugins.errors import PluginError
     from ticket_enhancer.plugins.registry import PluginManager
 
     own = plugin(tool).tool_options
     for other in known_tools():
-        theirs = PluginManager().get_plugin(other).tool_options - own
-        for key in sorted(theirs & set(options)):
-            raise CliError(f"option {key!r} is for {PluginManager().get_plugin(other).tool_name()} only")
+        try:  # a plugin that fails to load claims no options
+            theirs = PluginManager().get_plugin(other)
+        except PluginError:
+            continue
+        for key in sorted((theirs.tool_options - own) & set(options)):
+            raise CliError(f"option {key!r} is for {theirs.tool_name()} only")
 
 
 def plugin(tool: str) -> TicketingToolPlugin:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = ["K1", "STOPWORDS", "B", "rank", "tokenize"]
 
@@ -91,14 +91,18 @@ def tokenize(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text[:MAX_TEXT_CHARS].lower()) if len(t) > 1 and t not in STOPWORDS]
 
 
-def rank(query: str, docs: Sequence[str], top_k: int) -> list[tuple[int, float]]:
+def rank(
+    query: str, docs: Sequence[str], top_k: int, *, tokenizer: Callable[[str], list[str]] | None = None
+) -> list[tuple[int, float]]:
     """``(index, score)`` of the best ``top_k`` documents with a positive score, best first.
 
-    Ties keep document order, so the result is deterministic.
+    Ties keep document order, so the result is deterministic. ``tokenizer`` defaults to
+    :func:`tokenize` (the index's :func:`ticket_enhancer.enhance.tokens.tokenize` also fits).
     """
+    split = tokenizer or tokenize
     if top_k <= 0 or not docs:
         return []
-    terms = list(dict.fromkeys(tokenize(query)))[:MAX_QUERY_TERMS]
+    terms = list(dict.fromkeys(split(query)))[:MAX_QUERY_TERMS]
     if not terms:
         return []
     wanted = set(terms)
@@ -106,7 +110,7 @@ def rank(query: str, docs: Sequence[str], top_k: int) -> list[tuple[int, float]]
     lengths: list[int] = []
     doc_freq: Counter[str] = Counter()
     for doc in docs:
-        tokens = tokenize(doc)
+        tokens = split(doc[:MAX_TEXT_CHARS])
         lengths.append(len(tokens))
         tf = Counter(t for t in tokens if t in wanted)
         counts.append(tf)

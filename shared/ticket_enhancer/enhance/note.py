@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from ticket_enhancer.enhance.note_context import article_line, similar_ticket_line
 from ticket_enhancer.enhance.records import AssetMatch, GatheredContext
 from ticket_enhancer.models import Priority
 from ticket_enhancer.render import link, untrusted
@@ -102,13 +103,9 @@ def compose_offline_note(context: GatheredContext) -> str:
         "### Similar tickets",
         "",
     ]
-    lines += [
-        f"- {_link(f'{s.label}: {s.subject}' if s.subject else s.label, s.url)}" for s in context.similar
-    ] or ["- No similar tickets found."]
+    lines += [f"- {similar_ticket_line(s)}" for s in context.similar] or ["- No similar tickets found."]
     lines += ["", "### Knowledge articles", ""]
-    lines += [f"- {_link(a.title or a.url, a.url)}" for a in context.articles] or [
-        "- No matching knowledge articles."
-    ]
+    lines += [f"- {article_line(a)}" for a in context.articles] or ["- No matching knowledge articles."]
     lines += ["", "### Network and asset matches", ""]
     lines += [f"- {_asset_line(m)}" for m in context.assets] or [
         "- No address or host in the ticket is in the inventory."

@@ -27,6 +27,7 @@ from ticket_enhancer.models import NOTE_FOOTER_PREFIX
 from ticket_enhancer.plugins.dependencies import resolve_order
 
 if TYPE_CHECKING:
+    from ticket_enhancer.enhance.index_store import IndexStore
     from ticket_enhancer.enhance.store import ContextStore
     from ticket_enhancer.models import Ticket
     from ticket_enhancer.plugins.context import TenantContext
@@ -137,12 +138,15 @@ class Pipeline:
 def build_default_pipeline(
     store: ContextStore,
     *,
+    index: IndexStore | None = None,
     bedrock_client_factory: Callable[[], Any] | None = None,
     step_timeout: float = 8.0,
     model_timeout: float = 20.0,
     resolve: Resolver | None = None,
+    local: bool = False,
 ) -> Pipeline:
-    """ticket_context -> (similar_tickets, knowledge, network_assets) -> synthesis."""
+    """ticket_context -> (similar_tickets, knowledge, network_assets) -> synthesis (``local``: the
+    local stack's policy, ``Settings.local``)."""
     from ticket_enhancer.enhance.steps import (
         KnowledgeStep,
         NetworkAssetsStep,
@@ -154,11 +158,14 @@ def build_default_pipeline(
     return Pipeline(
         [
             TicketContextStep(),
-            SimilarTicketsStep(store),
-            KnowledgeStep(store),
+            SimilarTicketsStep(store, index=index),
+            KnowledgeStep(store, index=index),
             NetworkAssetsStep(store),
             SynthesisStep(
-                bedrock_client_factory=bedrock_client_factory, model_timeout=model_timeout, resolve=resolve
+                bedrock_client_factory=bedrock_client_factory,
+                model_timeout=model_timeout,
+                resolve=resolve,
+                local=local,
             ),
         ],
         step_timeout=step_timeout,

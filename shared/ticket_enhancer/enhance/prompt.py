@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ticket_enhancer.enhance.note_context import article_prompt_fields, similar_prompt_fields
 from ticket_enhancer.enhance.records import AssetMatch, GatheredContext
 
 __all__ = ["MAX_PROMPT_CHARS", "SYSTEM_PROMPT", "Prompt", "build_prompt", "neutralise"]
@@ -92,24 +93,11 @@ def build_prompt(context: GatheredContext) -> Prompt:
         ],
     )
     optional = [
-        _block(
-            "similar_ticket",
-            [
-                ("Key", s.label, 200),
-                ("URL", s.url, 500),
-                ("Subject", s.subject, 300),
-                ("Text", s.text, MAX_ITEM_CHARS),
-            ],
-            index,
-        )
+        _block("similar_ticket", similar_prompt_fields(s), index)
         for index, s in enumerate(context.similar, 1)
     ]
     optional += [
-        _block(
-            "knowledge_article",
-            [("Title", a.title, 300), ("URL", a.url, 500), ("Excerpt", a.body, MAX_ITEM_CHARS)],
-            index,
-        )
+        _block("knowledge_article", article_prompt_fields(a), index)
         for index, a in enumerate(context.articles, 1)
     ]
     if context.assets:

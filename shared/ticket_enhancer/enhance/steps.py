@@ -12,10 +12,11 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ticket_enhancer.enhance.bm25 import rank
 from ticket_enhancer.enhance.context import EnhancementContext, TicketText
 from ticket_enhancer.enhance.network import extract_indicators, match_assets
 from ticket_enhancer.enhance.prompt import build_prompt
+from ticket_enhancer.enhance.retrieval import find_articles, find_similar, scope_for
+from ticket_enhancer.enhance.store import RECENT_LIMIT
 from ticket_enhancer.enhance.synthesis import (
     DEFAULT_TIMEOUT,
     choose_provider,
@@ -24,6 +25,8 @@ from ticket_enhancer.enhance.synthesis import (
 )
 
 if TYPE_CHECKING:
+    from ticket_enhancer.enhance.index_store import IndexStore
+    from ticket_enhancer.enhance.records import Article, IndexedTicket
     from ticket_enhancer.enhance.store import ContextStore
     from ticket_enhancer.urls import Resolver
 
@@ -50,34 +53,70 @@ class TicketContextStep:
 
 
 class SimilarTicketsStep:
-    """BM25 over the tenant's processed tickets (not this one): the best :data:`TOP_K`."""
+    """Similar tickets of the ticket's scope (not this one): the best :data:`TOP_K`.
+
+    From the tenant's index (when the sync built one) fused with the newest processed tickets
+    (:mod:`ticket_enhancer.enhance.retrieval`): a pointer ``GetItem`` (cached a few seconds), a
+    ``GetObject`` only when the index changed, one ``Query`` and one ``BatchGetItem``, whatever the
+    tenant's size.
+    """
 
     name = "similar_tickets"
     requires: tuple[str, ...] = ("ticket_context",)
 
-    def __init__(self, store: ContextStore, *, top_k: int = TOP_K, limit: int = 500) -> None:
-        self._store, self._top_k, self._limit = store, top_k, limit
+    def __init__(
+        self,
+        store: ContextStore,
+        *,
+        index: IndexStore | None = None,
+        top_k: int = TOP_K,
+        recent: int = RECENT_LIMIT,
+    ) -> None:
+        self._store, self._index, self._top_k, self._recent = store, index, top_k, recent
+
+    def _lookup(self, ctx: EnhancementContext) -> tuple[IndexedTicket, ...]:
+        tenant_id = ctx.tenant.tenant_id
+        index = self._index.load(tenant_id) if self._index is not None else None
+        return find_similar(
+            ctx.ticket_text,
+            ticket_id=ctx.ticket.ticket_id,
+            scope=scope_for(ctx.tenant.config.options, ctx.ticket.scope),
+            index=index,
+            recent=self._store.recent_tickets(tenant_id, self._recent),
+            k=self._top_k,
+        )
 
     async def run(self, ctx: EnhancementContext) -> None:
-        indexed = await asyncio.to_thread(self._store.list_indexed_tickets, ctx.tenant.tenant_id, self._limit)
-        candidates = [t for t in indexed if t.ticket_id != ctx.ticket.ticket_id]
-        ranked = rank(ctx.ticket_text, [f"{t.subject}\n{t.text}" for t in candidates], self._top_k)
-        ctx.results[self.name] = tuple(candidates[index] for index, _ in ranked)
+        ctx.results[self.name] = await asyncio.to_thread(self._lookup, ctx)
 
 
 class KnowledgeStep:
-    """BM25 over the tenant's knowledge articles (title weighted twice): the best :data:`TOP_K`."""
+    """Knowledge articles, each with the passage that matched: the best :data:`TOP_K`.
+
+    From the tenant's index when it holds articles (the pointer read is shared with
+    :class:`SimilarTicketsStep`), else the CLI-loaded articles (cached by the store).
+    """
 
     name = "knowledge"
     requires: tuple[str, ...] = ("ticket_context",)
 
-    def __init__(self, store: ContextStore, *, top_k: int = TOP_K, limit: int = 500) -> None:
-        self._store, self._top_k, self._limit = store, top_k, limit
+    def __init__(
+        self, store: ContextStore, *, index: IndexStore | None = None, top_k: int = TOP_K, limit: int = 500
+    ) -> None:
+        self._store, self._index, self._top_k, self._limit = store, index, top_k, limit
+
+    def _lookup(self, ctx: EnhancementContext) -> tuple[Article, ...]:
+        tenant_id = ctx.tenant.tenant_id
+        index = self._index.load(tenant_id) if self._index is not None else None
+        loaded = (
+            []
+            if index is not None and index.article_count
+            else self._store.list_articles(tenant_id, self._limit)
+        )
+        return find_articles(ctx.ticket_text, index=index, loaded=loaded, k=self._top_k)
 
     async def run(self, ctx: EnhancementContext) -> None:
-        articles = await asyncio.to_thread(self._store.list_articles, ctx.tenant.tenant_id, self._limit)
-        ranked = rank(ctx.ticket_text, [f"{a.title}\n{a.title}\n{a.body}" for a in articles], self._top_k)
-        ctx.results[self.name] = tuple(articles[index] for index, _ in ranked)
+        ctx.results[self.name] = await asyncio.to_thread(self._lookup, ctx)
 
 
 class NetworkAssetsStep:
@@ -130,7 +169,9 @@ class SynthesisStep:
         bedrock_client_factory: Callable[[], Any] | None = None,
         model_timeout: float = DEFAULT_TIMEOUT,
         resolve: Resolver | None = None,
+        local: bool = False,
     ) -> None:
+        self._local = local
         self._factory = CachedFactory(bedrock_client_factory or default_bedrock_client)  # one per container
         self._resolve = resolve
         self._model_timeout = model_timeout
@@ -142,6 +183,7 @@ class SynthesisStep:
             ctx.tenant,
             bedrock_client_factory=self._factory,
             timeout=self._model_timeout,
+            local=self._local,
             resolve=self._resolve,
         )
         result = await synthesize_note(provider, prompt, seconds=self._model_timeout)

@@ -5,8 +5,15 @@ Layout (``pk`` / ``sk``, both strings):
 * ``<tenant_id>#kb`` / article id: ``title``, ``body``, ``url``
 * ``<tenant_id>#asset`` / CIDR, IP or host name: ``name``, ``notes``
 * ``<tenant_id>#ticket`` / ticket id: ``display_key``, ``subject``, ``text``, ``url``, ``created``,
-  ``expires_at`` (the table's TTL: ``retention.INDEX``, 365 days unless the deployment or the tenant
-  chose otherwise; articles and assets never expire)
+  ``scope``, ``category``, ``group``, ``expires_at`` (the table's TTL: ``retention.INDEX``, 365 days
+  unless the deployment or the tenant chose otherwise; articles and assets never expire)
+* ``<tenant_id>#recent`` / ``<indexed at, ISO 8601 UTC>#<ticket id>``: ``ticket_id`` and the same
+  ``expires_at``; one per processing of a ticket, so a ``Query`` newest first gives the newest
+  processed tickets by time (the ticket-id sort key orders ``"99"`` after ``"1000"``). It holds no
+  ticket text: erasing a ticket's ``#ticket`` item erases its content. Tickets processed before
+  these pointers existed are not in the window; the tenant's history sync brings resolved ones in.
+* ``<tenant_id>#index`` / ``current``: the pointer to the tenant's search index in S3
+  (:mod:`ticket_enhancer.enhance.index_store`).
 
 Tenant isolation: every read is a ``Query`` on one tenant's partition key, never a ``Scan``, and
 the tenant id is validated, so no id can address another tenant's partition. The calls are
@@ -35,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_ARTICLE_BODY_CHARS",
     "MAX_INDEXED_TEXT_BYTES",
+    "RECENT_LIMIT",
     "ContextStore",
     "ContextStoreError",
     "article_id",
@@ -44,8 +52,8 @@ MAX_INDEXED_TEXT_BYTES = 4096
 MAX_ARTICLE_BODY_CHARS = 50_000  # stays well under DynamoDB's 400 KB item limit
 _MAX_FIELD_CHARS = 1024
 _PAGE_SIZE = 500
-INDEX_RETENTION_SECONDS = INDEX.default * DAY_SECONDS  # processed tickets: similar-ticket candidates
 _MAX_CACHED = 512  # (tenant, kind) entries kept by a worker
+RECENT_LIMIT = 100  # newest processed tickets a job reads (one BatchGetItem holds 100 keys)
 
 
 def _utf8_prefix(text: str, limit: int) -> str:
@@ -196,7 +204,9 @@ class ContextStore:
         if days <= 0:
             return
         text = f"{ticket.subject}\n{ticket.description}".strip()
-        created = ticket.created_at or datetime.now(UTC)
+        now = datetime.now(UTC)
+        created = ticket.created_at or now
+        expires_at = int(time.time()) + days * DAY_SECONDS
         self._put(
             tenant_id,
             "ticket",
@@ -207,20 +217,73 @@ class ContextStore:
                 "text": _utf8_prefix(text, MAX_INDEXED_TEXT_BYTES),
                 "url": ticket.url or "",
                 "created": created.isoformat(),
+                "scope": ticket.scope[:_MAX_FIELD_CHARS],
+                "category": ticket.category[:_MAX_FIELD_CHARS],
+                "group": ticket.group[:_MAX_FIELD_CHARS],
             },
-            expires_at=int(time.time()) + days * DAY_SECONDS,
+            expires_at=expires_at,
+        )
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # fixed width: sorts by time
+        self._put(
+            tenant_id,
+            "recent",
+            f"{stamp}#{ticket.ticket_id}",
+            {"ticket_id": ticket.ticket_id},
+            expires_at=expires_at,
         )
 
     def list_indexed_tickets(self, tenant_id: str, limit: int = 500) -> list[IndexedTicket]:
-        """Up to ``limit`` indexed tickets, highest ticket id first (usually the newest)."""
-        return [
-            IndexedTicket(
-                ticket_id=_s(i, "sk"),
-                display_key=_s(i, "display_key"),
-                subject=_s(i, "subject"),
-                text=_s(i, "text"),
-                url=_s(i, "url"),
-                created=_s(i, "created"),
-            )
-            for i in self._query(tenant_id, "ticket", limit, newest_first=True)
+        """Up to ``limit`` indexed tickets, highest ticket id first (not by time: see
+        :meth:`recent_tickets`). For the CLI and tests; jobs read :meth:`recent_tickets`."""
+        return [_indexed(i, _s(i, "sk")) for i in self._query(tenant_id, "ticket", limit, newest_first=True)]
+
+    def recent_tickets(self, tenant_id: str, limit: int = RECENT_LIMIT) -> list[IndexedTicket]:
+        """The newest ``limit`` (at most 100) processed tickets by processing time, newest first.
+
+        Two reads whatever the tenant's size: one ``Query`` of the ``#recent`` pointers (newest
+        first, ``Limit`` ``2 * limit``: a ticket processed twice has two) and one ``BatchGetItem`` of
+        the ``#ticket`` items (unprocessed keys are asked once more, then left out).
+        """
+        limit = max(0, min(limit, RECENT_LIMIT))
+        if limit == 0:
+            return []
+        page = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": self._pk(tenant_id, "recent")}},
+            Limit=2 * limit,
+            ScanIndexForward=False,
+        )
+        ids = list(dict.fromkeys(_s(i, "ticket_id") for i in page.get("Items", []) if _s(i, "ticket_id")))[
+            :limit
         ]
+        if not ids:
+            return []
+        pk = self._pk(tenant_id, "ticket")
+        keys: list[dict[str, Any]] = [{"pk": {"S": pk}, "sk": {"S": tid}} for tid in ids]
+        found: dict[str, IndexedTicket] = {}
+        for _ in range(2):
+            answer = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys}})
+            for item in answer.get("Responses", {}).get(self._table, []):
+                if _s(item, "pk") == pk:  # only this tenant's partition was asked; checked anyway
+                    found[_s(item, "sk")] = _indexed(item, _s(item, "sk"))
+            unprocessed: Mapping[str, Any] = answer.get("UnprocessedKeys") or {}
+            keys = list((unprocessed.get(self._table) or {}).get("Keys", []))
+            if not keys:
+                break
+        return [found[tid] for tid in ids if tid in found]
+
+
+def _indexed(item: Mapping[str, Any], ticket_id: str) -> IndexedTicket:
+    return IndexedTicket(
+        ticket_id=ticket_id,
+        display_key=_s(item, "display_key"),
+        subject=_s(item, "subject"),
+        text=_s(item, "text"),
+        url=_s(item, "url"),
+        created=_s(item, "created"),
+        status="open",
+        category=_s(item, "category"),
+        group=_s(item, "group"),
+        scope=_s(item, "scope"),
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -172,10 +171,11 @@ def choose_provider(
     *,
     bedrock_client_factory: Callable[[], Any] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
-    local: bool | None = None,
+    local: bool = False,
     resolve: Resolver | None = None,
 ) -> SynthesisProvider:
-    """The tenant's provider from ``options["synthesis_provider"]`` (offline|bedrock|openai)."""
+    """The tenant's provider from ``options["synthesis_provider"]`` (offline|bedrock|openai);
+    ``local`` (the local stack, ``Settings.local``) lets an OpenAI-compatible endpoint be loopback."""
     options = tenant.config.options
     kind = options.get("synthesis_provider", "offline").strip().lower()
     model = options.get("synthesis_model", "").strip()
@@ -190,7 +190,7 @@ def choose_provider(
             key.get_secret_value() if key is not None else None,
             model,
             timeout=timeout,
-            local=os.environ.get("TICKET_ENHANCER_LOCAL") == "1" if local is None else local,
+            local=local,
             resolve=resolve or system_resolve,
         )
     if kind != "offline":

@@ -27,6 +27,7 @@ from ticket_enhancer.observability import make_logger, make_metrics
 from ticket_enhancer.plugins.context import Headers, WebhookRequest
 from ticket_enhancer.plugins.errors import WebhookEventIgnoredError, WebhookPayloadError
 from ticket_enhancer.plugins.registry import plugin_for_function
+from ticket_enhancer.settings import Settings
 from ticket_enhancer.tenants import TenantStore, TenantStoreUnavailableError
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from ticket_enhancer.plugins.base import TicketingToolPlugin
 
 MAX_BODY_BYTES = 256 * 1024
-LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 T = TypeVar("T")
 
 UNAUTHORIZED = {"error": "unauthorized"}
@@ -188,9 +188,10 @@ def make_webhook_handler(
     env: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
 ) -> WebhookHandler:
-    """Build the handler at import time: clients, tenant cache and plugin are ready before the
-    first request (Lambda init), and shared by every request of the container."""
-    settings = os.environ if env is None else env
+    """Build the handler at import time: settings checked (``SettingsError`` names a missing or
+    malformed variable), clients, tenant cache and plugin ready before the first request (Lambda
+    init), and shared by every request of the container."""
+    settings = Settings.for_webhook(os.environ if env is None else env)
     dynamodb = dynamodb or aws.dynamodb()
     logger = make_logger(settings)
     metrics = make_metrics(tool, settings)
@@ -200,16 +201,16 @@ def make_webhook_handler(
         tenants=TenantStore(
             dynamodb=dynamodb,
             secrets=secrets or aws.secretsmanager(),
-            table=settings.get("TENANTS_TABLE", "tenants"),
+            table=settings.tenants_table,
             tool=tool,
             kind="webhook",
-            ttl=float(settings.get("TENANT_CACHE_SECONDS", "300")),
+            ttl=settings.tenant_cache_seconds,
             metrics=metrics,
         ),
         dynamodb=dynamodb,
         sqs=sqs or aws.sqs(),
-        deliveries_table=settings.get("DELIVERIES_TABLE", "deliveries"),
-        queue_url=settings.get("QUEUE_URL", ""),
+        deliveries_table=settings.deliveries_table,
+        queue_url=settings.queue_url or "",
         logger=logger,
         metrics=metrics,
         clock=clock,

@@ -9,6 +9,7 @@ function, so ``local up`` starts as fast as before; more are started only when i
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,6 +19,20 @@ from ticket_enhancer.local.functions import FunctionProcess, FunctionSpec, Outco
 # Each one is a Python process of about 70 MB; 4 lets overlapping webhooks and batches of one tool
 # run side by side without 40 processes competing for a laptop's cores.
 DEFAULT_POOL_SIZE = 4
+# Environments per function: DEFAULT_POOL_SIZE, or this variable (1 to MAX_POOL_SIZE).
+POOL_SIZE_VARIABLE = "TICKET_ENHANCER_LOCAL_POOL"
+MAX_POOL_SIZE = 16
+
+
+def pool_size_from(environ: Mapping[str, str]) -> int:
+    """``TICKET_ENHANCER_LOCAL_POOL`` (environments per function), or the default; ValueError when
+    it is not a whole number from 1 to ``MAX_POOL_SIZE``."""
+    raw = environ.get(POOL_SIZE_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_POOL_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_POOL_SIZE:
+        raise ValueError(f"{POOL_SIZE_VARIABLE} must be a whole number from 1 to {MAX_POOL_SIZE}: {raw!r}")
+    return int(raw)
 
 
 class FunctionPool:

@@ -27,7 +27,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
@@ -47,15 +46,12 @@ from ticket_enhancer.local.functions import FunctionSpec
 from ticket_enhancer.local.guard import new_token, write_private
 from ticket_enhancer.local.http_api import ACCOUNT_ID
 from ticket_enhancer.local.poller import LAMBDA_LONG_POLL, Poller
-from ticket_enhancer.local.pool import DEFAULT_POOL_SIZE, FunctionPool
+from ticket_enhancer.local.pool import DEFAULT_POOL_SIZE, FunctionPool, pool_size_from
 from ticket_enhancer.local.server import Handler, LocalApp, LocalServer, Route
 from ticket_enhancer.local.template import Function, Template, TemplateError, load, resolve
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 
 DEFAULT_PORT = 3000
-# Environments per function: DEFAULT_POOL_SIZE, or this variable (1 to MAX_POOL_SIZE).
-POOL_SIZE_VARIABLE = "TICKET_ENHANCER_LOCAL_POOL"
-MAX_POOL_SIZE = 16
 DEFAULT_TIME_SCALE = 60.0
 LOCAL_JSON = Path(".ticket-enhancer") / "local.json"
 HOST = "127.0.0.1"
@@ -146,7 +142,12 @@ class LocalStack:
             LAMBDA_TASK_ROOT=str(function.code_dir),
             TICKET_ENHANCER_LOCAL="1",
             TICKET_ENHANCER_TIME_SCALE=f"{self.time_scale:g}",
-            PYTHONPATH=os.pathsep.join([str(function.code_dir), str(self.root / "shared")]),
+            # Then what `local up` itself imports from: a plugin package installed outside the
+            # environment (`pip install --target`) serves locally as the CLI sees it; in Lambda,
+            # `sam build` installs it into the function (its generated requirements.txt).
+            PYTHONPATH=os.pathsep.join(
+                [str(function.code_dir), str(self.root / "shared"), *_extra_paths(self.root)]
+            ),
         )
         if "PYTHONDONTWRITEBYTECODE" in os.environ:
             env["PYTHONDONTWRITEBYTECODE"] = os.environ["PYTHONDONTWRITEBYTECODE"]
@@ -297,6 +298,13 @@ class LocalStack:
         print(f"time scale: {self.time_scale:g} ({timings or 'no queue timings'})")
 
 
+def _extra_paths(root: Path) -> list[str]:
+    """This process's PYTHONPATH entries, other than the project's own shared code."""
+    shared = (root / "shared").resolve()
+    entries = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    return [entry for entry in entries if entry and Path(entry).resolve() != shared]
+
+
 # -- run_up ----------------------------------------------------------------------------------------
 def _bind(port: int) -> LocalServer:
     try:
@@ -350,20 +358,11 @@ def _on_signals(stop: threading.Event) -> dict[int, Any]:
     return previous
 
 
-def pool_size_from(environ: Mapping[str, str]) -> int:
-    """``TICKET_ENHANCER_LOCAL_POOL`` (environments per function), or the default."""
-    raw = environ.get(POOL_SIZE_VARIABLE, "").strip()
-    if not raw:
-        return DEFAULT_POOL_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_POOL_SIZE:
-        raise UsageError(
-            f"{POOL_SIZE_VARIABLE} must be a whole number from 1 to {MAX_POOL_SIZE}, not {raw!r}"
-        )
-    return int(raw)
-
-
 def _prepare(port: int, time_scale: float, root: Path) -> tuple[LocalServer, Template]:
-    pool_size_from(os.environ)  # bad input: nothing starts
+    try:
+        pool_size_from(os.environ)  # bad input: nothing starts
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if not time_scale > 0:
         raise UsageError(f"--time-scale must be a positive number, not {time_scale:g}")
     if not 0 <= port <= 65535:

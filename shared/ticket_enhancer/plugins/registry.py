@@ -44,7 +44,6 @@ class PluginState(StrEnum):
     REGISTERED = "registered"  # known, not imported or set up yet
     LOADED = "loaded"  # imported, validated, set up
     FAILED = "failed"  # import, validation or setup failed: see ``error``
-    DISABLED = "disabled"  # switched off by an operator
 
 
 @dataclass(slots=True)
@@ -230,22 +229,11 @@ class PluginManager:
             return tool_type in self._entries
 
     def plugin_status(self) -> dict[str, PluginStatus]:
-        """State of every plugin: registered, loaded, failed (with its error) or disabled."""
+        """State of every plugin: registered, loaded or failed (with its error). Switching a tool
+        off is an operator's act on the deployment, not on a process's registry: `plugins pause`
+        (its worker), `tenants disable` (one tenant)."""
         with self._lock:
             return {name: entry.status for name, entry in sorted(self._entries.items())}
-
-    def disable_plugin(self, tool_type: str) -> None:
-        self._require(tool_type).status.state = PluginState.DISABLED
-
-    def enable_plugin(self, tool_type: str) -> None:
-        entry = self._require(tool_type)
-        if entry.status.state is PluginState.DISABLED:
-            if entry.set_up:
-                entry.status.state = PluginState.LOADED
-            elif entry.status.error is not None:
-                entry.status.state = PluginState.FAILED
-            else:  # never set up: get_plugin() will run setup() first
-                entry.status.state = PluginState.REGISTERED
 
     # -- lookup -----------------------------------------------------------------------------
     def get_plugin(self, tool_type: str) -> TicketingToolPlugin:
@@ -254,8 +242,6 @@ class PluginManager:
         status = entry.status
         if status.state is PluginState.LOADED and entry.plugin is not None:
             return entry.plugin
-        if status.state is PluginState.DISABLED:
-            raise PluginUnavailableError(f"Plugin {tool_type!r} is disabled")
         with self._lock:
             if status.state is PluginState.REGISTERED:
                 self._load(entry)

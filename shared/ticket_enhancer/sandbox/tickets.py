@@ -2,6 +2,8 @@
 
 Each tool's part (its seed ticket, id field and webhook body) lives in its module under
 ``sandbox/tools/``; this module gives access to them by tool name, plus what the demo loads.
+The resolved-ticket history and knowledge base every tool lists (``tenants sync``) come from
+``sandbox.history``, rendered in each tool's shapes by ``sandbox/tools/<tool>_history.py``.
 """
 
 from __future__ import annotations

@@ -159,7 +159,6 @@ JIRA = hmac_hex_scheme(
     delivery_id_header="X-Atlassian-Webhook-Identifier",
     setup_line="Secret:  paste the secret above into the webhook's Secret field (Jira signs X-Hub-Signature)",
 )
-verify_jira_hmac = JIRA.verify
 
 
 # -- Zendesk: base64 HMAC-SHA256 over timestamp + body --------------------------------------------

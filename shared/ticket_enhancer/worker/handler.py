@@ -42,6 +42,7 @@ from ticket_enhancer.observability import make_logger, make_metrics
 from ticket_enhancer.plugins.errors import VendorError, VendorRateLimitedError, VendorUnavailableError
 from ticket_enhancer.plugins.registry import plugin_for_function
 from ticket_enhancer.retention import HISTORY, INDEX
+from ticket_enhancer.settings import Settings
 from ticket_enhancer.tenants import TenantStore
 from ticket_enhancer.urls import (
     BaseUrlError,
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
+    from ticket_enhancer.enhance.index_store import IndexStore
     from ticket_enhancer.enhance.pipeline import Pipeline
     from ticket_enhancer.enhance.store import ContextStore
     from ticket_enhancer.plugins.base import TicketingToolPlugin
@@ -354,6 +356,20 @@ def _constant(value: Any) -> Callable[[], Any]:
     return lambda: value
 
 
+def _index_store(dynamodb: DynamoDBClient, settings: Settings, s3: Any) -> IndexStore | None:
+    """The tenants' search indexes (S3 bucket ``CONTEXT_INDEX_BUCKET``); ``None`` when not configured.
+
+    The S3 client is made on the first index read, not at init: most jobs find the index cached,
+    and a cold start does not pay for a fourth client.
+    """
+    if not settings.context_index_bucket:
+        return None
+    from ticket_enhancer.enhance.index_store import IndexStore, LazyClient
+
+    client = s3 or LazyClient(lambda: aws.s3(aws.WORKER_CONFIG))
+    return IndexStore(dynamodb, settings.context_table or "", client, settings.context_index_bucket)
+
+
 def make_worker_handler(
     tool: str,
     *,
@@ -367,46 +383,55 @@ def make_worker_handler(
     resolve: Resolver = system_resolve,
     sqs: SQSClient | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = time.time,  # the job records' (leases, ages)
+    s3: Any = None,
 ) -> WorkerHandler:
-    """Build the worker at import time (Lambda init): clients, plugin and pipeline are ready."""
+    """Build the worker at import time (Lambda init): settings checked, clients, plugin, pipeline."""
     from ticket_enhancer.enhance.pipeline import build_default_pipeline
     from ticket_enhancer.enhance.store import ContextStore
 
-    settings = os.environ if env is None else env
+    settings = Settings.for_worker(os.environ if env is None else env)
     dynamodb = dynamodb or aws.dynamodb(aws.WORKER_CONFIG)
     store = ContextStore(
         dynamodb,
-        settings.get("CONTEXT_TABLE", "context"),
-        cache_seconds=float(settings.get("CONTEXT_CACHE_SECONDS", "60")),
-        index_retention_days=INDEX.from_env(settings),
+        settings.context_table or "",
+        cache_seconds=settings.context_cache_seconds,
+        index_retention_days=settings.index_retention_days,
     )
     metrics = make_metrics(tool, settings)
-    queue_url = settings.get("QUEUE_URL", "")
-    if sqs is None and queue_url:  # Lambda: the worker's own queue, for deferrals
+    if sqs is None and settings.queue_url:  # Lambda: the worker's own queue, for deferrals
         sqs = aws.sqs(aws.WORKER_CONFIG)
     if pipeline is None:
         # Bedrock's client is made here with the others (Lambda init), not in a job's thread.
         factory = bedrock_client_factory or _constant(aws.bedrock_runtime())
-        pipeline = build_default_pipeline(store, bedrock_client_factory=factory, resolve=resolve)
+        pipeline = build_default_pipeline(
+            store,
+            index=_index_store(dynamodb, settings, s3),
+            bedrock_client_factory=factory,
+            resolve=resolve,
+            local=settings.local,
+        )
     return WorkerHandler(
         tool=tool,
         plugin=plugin or plugin_for_function(tool),
         tenants=TenantStore(
             dynamodb=dynamodb,
             secrets=secrets or aws.secretsmanager(aws.WORKER_CONFIG),
-            table=settings.get("TENANTS_TABLE", "tenants"),
+            table=settings.tenants_table,
             tool=tool,
             kind="api",
-            ttl=float(settings.get("TENANT_CACHE_SECONDS", "300")),
+            ttl=settings.tenant_cache_seconds,
         ),
-        jobs=JobStore(dynamodb, settings.get("JOBS_TABLE", "jobs"), history_days=HISTORY.from_env(settings)),
+        jobs=JobStore(
+            dynamodb, settings.jobs_table or "", history_days=settings.history_retention_days, clock=clock
+        ),
         store=store,
         pipeline=pipeline,
         dynamodb=dynamodb,
-        deliveries_table=settings.get("DELIVERIES_TABLE", "deliveries"),
+        deliveries_table=settings.deliveries_table,
         logger=make_logger(settings),
         metrics=metrics,
-        local=settings.get("TICKET_ENHANCER_LOCAL") == "1",
+        local=settings.local,
         http_client=httpx.AsyncClient(
             verify=True,  # httpx's default: certifi's CA bundle (or SSL_CERT_FILE), loaded once here
             transport=transport,
@@ -416,7 +441,7 @@ def make_worker_handler(
         loop=asyncio.new_event_loop(),
         resolve=resolve,
         sqs=sqs,
-        queue_url=queue_url,
+        queue_url=settings.queue_url or "",
         monotonic=monotonic,
         time_scale=time_scale_from(settings),
     )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
 from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_token, text_field
+from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.fields import first_text, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
@@ -52,6 +54,29 @@ class FreshservicePlugin(TicketingToolPlugin):
         "low": Priority.LOW,
     }
 
+    # History and knowledge (``freshservice/history.py``): tickets 100 a page (the documented
+    # maximum) plus one conversations call per resolved ticket; solution articles 25 a page (up
+    # to 100), after one categories call and one folders call per category on the first page.
+    # Calls per 100 history tickets: 1 + 100.
+    history_page_size: ClassVar[int] = 100
+    knowledge_page_size: ClassVar[int] = 25
+    history_calls_per_100: ClassVar[int] = 101
+    # api.freshservice.com "Rate limit": per account and minute by plan, 100 (Starter) to 500
+    # (Enterprise); the lowest is the planning default.
+    documented_rate_limit_per_minute: ClassVar[int] = 100
+
+    async def history_page(
+        self, tenant: TenantContext, *, since: datetime, cursor: str | None
+    ) -> HistoryPage:
+        from ticket_enhancer.plugins.freshservice import history
+
+        return await history.history_page(self, tenant, since, cursor)
+
+    async def knowledge_page(self, tenant: TenantContext, *, cursor: str | None) -> KnowledgePage:
+        from ticket_enhancer.plugins.freshservice import history
+
+        return await history.knowledge_page(self, tenant, cursor)
+
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
         body = obj(payload.get("freshservice_webhook")) or payload
         raw_id = first_text(body, "ticket_id", "id").strip()
@@ -88,6 +113,9 @@ class FreshservicePlugin(TicketingToolPlugin):
             created_at=parse_datetime(ticket.get("created_at")),
             status=_STATUS.get(status, status or None),
             url=f"{tenant.config.base_url.rstrip('/')}/helpdesk/tickets/{found_id}",
+            scope=text_field(ticket.get("department_id")),
+            category=text_field(ticket.get("category")),
+            group=text_field(ticket.get("group_id")),
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:

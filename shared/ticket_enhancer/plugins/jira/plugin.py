@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.plugins.base import NoteFormat, TicketingToolPlugin, WebhookEvent, text_field
+from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.fields import adf_text, named, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
@@ -67,6 +69,19 @@ class JiraPlugin(TicketingToolPlugin):
     }
 
     dedupe_on_body = True  # X-Atlassian-Webhook-Identifier is not signed, and no timestamp is
+    tool_options = frozenset({"knowledge_space"})  # the Confluence space key of the knowledge base
+
+    # History and knowledge (``jira/history.py``). Enhanced search: maxResults up to 5,000 for ids
+    # only, fewer when fields are asked for; 100 with comments inline keeps each answer well under
+    # the 4 MiB body bound. Confluence v2 pages: limit up to 250; 25 with storage bodies (bounded
+    # answer size). Calls per 100 history tickets: 1 (comments inline).
+    history_page_size: ClassVar[int] = 100
+    knowledge_page_size: ClassVar[int] = 25
+    history_calls_per_100: ClassVar[int] = 1
+    # Jira Cloud publishes no fixed per-minute quota (cost-based points, burst limits, 429 with
+    # Retry-After: developer.atlassian.com/cloud/jira/platform/rate-limiting/); 100 req/min is our
+    # conservative planning figure for a sync sharing the tenant's budget.
+    documented_rate_limit_per_minute: ClassVar[int] = 100
 
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
         issue = obj(payload.get("issue"))
@@ -90,7 +105,9 @@ class JiraPlugin(TicketingToolPlugin):
             "GET",
             f"/rest/api/3/issue/{ticket_id}",
             idempotent=True,
-            params={"fields": "summary,description,priority,reporter,created,status"},
+            params={
+                "fields": "summary,description,priority,reporter,created,status,project,issuetype,components"
+            },
         )
 
     def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
@@ -111,7 +128,22 @@ class JiraPlugin(TicketingToolPlugin):
             created_at=parse_datetime(fields.get("created")),
             status=named(fields.get("status")),
             url=f"{tenant.config.base_url.rstrip('/')}/browse/{key}" if key else None,
+            scope=text_field(obj(fields.get("project")).get("key")),
+            category=named(fields.get("issuetype")) or "",
+            group=_first_name(fields.get("components")),
         )
+
+    async def history_page(
+        self, tenant: TenantContext, *, since: datetime, cursor: str | None
+    ) -> HistoryPage:
+        from ticket_enhancer.plugins.jira import history
+
+        return await history.history_page(self, tenant, since, cursor)
+
+    async def knowledge_page(self, tenant: TenantContext, *, cursor: str | None) -> KnowledgePage:
+        from ticket_enhancer.plugins.jira import history
+
+        return await history.knowledge_page(self, tenant, cursor)
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:
         body = {"body": rendered, "properties": [{"key": "sd.public.comment", "value": {"internal": True}}]}
@@ -128,3 +160,8 @@ class JiraPlugin(TicketingToolPlugin):
     def parse_notes(self, data: Any) -> list[str]:
         comments = obj(data).get("comments")
         return [adf_text(obj(c).get("body")) for c in comments] if isinstance(comments, list) else []
+
+
+def _first_name(items: Any) -> str:
+    """The name of a list's first ``{"name": ...}`` (Jira components: the group)."""
+    return text_field(obj(items[0]).get("name")) if isinstance(items, list) and items else ""

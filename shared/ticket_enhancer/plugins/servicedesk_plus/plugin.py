@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
 from ticket_enhancer.cache import TtlCache
 from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_token, text_field
+from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import VendorAuthError, VendorRequestError
 from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
@@ -85,6 +87,28 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
 
     tool_options = frozenset({ZOHO_DATA_CENTRE_OPTION})
 
+    # History and knowledge (``servicedesk_plus/history.py``): row_count 100 (the documented
+    # maximum) plus one resolutions call per request; solutions 25 a page.
+    # Calls per 100 history tickets: 1 + 100.
+    history_page_size: ClassVar[int] = 100
+    knowledge_page_size: ClassVar[int] = 25
+    history_calls_per_100: ClassVar[int] = 101
+    # ManageEngine documents no per-minute API quota for v3 (on-prem: none; Cloud: Zoho's
+    # per-portal throttling, 429 when exceeded). 60/min is our conservative planning figure.
+    documented_rate_limit_per_minute: ClassVar[int] = 60
+
+    async def history_page(
+        self, tenant: TenantContext, *, since: datetime, cursor: str | None
+    ) -> HistoryPage:
+        from ticket_enhancer.plugins.servicedesk_plus import history
+
+        return await history.history_page(self, tenant, since, cursor)
+
+    async def knowledge_page(self, tenant: TenantContext, *, cursor: str | None) -> KnowledgePage:
+        from ticket_enhancer.plugins.servicedesk_plus import history
+
+        return await history.knowledge_page(self, tenant, cursor)
+
     def check_base_url(
         self,
         url: str,
@@ -139,6 +163,9 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
             created_at=parse_datetime(obj(request.get("created_time")).get("value")),
             status=named(request.get("status")),
             url=f"{tenant.config.base_url.rstrip('/')}/WorkOrder.do?woMode=viewWO&woID={found_id}",
+            scope=named(request.get("site")) or "",
+            category=named(request.get("category")) or "",
+            group=named(request.get("group")) or "",
         )
 
     def _check_status(self, body: dict[str, Any], operation: str) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.plugins.base import NoteFormat, TicketingToolPlugin, WebhookEvent
+from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
+from ticket_enhancer.plugins.servicenow.history import field_part
 from ticket_enhancer.urls import HostPolicy
 from ticket_enhancer.webhooks import schemes
 
@@ -57,6 +60,29 @@ class ServiceNowPlugin(TicketingToolPlugin):
         "planning": Priority.LOW,
     }
 
+    # History and knowledge (``servicenow/history.py``): close_notes come in the listing, so one
+    # call per page. sysparm_limit has no documented maximum (instances cap rows per answer,
+    # glide.json.return_limit); 100 keeps answers bounded. Calls per 100 history tickets: 1.
+    history_page_size: ClassVar[int] = 100
+    knowledge_page_size: ClassVar[int] = 25
+    history_calls_per_100: ClassVar[int] = 1
+    # No default limit is documented: rate limit rules are admin-defined, per hour (System Web
+    # Services > REST > Rate Limit Rules, docs.servicenow.com "Rate limiting"). 300/min is our
+    # conservative planning figure; a 429 with Retry-After is honoured either way.
+    documented_rate_limit_per_minute: ClassVar[int] = 300
+
+    async def history_page(
+        self, tenant: TenantContext, *, since: datetime, cursor: str | None
+    ) -> HistoryPage:
+        from ticket_enhancer.plugins.servicenow import history
+
+        return await history.history_page(self, tenant, since, cursor)
+
+    async def knowledge_page(self, tenant: TenantContext, *, cursor: str | None) -> KnowledgePage:
+        from ticket_enhancer.plugins.servicenow import history
+
+        return await history.knowledge_page(self, tenant, cursor)
+
     @classmethod
     def normalise_priority(cls, raw: str | None) -> Priority:
         # "1", "1 - Critical" and "Critical" all mean P1.
@@ -104,6 +130,9 @@ class ServiceNowPlugin(TicketingToolPlugin):
             created_at=parse_datetime(record.get("opened_at") or record.get("sys_created_on")),
             status=named(record.get("state")),
             url=f"{tenant.config.base_url.rstrip('/')}/nav_to.do?uri=incident.do?sys_id={sys_id}",
+            scope=field_part(record, "company", "value"),  # the company's sys_id, as the history's
+            category=field_part(record, "category", "display_value"),
+            group=field_part(record, "assignment_group", "display_value"),
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.plugins.base import NoteFormat, TicketingToolPlugin, WebhookEvent, api_token, text_field
+from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import WebhookPayloadError
 from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
@@ -149,6 +151,28 @@ class ZammadPlugin(TicketingToolPlugin):
     # the same delivery (the body hash), whatever the header says.
     dedupe_on_body = True
 
+    # History and knowledge (``zammad/history.py``): ticket search 100 a page plus one article
+    # listing per ticket; knowledge answers 25 a page (one call each, after one init call).
+    # Calls per 100 history tickets: 1 + 100.
+    history_page_size: ClassVar[int] = 100
+    knowledge_page_size: ClassVar[int] = 25
+    history_calls_per_100: ClassVar[int] = 101
+    # Zammad documents no API rate limit (self-hosted: none; hosted: fair use). 100/min is our
+    # conservative planning figure.
+    documented_rate_limit_per_minute: ClassVar[int] = 100
+
+    async def history_page(
+        self, tenant: TenantContext, *, since: datetime, cursor: str | None
+    ) -> HistoryPage:
+        from ticket_enhancer.plugins.zammad import history
+
+        return await history.history_page(self, tenant, since, cursor)
+
+    async def knowledge_page(self, tenant: TenantContext, *, cursor: str | None) -> KnowledgePage:
+        from ticket_enhancer.plugins.zammad import history
+
+        return await history.knowledge_page(self, tenant, cursor)
+
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
         """The default body (``ticket`` and ``article`` objects) or a custom payload: ``ticket``
         with placeholders as strings, or flat ``ticket_id``; ``event`` when the admin adds one."""
@@ -203,6 +227,8 @@ class ZammadPlugin(TicketingToolPlugin):
             created_at=parse_datetime(ticket.get("created_at")),
             status=named(ticket.get("state")),
             url=f"{tenant.config.base_url.rstrip('/')}/#ticket/zoom/{found_id}",
+            scope=named(ticket.get("organization")) or "",  # expanded: the organisation's name
+            group=named(ticket.get("group")) or "",
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
 from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_token, text_field
+from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.fields import first_text, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
@@ -57,6 +59,28 @@ class ZendeskPlugin(TicketingToolPlugin):
         "low": Priority.LOW,
     }
 
+    # History and knowledge (``zendesk/history.py``): the incremental export (per_page up to 1,000;
+    # 100 for bounded answers) plus one comments call per solved ticket; Help Center articles
+    # (page[size] up to 100; 25 for bounded answers). Calls per 100 history tickets: 1 + 100.
+    history_page_size: ClassVar[int] = 100
+    knowledge_page_size: ClassVar[int] = 25
+    history_calls_per_100: ClassVar[int] = 101
+    # developer.zendesk.com/api-reference/introduction/rate-limits/: 200 (Team) to 2,500 requests/min
+    # by plan; incremental exports 10/min. The lowest plan's figure is the planning default.
+    documented_rate_limit_per_minute: ClassVar[int] = 200
+
+    async def history_page(
+        self, tenant: TenantContext, *, since: datetime, cursor: str | None
+    ) -> HistoryPage:
+        from ticket_enhancer.plugins.zendesk import history
+
+        return await history.history_page(self, tenant, since, cursor)
+
+    async def knowledge_page(self, tenant: TenantContext, *, cursor: str | None) -> KnowledgePage:
+        from ticket_enhancer.plugins.zendesk import history
+
+        return await history.knowledge_page(self, tenant, cursor)
+
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
         event_type = text_field(payload.get("type"))
         if event_type.startswith("zen:event-type:"):  # event webhooks
@@ -102,6 +126,9 @@ class ZendeskPlugin(TicketingToolPlugin):
             created_at=parse_datetime(ticket.get("created_at")),
             status=text_field(ticket.get("status")) or None,
             url=f"{tenant.config.base_url.rstrip('/')}/agent/tickets/{found_id}",
+            scope=text_field(ticket.get("organization_id")),
+            category=text_field(ticket.get("type")),
+            group=text_field(ticket.get("group_id")),
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:

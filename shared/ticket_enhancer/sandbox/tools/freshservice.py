@@ -7,6 +7,7 @@ from typing import Any
 
 from ticket_enhancer.sandbox.incident import DESCRIPTION, SUBJECT
 from ticket_enhancer.sandbox.model import Answer, Call, ToolData
+from ticket_enhancer.sandbox.tools import freshservice_history
 
 SEED_TICKET: dict[str, Any] = {
     "id": 123,
@@ -16,6 +17,9 @@ SEED_TICKET: dict[str, Any] = {
     "priority": 4,
     "status": 2,
     "requester_id": 1000,
+    "department_id": 18000001,  # Acme Finance
+    "group_id": 17000001,
+    "category": "Network",
     "created_at": "2026-11-24T08:12:00Z",
 }
 
@@ -33,6 +37,8 @@ def webhook_body(ticket: dict[str, Any], tenant_id: str) -> dict[str, Any]:
 
 
 def route(data: ToolData, call: Call) -> Answer:
+    if (listing := freshservice_history.route(call)) is not None:  # history and knowledge
+        return listing
     m = re.fullmatch(r"/api/v2/tickets/([^/]+)(/notes|/conversations)?", call.path)
     ticket = data.find(m[1]) if m else None
     if not m or ticket is None:

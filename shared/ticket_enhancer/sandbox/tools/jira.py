@@ -7,6 +7,7 @@ from typing import Any
 
 from ticket_enhancer.sandbox.incident import DESCRIPTION, REQUESTER, REQUESTER_EMAIL, SUBJECT
 from ticket_enhancer.sandbox.model import Answer, Call, ToolData
+from ticket_enhancer.sandbox.tools import jira_history
 
 KEYS = ("key",)
 SEED_TICKET: dict[str, Any] = {
@@ -28,6 +29,8 @@ SEED_TICKET: dict[str, Any] = {
         "created": "2026-11-24T09:12:00.000+0100",
         "status": {"name": "Open"},
         "project": {"key": "IT"},
+        "issuetype": {"name": "Network"},
+        "components": [{"name": "Network Operations"}],
     },
 }
 
@@ -45,6 +48,8 @@ def webhook_body(ticket: dict[str, Any], tenant_id: str) -> dict[str, Any]:
 
 
 def route(data: ToolData, call: Call) -> Answer:
+    if (listing := jira_history.route(call)) is not None:  # history and knowledge
+        return listing
     m = re.fullmatch(r"/rest/api/3/issue/([^/]+)(/comment)?", call.path)
     ticket = data.find(m[1]) if m else None
     if not m or ticket is None:

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 
 from ticket_enhancer.sandbox.incident import DESCRIPTION, REQUESTER, REQUESTER_EMAIL, SUBJECT
 from ticket_enhancer.sandbox.model import Answer, Call, ToolData
+from ticket_enhancer.sandbox.tools import servicedesk_plus_history
 
 SEED_TICKET: dict[str, Any] = {
     "id": "123456789",
@@ -19,6 +20,9 @@ SEED_TICKET: dict[str, Any] = {
     "status": {"name": "Open"},
     "requester": {"name": REQUESTER, "email_id": REQUESTER_EMAIL},
     "created_time": {"value": "1795507920000", "display_value": "Nov 24, 2026 08:12 AM"},
+    "site": {"name": "Acme Finance"},
+    "category": {"name": "Network"},
+    "group": {"name": "Network Operations"},
 }
 OK = {"status_code": 2000, "status": "success"}
 
@@ -36,6 +40,8 @@ def webhook_body(ticket: dict[str, Any], tenant_id: str) -> dict[str, Any]:
 
 
 def route(data: ToolData, call: Call) -> Answer:
+    if (listing := servicedesk_plus_history.route(call)) is not None:  # history and knowledge
+        return listing
     m = re.fullmatch(r"/api/v3/requests/([^/]+)(/notes)?", call.path)
     ticket = data.find(m[1]) if m else None
     if not m or ticket is None:

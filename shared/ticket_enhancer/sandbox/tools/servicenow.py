@@ -7,6 +7,7 @@ from typing import Any
 
 from ticket_enhancer.sandbox.incident import DESCRIPTION, REQUESTER, SUBJECT
 from ticket_enhancer.sandbox.model import Answer, Call, ToolData
+from ticket_enhancer.sandbox.tools import servicenow_history
 
 ID_FIELD = "sys_id"
 KEYS = ("number",)
@@ -20,6 +21,9 @@ SEED_TICKET: dict[str, Any] = {
     "caller_id": REQUESTER,
     "opened_at": "2026-11-24 08:12:00",
     "sys_created_on": "2026-11-24 08:12:00",
+    "company": servicenow_history.COMPANIES[0],  # Acme Finance
+    "category": "network",
+    "assignment_group": servicenow_history.sys_id("group", "Network Operations"),
 }
 
 
@@ -34,6 +38,8 @@ def webhook_body(ticket: dict[str, Any], tenant_id: str) -> dict[str, Any]:
 
 
 def route(data: ToolData, call: Call) -> Answer:
+    if (listing := servicenow_history.route(call)) is not None:  # history and knowledge
+        return listing
     if call.path == "/api/now/table/sys_journal_field":
         sys_id = re.search(r"element_id=([^^]+)", call.query.get("sysparm_query", [""])[0])
         notes = data.notes.get(sys_id[1], []) if sys_id else []

@@ -12,6 +12,7 @@ from typing import Any
 
 from ticket_enhancer.sandbox.incident import DESCRIPTION, REQUESTER, REQUESTER_EMAIL, SUBJECT
 from ticket_enhancer.sandbox.model import Answer, Call, ToolData
+from ticket_enhancer.sandbox.tools import zammad_history
 
 SEED_TICKET: dict[str, Any] = {
     "id": 4711,
@@ -173,6 +174,8 @@ def _ticket(ticket: dict[str, Any], notes: list[dict[str, Any]], call: Call) -> 
 def route(data: ToolData, call: Call) -> Answer:
     if not call.headers.get("authorization", "").startswith("Token token="):
         return Answer(401, {"error": "Authentication required"})
+    if (listing := zammad_history.route(call)) is not None:  # history and knowledge
+        return listing
     if call.path == "/api/v1/ticket_articles":
         return _add_note(data, call) if call.method == "POST" else Answer(405)
     m = re.fullmatch(r"/api/v1/ticket_articles/by_ticket/([^/]+)|/api/v1/tickets/([^/]+)", call.path)

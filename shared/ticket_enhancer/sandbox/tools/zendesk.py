@@ -7,6 +7,7 @@ from typing import Any
 
 from ticket_enhancer.sandbox.incident import DESCRIPTION, SUBJECT
 from ticket_enhancer.sandbox.model import Answer, Call, ToolData
+from ticket_enhancer.sandbox.tools import zendesk_history
 
 SEED_TICKET: dict[str, Any] = {
     "id": 35436,
@@ -15,6 +16,9 @@ SEED_TICKET: dict[str, Any] = {
     "priority": "urgent",
     "status": "new",
     "requester_id": 20978392,
+    "organization_id": 360001,
+    "group_id": 9001,
+    "type": "incident",
     "created_at": "2026-11-24T08:12:00Z",
 }
 
@@ -32,6 +36,8 @@ def webhook_body(ticket: dict[str, Any], tenant_id: str) -> dict[str, Any]:
 
 
 def route(data: ToolData, call: Call) -> Answer:
+    if (listing := zendesk_history.route(call)) is not None:  # history and knowledge
+        return listing
     m = re.fullmatch(r"/api/v2/tickets/([^/]+)(/comments)?", call.path)
     ticket = data.find(m[1]) if m else None
     if not m or ticket is None:

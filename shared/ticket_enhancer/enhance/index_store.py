@@ -1,0 +1,178 @@
+"""A tenant's search index in S3, its pointer in the ContextTable, and the worker's cache of it.
+
+* S3 (bucket ``CONTEXT_INDEX_BUCKET``): ``<tenant_id>/index/<version>``, one object per build
+  (:mod:`ticket_enhancer.enhance.index_codec`); a version is never overwritten.
+* ContextTable: ``<tenant_id>#index`` / ``current``: ``version``, ``key``, ``tickets``, ``articles``,
+  ``bytes``, ``built``. :meth:`IndexStore.publish` writes the object first, then the pointer, so a
+  reader never sees a pointer to a missing object.
+
+A job costs one ``GetItem`` of the pointer (cached for ``pointer_seconds``, so the concurrent steps
+of one job share it), and a ``GetObject`` only when the version changed since this container last
+loaded it: loaded indexes are cached by ``(tenant, version)``, at most ``max_indexes`` of them.
+Tenant isolation: keys and pointers are built from a validated tenant id, and a loaded index must
+name the tenant it was asked for (:func:`~ticket_enhancer.enhance.index_codec.decode_index`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ticket_enhancer.cache import TtlCache
+from ticket_enhancer.enhance.errors import ContextStoreError
+from ticket_enhancer.enhance.index_codec import decode_index, encode_index
+from ticket_enhancer.tenants import valid_tenant_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from ticket_enhancer.enhance.index import TenantIndex
+
+__all__ = ["BUCKET_ENV", "IndexPointer", "IndexStore", "LazyClient", "index_key"]
+
+BUCKET_ENV = "CONTEXT_INDEX_BUCKET"
+POINTER_SK = "current"
+_FOREVER = 10 * 365 * 86_400.0  # a version's content never changes: keep it until evicted
+
+
+def _tenant(tenant_id: str) -> str:
+    if not valid_tenant_id(tenant_id):
+        raise ContextStoreError(f"invalid tenant id {tenant_id!r}")
+    return tenant_id
+
+
+def index_key(tenant_id: str, version: str) -> str:
+    return f"{_tenant(tenant_id)}/index/{version}"
+
+
+class LazyClient:
+    """A client made on first use (thread-safe), then used for every call."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory, self._client, self._lock = factory, None, threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._factory()
+        return getattr(self._client, name)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPointer:
+    """Which index object is the tenant's current one, and what it holds."""
+
+    version: str
+    key: str
+    tickets: int
+    articles: int
+    size: int
+    built: str
+
+
+def _n(item: dict[str, Any], name: str) -> int:
+    value = item.get(name, {})
+    return int(value["N"]) if isinstance(value, dict) and "N" in value else 0
+
+
+def _str(item: dict[str, Any], name: str) -> str:
+    value = item.get(name, {})
+    return str(value["S"]) if isinstance(value, dict) and "S" in value else ""
+
+
+class IndexStore:
+    """Publishes (the sync) and loads (the worker) tenants' indexes; sync boto3 calls."""
+
+    def __init__(
+        self,
+        dynamodb: DynamoDBClient,
+        table: str,
+        s3: Any,
+        bucket: str,
+        *,
+        pointer_seconds: float = 5.0,
+        max_indexes: int = 8,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._dynamodb, self._table, self._s3, self._bucket = dynamodb, table, s3, bucket
+        self._pointer_seconds = pointer_seconds
+        self._pointers: TtlCache[str, IndexPointer | None] = TtlCache(max_entries=4096, clock=clock)
+        # tenant -> (version, index): a new version replaces the tenant's older one in memory
+        self._indexes: TtlCache[str, tuple[str, TenantIndex]] = TtlCache(max_entries=max_indexes, clock=clock)
+        self._loads: TtlCache[tuple[str, str], TenantIndex] = TtlCache(clock=clock)  # single flight only
+
+    # The sync ---------------------------------------------------------------------------------------
+
+    def publish(self, index: TenantIndex, *, version: str | None = None) -> IndexPointer:
+        """Store ``index`` as a new version and make it the tenant's current one."""
+        tenant_id = _tenant(index.tenant_id)
+        built = datetime.now(UTC)
+        version = version or f"{built.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
+        key = index_key(tenant_id, version)
+        body = encode_index(index)
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/octet-stream")
+        pointer = IndexPointer(
+            version, key, index.ticket_count, index.article_count, len(body), built.isoformat()
+        )
+        self._dynamodb.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"{tenant_id}#index"},
+                "sk": {"S": POINTER_SK},
+                "version": {"S": version},
+                "key": {"S": key},
+                "tickets": {"N": str(pointer.tickets)},
+                "articles": {"N": str(pointer.articles)},
+                "bytes": {"N": str(pointer.size)},
+                "built": {"S": pointer.built},
+            },
+        )
+        self._pointers.put(tenant_id, pointer, self._pointer_seconds)
+        return pointer
+
+    # The worker -------------------------------------------------------------------------------------
+
+    def pointer(self, tenant_id: str) -> IndexPointer | None:
+        """The tenant's current pointer (one ``GetItem``, cached ``pointer_seconds``); ``None``: no index."""
+        tenant_id = _tenant(tenant_id)
+        return self._pointers.get_or_load(
+            tenant_id, lambda: self._read_pointer(tenant_id), self._pointer_seconds
+        )
+
+    def _read_pointer(self, tenant_id: str) -> IndexPointer | None:
+        answer = self._dynamodb.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"{tenant_id}#index"}, "sk": {"S": POINTER_SK}},
+            ConsistentRead=False,
+        )
+        item = dict(answer.get("Item") or {})
+        version, key = _str(item, "version"), _str(item, "key")
+        if not version or key != index_key(tenant_id, version):  # a pointer only ever names its own tenant
+            return None
+        return IndexPointer(
+            version, key, _n(item, "tickets"), _n(item, "articles"), _n(item, "bytes"), _str(item, "built")
+        )
+
+    def load(self, tenant_id: str) -> TenantIndex | None:
+        """The tenant's current index (``GetObject`` only for a version this container has not loaded)."""
+        pointer = self.pointer(tenant_id)
+        if pointer is None:
+            return None
+        cached = self._indexes.get(tenant_id)
+        if cached is not None and cached[0] == pointer.version:
+            return cached[1]
+        # Concurrent jobs of one tenant share one GetObject; the result is kept below, not there (ttl 0).
+        index = self._loads.get_or_load(
+            (tenant_id, pointer.version), lambda: self._read_index(tenant_id, pointer), 0
+        )
+        self._indexes.put(tenant_id, (pointer.version, index), _FOREVER)
+        return index
+
+    def _read_index(self, tenant_id: str, pointer: IndexPointer) -> TenantIndex:
+        answer = self._s3.get_object(Bucket=self._bucket, Key=pointer.key)
+        return decode_index(answer["Body"].read(), tenant_id=tenant_id)
