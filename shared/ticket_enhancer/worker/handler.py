@@ -443,5 +443,5 @@ def make_worker_handler(
         sqs=sqs,
         queue_url=settings.queue_url or "",
         monotonic=monotonic,
-        time_scale=time_scale_from(settings),
+        time_scale=time_scale_from(os.environ if env is None else env),
     )
