@@ -24,6 +24,7 @@ MODES = {
 }
 NOISY_TOOL = "jira"  # its tenant 0 is the noisy one; the tool's other tenant shares its queue
 REDELIVERY_RATE = 0.01
+REPEAT_WITHIN = 200  # positions: under a minute at 4 webhooks/s, inside the signatures' 5-minute window
 SANDBOX_TOKEN = "sandbox"  # noqa: S105 # nosec B105 # the vendor sandbox accepts any token
 
 
@@ -172,8 +173,10 @@ def plan(
             original.delivery_id,
             original=original,
         )
-        # Later in the stream, as a tool's retry would be (it waits for the first answer anyway).
-        position = min(len(order), order.index(original) + rng.randint(1, max(1, webhooks // 4)))
+        # Later in the stream, as a tool's retry would be (it waits for the first answer anyway), but
+        # within REPEAT_WITHIN positions: a re-send minutes after the signature would be a replay (401).
+        later = rng.randint(1, max(1, min(webhooks // 4, REPEAT_WITHIN)))
+        position = min(len(order), order.index(original) + later)
         order.insert(position, again)
     return order
 
