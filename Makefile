@@ -17,7 +17,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install lint typecheck unit quick validate build built-test test demo bench bench-small events template \
-	clean static proof load
+	clean static proof load eval
 
 install: $(VENV)/.installed $(TOOLS)/.installed $(RUNTIME_PY)/.installed $(LAMBDA)/.installed \
 	$(ARM64_PY)/.installed
@@ -67,7 +67,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/python scripts/gen_template.py --check
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy shared functions scripts tests benchmarks
+	$(VENV)/bin/mypy shared functions scripts tests benchmarks evaluation
 
 # Every test but the built-artifact ones and the load test (`make proof` runs that): faults and abuse included.
 unit: $(VENV)/.installed
@@ -93,6 +93,11 @@ test: install lint typecheck unit validate built-test
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/python -m ticket_enhancer local demo
+
+# The offline note's quality on the evaluation set (evaluation/README.md); `make unit` runs the
+# CI size (tests/unit/test_evaluation.py).
+eval: $(VENV)/.installed
+	$(VENV)/bin/python -m evaluation.eval
 
 bench: build $(LAMBDA)/.installed $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/run_all.py

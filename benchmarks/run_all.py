@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import (  # noqa: E402 (after the path set-up)
     cold_start,
     context_lookup,
+    note_composition,
     webhook_latency,
     worker_batch,
 )
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     worker = worker_batch.run(rounds=1 if args.small else 5)
     print(worker_batch.report(worker), flush=True)
     results["worker_batch"] = worker
+    note = note_composition.run(samples=30 if args.small else 200)
+    print(note_composition.report(note), flush=True)
+    results["note_composition"] = note
     lookup = context_lookup.run(small=args.small)
     print(context_lookup.report(lookup), flush=True)
     results["context_lookup"] = lookup

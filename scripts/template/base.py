@@ -39,7 +39,12 @@ def secrets_prefix(tool: str) -> str:
 
 
 API_URL = "https://${WebhookApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+INDEX_OBJECTS = sub("${ContextIndexBucket.Arn}/*")  # the tenants' search indexes
 BEDROCK_MODELS = sub("arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/*")
+# Geographic cross-Region inference profiles (the default Bedrock model: us./eu./apac.... by region).
+BEDROCK_PROFILES = sub("arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/*")
+# A profile routes to the model in any Region of its geography: allowed only through our profiles.
+BEDROCK_ROUTED_MODELS = sub("arn:${AWS::Partition}:bedrock:*::foundation-model/*")
 
 
 def checkov_skips(*checks: tuple[str, str]) -> Doc:

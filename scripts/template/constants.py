@@ -8,6 +8,9 @@ RUNTIME = "python3.13"
 ARCHITECTURES = ("x86_64", "arm64")
 # The DependenciesLayer of each architecture (native wheels differ); the SharedLayer is pure Python.
 DEPENDENCY_LAYERS = {"x86_64": "DependenciesLayer", "arm64": "DependenciesLayerArm64"}
+# bm25s and numpy (layers/index): the tenants' search index, for the workers and ops functions only.
+INDEX_LAYERS = {"x86_64": "IndexLayer", "arm64": "IndexLayerArm64"}
+INDEX_BUCKET = "ContextIndexBucket"  # their S3 bucket (scripts/template/ops.py)
 SNAPSTART_ALIAS = "live"
 WEBHOOK_TIMEOUT = 10
 WEBHOOK_MEMORY = 512
@@ -41,8 +44,9 @@ SKIP_FUNCTION = [
     ),
     (
         "CKV_AWS_117",
-        "The functions call the ticketing tools' public SaaS APIs and AWS APIs only; a VPC would add a NAT "
-        "gateway and nothing to protect.",
+        "Workers join a VPC only when the operator sets WorkerSubnetIds (on-prem tools on private networks); "
+        "otherwise the functions call public SaaS APIs and AWS APIs only, and a VPC would add a NAT gateway "
+        "and nothing to protect.",
     ),
     (
         "CKV_AWS_173",
@@ -89,3 +93,5 @@ ACCESS_LOG_FORMAT = (
     '"latencyMs":"$context.responseLatency","responseLength":"$context.responseLength",'
     '"integrationError":"$context.integrationErrorMessage"}'
 )
+# Powertools' service name (Globals); its metrics carry it as the dimension ``service``.
+SERVICE_NAME = "ticket-enhancer"

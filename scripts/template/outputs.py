@@ -19,6 +19,9 @@ def outputs(tools: Sequence[Tool]) -> Doc:
         "DeliveriesTableName": output("DynamoDB table of webhook de-duplication.", ref("DeliveriesTable")),
         "JobsTableName": output("DynamoDB table of job records.", ref("JobsTable")),
         "ContextTableName": output("DynamoDB table of knowledge, assets, tickets.", ref("ContextTable")),
+        "ContextIndexBucketName": output(
+            "S3 bucket of the tenants' retrieval indexes.", ref("ContextIndexBucket")
+        ),
     }
     for spec in tools:
         tool, camel = spec.name, spec.camel
@@ -27,6 +30,9 @@ def outputs(tools: Sequence[Tool]) -> Doc:
                 f"{tool} webhook function.", ref(f"{camel}WebhookFunction")
             ),
             f"{camel}WorkerFunctionName": output(f"{tool} worker function.", ref(f"{camel}WorkerFunction")),
+            f"{camel}OpsFunctionName": output(
+                f"{tool} ops function (sync, preview).", ref(f"{camel}OpsFunction")
+            ),
             f"{camel}QueueUrl": output(f"{tool} job queue.", ref(f"{camel}Queue")),
             f"{camel}DeadLetterQueueUrl": output(
                 f"{tool} dead-letter queue.", ref(f"{camel}DeadLetterQueue")

@@ -10,12 +10,25 @@ from scripts.template.constants import (
     ARCHITECTURES,
     DEPENDENCY_LAYERS,
     FUNCTION_LOG_DAYS,
+    INDEX_LAYERS,
     LOG_RETENTION_VALUES,
     PITR_DAYS,
     RUNTIME,
+    SERVICE_NAME,
     SNAPSTART_ALIAS,
     TABLES,
 )
+
+# Whole numbers 0..3650 (MAX_DAYS), as alternatives; `days_pattern` drops those under a minimum.
+_UNDER_MAX_DAYS = r"[0-9]|[1-9][0-9]|[1-9][0-9]{2}|[1-2][0-9]{3}|3[0-5][0-9]{2}|36[0-4][0-9]|3650"
+_FROM_30 = r"[3-9][0-9]|[1-9][0-9]{2}|[1-2][0-9]{3}|3[0-5][0-9]{2}|36[0-4][0-9]|3650"
+
+
+def days_pattern(minimum: int) -> str:
+    """The AllowedPattern of a whole number of days from ``minimum`` (0 or 30) to MAX_DAYS."""
+    if MAX_DAYS != 3650 or minimum not in (0, 30):
+        raise ValueError(f"no pattern for days {minimum}..{MAX_DAYS}: extend days_pattern")
+    return f"^({_UNDER_MAX_DAYS if minimum == 0 else _FROM_30})$"
 
 
 def parameters() -> Doc:
@@ -72,18 +85,22 @@ def parameters() -> Doc:
             "Description": "Days the webhook API's access logs are kept (source IP, path with tenant id).",
         },
         INDEX.parameter: {
-            "Type": "Number",
-            "Default": INDEX.default,
-            "MinValue": INDEX.minimum,
-            "MaxValue": MAX_DAYS,
+            # A String with a pattern: a Number parameter accepts fractions (45.5), which the
+            # functions' settings refuse at init; CloudFormation refuses them here instead.
+            "Type": "String",
+            "Default": str(INDEX.default),
+            "AllowedPattern": days_pattern(INDEX.minimum),
+            "ConstraintDescription": f"a whole number of days from {INDEX.minimum} to {MAX_DAYS}",
             "Description": "Days a processed ticket stays in the similar-ticket index (0: not indexed); "
             "tenant option index_retention_days overrides it.",
         },
         HISTORY.parameter: {
-            "Type": "Number",
-            "Default": HISTORY.default,
-            "MinValue": HISTORY.minimum,
-            "MaxValue": MAX_DAYS,
+            # A String with a pattern: a Number parameter accepts fractions (45.5), which the
+            # functions' settings refuse at init; CloudFormation refuses them here instead.
+            "Type": "String",
+            "Default": str(HISTORY.default),
+            "AllowedPattern": days_pattern(HISTORY.minimum),
+            "ConstraintDescription": f"a whole number of days from {HISTORY.minimum} to {MAX_DAYS}",
             "Description": "Days a job record (ids, states, timings) is kept; tenant option "
             "history_retention_days overrides it.",
         },
@@ -95,6 +112,27 @@ def parameters() -> Doc:
             "Description": "Days of point-in-time recovery of the tenants, jobs and context tables (erased "
             "data stays restorable this long).",
         },
+        # On-prem tools on private networks (README, "Onboarding a real tenant, per tool"): the
+        # operator, never a tenant, puts the workers in a VPC and names what they may reach there.
+        "WorkerSubnetIds": {
+            "Type": "CommaDelimitedList",
+            "Default": "",
+            "Description": "Subnets of a VPC for the workers (empty: no VPC). They need a route to the "
+            "internet (NAT) for SaaS tools and AWS APIs, and to the on-prem tools.",
+        },
+        "WorkerSecurityGroupIds": {
+            "Type": "CommaDelimitedList",
+            "Default": "",
+            "Description": "Security groups of the workers in the VPC (with WorkerSubnetIds).",
+        },
+        "AllowedPrivateCidrs": {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": "^[0-9a-fA-F.:/, ]*$",
+            "Description": "Comma-separated private networks (RFC 1918, 100.64.0.0/10, fc00::/7) whose "
+            "addresses a tenant's custom host may resolve to (on-prem tools over VPN or Direct Connect); "
+            "empty: private addresses are refused. Never loopback, link-local or public ranges.",
+        },
     }
 
 
@@ -105,6 +143,7 @@ def conditions() -> Doc:
         "IsX86_64": {"Fn::Equals": [ref("Architecture"), "x86_64"]},
         "SnapStartWebhooks": {"Fn::Not": [{"Fn::Equals": [ref("SnapStart"), "Disabled"]}]},
         "SnapStartWorkers": {"Fn::Equals": [ref("SnapStart"), "All"]},
+        "WorkersInVpc": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", ref("WorkerSubnetIds")]}, ""]}]},
     }
 
 
@@ -124,7 +163,7 @@ def snapstart(condition: str) -> Doc:
 
 def globals_section() -> Doc:
     variables: Doc = {
-        "POWERTOOLS_SERVICE_NAME": "ticket-enhancer",
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": "TicketEnhancer",
         "POWERTOOLS_LOG_LEVEL": ref("LogLevel"),
         **{name: ref(table) for name, table in TABLES.items()},
@@ -152,6 +191,11 @@ def globals_section() -> Doc:
         },
         "HttpApi": {"Tags": dict(tags)},
     }
+
+
+def index_layer() -> Doc:
+    """``Layers`` of a function that searches or builds the tenants' index (added to Globals')."""
+    return {"Layers": [{"Fn::If": ["IsArm64", ref(INDEX_LAYERS["arm64"]), ref(INDEX_LAYERS["x86_64"])]}]}
 
 
 def layer(content_uri: str, description: str, architecture: str | None = None) -> Doc:

@@ -16,6 +16,7 @@ from scripts.template.base import (
 from scripts.template.constants import (
     ACCESS_LOG_FORMAT,
     DEPENDENCY_LAYERS,
+    INDEX_LAYERS,
     SKIP_FUNCTION,
     SKIP_FUNCTION_LOG_GROUP,
     SKIP_LOG_GROUP,
@@ -75,6 +76,12 @@ def shared_resources() -> Doc:
         **{
             name: layer("layers/dependencies/", f"Third-party runtime dependencies (pinned), {arch}.", arch)
             for arch, name in DEPENDENCY_LAYERS.items()
+        },
+        **{
+            name: layer(
+                "layers/index/", f"The tenants' search index: bm25s and numpy (pinned), {arch}.", arch
+            )
+            for arch, name in INDEX_LAYERS.items()
         },
         "SharedLayer": layer("shared/", "The ticket_enhancer package."),
         # Deletion policies and backups are choices (README, "Data we keep"). Tenants and context

@@ -181,8 +181,15 @@ class JobStore:
         unavailable: list[str] | None = None,
         provider: str | None = None,
         history_days: int | None = None,
+        reasons: dict[str, str] | None = None,
+        fallback_from: str | None = None,
+        skipped: str | None = None,
     ) -> None:
-        """End the job; ``history_days`` (the tenant's override) resets when its record expires."""
+        """End the job; ``history_days`` (the tenant's override) resets when its record expires.
+
+        What ``tenants history`` shows: ``provider`` (who wrote the note), ``fallback_from`` (the model
+        that failed first), ``unavailable`` with ``reasons`` (step -> why), ``skipped`` (why no note
+        was posted: the daily note limit)."""
         now = int(self._clock())
         values: dict[str, Any] = {"state": {"S": state}, "completed_at": {"N": str(now)}}
         if history_days is not None:
@@ -195,6 +202,12 @@ class JobStore:
             values["unavailable"] = {"L": [{"S": u} for u in unavailable]}
         if provider:
             values["provider"] = {"S": provider}
+        if reasons:
+            values["reasons"] = {"M": {k: {"S": v[:200]} for k, v in reasons.items()}}
+        if fallback_from:
+            values["fallback_from"] = {"S": fallback_from}
+        if skipped:
+            values["skipped"] = {"S": skipped[:500]}
         self._set(claim, values)
 
     def get(self, job_key: str) -> dict[str, Any] | None:

@@ -59,7 +59,7 @@ def probes() -> dict[str, Probe]:
 
 def test_every_function_is_built() -> None:
     kinds = sorted(fn.module for fn in _functions())
-    expected = [f"{t}_webhook" for t in TOOLS] + [f"{t}_worker" for t in TOOLS] + ["secrets_migration"]
+    expected = [f"{t}_{kind}" for t in TOOLS for kind in ("webhook", "worker", "ops")] + ["secrets_migration"]
     assert kinds == sorted(expected)
 
 

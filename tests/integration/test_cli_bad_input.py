@@ -135,6 +135,7 @@ ADD_CASES: list[tuple[list[str], str]] = [
     (add_args("t1", "jira", JIRA, "--option", "synthesis_provider"), "KEY=VALUE"),
     (add_args("t1", "jira", JIRA, "--option", "=offline"), "KEY=VALUE"),
     (add_args("t1", "jira", JIRA, "--option", "synthesis_provider=gpt"), "synthesis_provider must be one of"),
+    (add_args("t1", "jira", JIRA, "--option", "triage=auto"), "triage must be one of suggest, off"),
     # auth modes and secrets
     (add_args("t1", "jira", JIRA, "--webhook-auth", "basic"), "--webhook-auth 'basic' is not supported"),
     (

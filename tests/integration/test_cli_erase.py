@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 from ticket_enhancer.cli.main import main
 from ticket_enhancer.enhance.store import ContextStore
+from ticket_enhancer.enhance.usage import UsageStore
 from ticket_enhancer.ingest.queueing import enqueue_once
 from ticket_enhancer.jobs import JobStore
 from ticket_enhancer.models import EnhancementJob, JobTicket, Ticket, TicketMetadata
+from ticket_enhancer.tokens import DynamoTokens
 
 from tests.cli_support import Deployment
 from tests.integration.test_cli_stack import add
@@ -43,6 +45,8 @@ def plant(deployed: Deployment, tool: str, tenant_id: str, ticket_ids: tuple[str
     assert deployed.cli("tenants", "assets", tenant_id, str(assets)).code == 0
     store = ContextStore(deployed.dynamodb, deployed.tables["ContextTable"])
     jobs = JobStore(deployed.dynamodb, deployed.tables["JobsTable"])
+    # the worker's daily counter (daily_note_limit)
+    UsageStore(deployed.dynamodb, deployed.tables["ContextTable"]).take_note_slot(tenant_id, "job-1", 10)
     for ticket_id in ticket_ids:
         store.index_ticket(  # what the worker (or a sync) indexes
             tenant_id,
@@ -139,6 +143,10 @@ TENANT_PLACES = {
     "knowledge articles (ContextTable)": 1,
     "assets (ContextTable)": 1,
     "ticket index entries (ContextTable)": 2,
+    "recent ticket pointers (ContextTable)": 2,
+    "daily usage counters (ContextTable)": 1,
+    "sync checkpoints (ContextTable)": 0,
+    "shared access tokens (ContextTable)": 1,
     "queued jobs (job queues)": 2,
     "jobs in dead-letter queues": 2,
 }
@@ -146,6 +154,7 @@ TICKET_PLACES = {
     "delivery records (DeliveriesTable)": 1,
     "job records (JobsTable)": 1,
     "ticket index entry (ContextTable)": 1,
+    "recent ticket pointer (ContextTable)": 1,
     "queued jobs (job queues)": 1,
     "jobs in dead-letter queues": 1,
 }
@@ -158,6 +167,9 @@ def planted(deployed: Deployment, tmp_path: Path) -> Deployment:
     plant(deployed, "jira", GONE, TICKETS, tmp_path)
     plant(deployed, "jira", KEPT, (KEPT_TICKET,), tmp_path)  # same tool: the same queue and DLQ
     plant(deployed, "zendesk", "keep-zen", ("TCK-ZEN-7",), tmp_path)
+    tokens = DynamoTokens(deployed.dynamodb, deployed.tables["ContextTable"])  # a shared Zoho token
+    assert tokens.lease(GONE, "zoho", "worker-1", now=0.0, until=20.0, fresh_after=120.0)
+    tokens.store(GONE, "zoho", "worker-1", "zoho-access-token-1", 3600.0)
     return deployed
 
 
@@ -239,7 +251,15 @@ def test_erase_one_ticket_deletes_that_ticket_only(planted: Deployment) -> None:
     assert planted.row(GONE) is not None  # and so are its config, secrets, knowledge and assets
     assert planted.secret_names().count(f"ticket-enhancer/jira/{GONE}") == 1
     pks = sorted(i["pk"]["S"] for i in planted.items("ContextTable") if i["pk"]["S"].startswith(GONE))
-    assert pks == [f"{GONE}#asset", f"{GONE}#kb", f"{GONE}#ticket"]
+    # the daily usage counter holds job ids and counts only: it stays until its TTL
+    assert pks == [
+        f"{GONE}#asset",
+        f"{GONE}#kb",
+        f"{GONE}#oauth",
+        f"{GONE}#recent",
+        f"{GONE}#ticket",
+        f"{GONE}#usage",
+    ]
     assert f"notes already posted on ticket {gone} in jira" in later(run.out)
 
     again = planted.cli("tenants", "erase", GONE, "--ticket", gone, "--yes")

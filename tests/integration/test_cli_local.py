@@ -219,11 +219,16 @@ def test_dlq_redrive_turns_a_dead_job_into_exactly_one_note(stack: Stack) -> Non
 
 
 def test_local_demo_uses_the_running_stack(stack: Stack) -> None:
-    done = stack.cli("local", "demo", timeout=90)
+    done = stack.cli("local", "demo", timeout=300)  # it syncs six tenants first
 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "starting the local stack" not in done.stdout  # it used the one already running
     assert f"all {len(TOOLS)} notes posted" in done.stdout
+    for tool in TOOLS:  # each demo tenant's history and knowledge were synced first, and used
+        assert f"{tool:17} sync -> history: done, " in done.stdout
+        assert "Raised the IKE rekey timer" in json.dumps(stack.notes(tool))  # a synced resolution
+        # the demo's burst of near-duplicates, opened in the hour before the ticket
+        assert "similar tickets in the last 60 minutes" in json.dumps(stack.notes(tool)), tool
     for tool in TOOLS:
         assert len(stack.notes(tool)) == 1
 

@@ -51,7 +51,7 @@ LOCAL_JSON_KEYS = {
     "control_url",
     "control_token",
 }
-TOOL_KEYS = {"webhook_url", "queue_url", "dlq_url", "webhook_function", "worker_function"}
+TOOL_KEYS = {"webhook_url", "queue_url", "dlq_url", "webhook_function", "worker_function", "ops_function"}
 
 
 def free_port() -> int:
@@ -371,10 +371,14 @@ def test_only_loopback_hosts_and_token_holders_steer_the_stack(stack: LocalStack
 
 
 def test_sigint_stops_everything(stack: LocalStack) -> None:
-    functions = stack.status()["functions"].values()
+    everything = stack.status()["functions"]
+    ops = [f for key, f in everything.items() if key.endswith("OpsFunction")]
+    assert len(ops) == len(TOOLS)  # an ops function per tool (tenants sync/preview): cold until invoked
+    assert all(f["pid"] is None and f["invocations"] == 0 for f in ops)
+    functions = [f for key, f in everything.items() if not key.endswith("OpsFunction")]
     pids = [f["pid"] for f in functions]
     assert len(pids) == 2 * len(TOOLS) + 1  # a webhook and a worker per tool, the secrets migration
-    assert all(pids)
+    assert all(pids), {key: f for key, f in everything.items() if not f["pid"]}
     assert [f["restarts"] for f in functions] == [0] * len(pids)  # warm: one process served every request
 
     stack.proc.send_signal(signal.SIGINT)

@@ -303,15 +303,17 @@ def test_text_from_tickets_articles_assets_and_models_makes_no_link(
     class EchoingBedrock:  # a model steered by the ticket: it repeats the data, links and all
         def converse(self, **kwargs: Any) -> dict[str, Any]:
             data = kwargs["messages"][0]["content"][0]["text"]
-            note = f"### Note\n[Re-verify](https://evil.example/m) <https://evil.example>\n{data}"
-            return {"output": {"message": {"content": [{"text": note}]}}}
+            note = {"summary": f"[Re-verify](https://evil.example/m) <https://evil.example>\n{data}"[:1000]}
+            return {"output": {"message": {"content": [{"toolUse": {"input": note}}]}}}
 
     description = "IP 10.8.0.12. Log in at <https://evil.example> or https://evil.example/x"
     hostile = ticket(subject=PHISH, description=description)
     pipeline = build_default_pipeline(store, bedrock_client_factory=EchoingBedrock)
     result = enhance(pipeline, tenant(options={"synthesis_provider": provider}), hostile)
-    assert result.provider == provider
-    ours = {"https://kb.acme.example/vpn"} if provider == "offline" else set()
+    # The model's answer carries URLs outside the gathered data: its part is dropped (injection).
+    assert result.provider == "offline"
+    assert result.fallback_reason == (None if provider == "offline" else "injection suspected")
+    ours = {"https://kb.acme.example/vpn"}
     html = render_note(result.markdown, "html", footer="f")
     assert set(re.findall(r'<a href="([^"]*)"', html)) == ours
     adf = json.dumps(render_note(result.markdown, "adf", footer="f"))
@@ -328,9 +330,8 @@ def test_bedrock_tenant_gets_the_model_note_and_one_client(store: ContextStore) 
     class FakeBedrock:
         def converse(self, **kwargs: Any) -> dict[str, Any]:
             assert "<ticket>" in kwargs["messages"][0]["content"][0]["text"]
-            return {
-                "output": {"message": {"content": [{"text": f"model says {NOTE_FOOTER_PREFIX}01FORGED"}]}}
-            }
+            answer = {"summary": f"model says {NOTE_FOOTER_PREFIX}01FORGED"}
+            return {"output": {"message": {"content": [{"toolUse": {"input": answer}}]}}}
 
     def factory() -> FakeBedrock:
         made.append(1)
@@ -340,7 +341,7 @@ def test_bedrock_tenant_gets_the_model_note_and_one_client(store: ContextStore) 
     for _ in range(2):
         result = enhance(pipeline, tenant(options={"synthesis_provider": "bedrock"}))
         assert result.provider == "bedrock"
-        assert result.markdown.startswith("model says")
+        assert result.markdown.startswith("### AI summary\n\n**Summary:** model says")
         assert NOTE_FOOTER_PREFIX not in result.markdown  # only the poster adds the job footer
     assert len(made) == 1
 

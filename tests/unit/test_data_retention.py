@@ -19,7 +19,7 @@ from scripts.gen_template import TEMPLATE_PATH, TOOLS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-STATEFUL = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup")
+STATEFUL = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::S3::Bucket")
 # What CloudWatch Logs accepts as RetentionInDays (AWS::Logs::LogGroup's schema).
 CLOUDWATCH_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557}
 CLOUDWATCH_DAYS |= {2922, 3288, 3653}
@@ -130,10 +130,13 @@ def test_stated_defaults_are_the_parameters_defaults(template: dict[str, Any], r
             checked.add(name)
     retention_parameters = {name for name in parameters if name.endswith("Days")}
     assert checked == retention_parameters
-    assert parameters[retention.INDEX.parameter]["Default"] == retention.INDEX.default
-    assert parameters[retention.HISTORY.parameter]["Default"] == retention.HISTORY.default
-    assert parameters[retention.INDEX.parameter]["MinValue"] == retention.INDEX.minimum
-    assert parameters[retention.HISTORY.parameter]["MinValue"] == retention.HISTORY.minimum
+    for setting in (retention.INDEX, retention.HISTORY):
+        parameter = parameters[setting.parameter]
+        assert parameter["Default"] == str(setting.default)
+        pattern = re.compile(parameter["AllowedPattern"])  # whole days only: no fraction passes
+        assert pattern.match(str(setting.minimum))
+        assert not pattern.match(str(setting.minimum - 1))
+        assert not pattern.match(f"{setting.default}.5")
 
 
 def test_deletion_policies_and_backups_are_as_stated(template: dict[str, Any], rows: list[Row]) -> None:

@@ -8,16 +8,19 @@ plain text in the HTML, ADF and text notes alike.
 from __future__ import annotations
 
 import asyncio
+import json
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ticket_enhancer.enhance.model_note import compose_model_note
+from ticket_enhancer.enhance.model_output import ModelAnswer, ModelReply
 from ticket_enhancer.enhance.note import compose_offline_note
 from ticket_enhancer.enhance.prompt import Prompt, build_prompt
 from ticket_enhancer.enhance.records import Article, Asset, AssetMatch, GatheredContext, IndexedTicket
-from ticket_enhancer.enhance.synthesis import limit_output, synthesize_note
+from ticket_enhancer.enhance.synthesis import SynthesisResult, synthesize_note
 from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.render import LINK_CLOSE, LINK_OPEN, LINK_SEP, NoteFormat, link, render_note, untrusted
 
@@ -119,25 +122,25 @@ def offline(ctx: GatheredContext) -> str:
 
 
 class EchoModel:
-    """A model steered by the requester: it copies the data, links and all, into its note."""
+    """A model steered by the requester: it copies the data, links and all, into its answer."""
 
     name = "echo"
 
     def __init__(self, extra: str = "") -> None:
         self.extra = extra
 
-    async def synthesize(self, prompt: Prompt) -> str:
+    async def synthesize(self, prompt: Prompt) -> ModelReply:
         data = prompt.context
-        return (
-            f"### Summary\n{data.ticket.subject}\n\n{data.ticket.description}\n\n"
-            f"- [{data.articles[0].title}]({KB_URL})\n- {data.articles[0].body}\n\n{self.extra}"
-        )
+        answer = {
+            "summary": f"{data.ticket.subject} {data.ticket.description} {self.extra}",
+            "likely_cause": f"[{data.articles[0].title}]({KB_URL})",
+            "open_questions": [data.articles[0].body],
+        }
+        return ModelReply(json.dumps(answer))
 
 
-def model_note(ctx: GatheredContext, extra: str = "") -> str:
-    result = asyncio.run(synthesize_note(EchoModel(extra), build_prompt(ctx), seconds=5))
-    assert result.provider == "echo"
-    return result.markdown
+def model_note(ctx: GatheredContext, extra: str = "") -> SynthesisResult:
+    return asyncio.run(synthesize_note(EchoModel(extra), build_prompt(ctx), seconds=5))
 
 
 # --- Offline note: text from tickets, articles and assets ---------------------------------------
@@ -186,20 +189,42 @@ def test_forged_link_markers_in_records_are_dropped(fmt: NoteFormat) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_model_output_links_are_text(fmt: NoteFormat) -> None:
+@pytest.mark.parametrize(
+    "where", ["subject", "description", "article title", "article body", "model"], ids=lambda w: w
+)
+def test_a_hostile_link_echoed_by_the_model_drops_the_model_part(fmt: NoteFormat, where: str) -> None:
+    """A URL outside the gathered data in the model's answer, whether the model copied it from the
+    ticket, an article or wrote it itself: prompt injection suspected, the offline note is used."""
+    kw = {where: PHISH}
     ctx = context(
-        ticket(subject=PHISH, description=f"VPN down, log in at {AUTOLINK} or {BARE} now"),
-        title=f"KB {PHISH}",
-        body=f"Body links {PHISH} and {BARE}",
+        ticket(subject=kw.get("subject", "VPN unstable"), description=kw.get("description", "VPN drops")),
+        title=kw.get("article title", "VPN troubleshooting"),
+        body=kw.get("article body", "Check MTU"),
     )
-    markdown = model_note(ctx, extra=f"Also [our KB]({KB_URL}) and {FORGED}")
-    hrefs, shown = read(markdown, fmt)
-    assert hrefs == []  # which model links may be live is not decided yet: none are
-    for literal in (PHISH, AUTOLINK, BARE, f"[KB {PHISH}]({KB_URL})", f"Body links {PHISH}"):
-        assert literal in shown, literal
-    assert f"[our KB]({KB_URL})" in shown
-    assert "https://evil.example/forged" in shown
-    assert_rendered_without_markers(markdown)
+    result = model_note(ctx, extra=kw.get("model", ""))
+    assert (result.provider, result.fallback_from, result.fallback_reason) == (
+        "offline",
+        "echo",
+        "injection suspected",
+    )
+    assert result.markdown == offline(ctx)
+    hrefs, shown = read(result.markdown, fmt)
+    assert EVIL not in "".join(hrefs)
+    assert set(hrefs) <= TRUSTED
+    assert "AI summary" not in shown
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_model_output_with_our_urls_only_is_kept_and_its_links_are_text(fmt: NoteFormat) -> None:
+    ctx = context(ticket(subject="VPN [down]", description="**bold** `code` ### heading"))
+    forged_ok = FORGED.replace("https://evil.example/forged", KB_URL)
+    result = model_note(ctx, extra=f"see {SIMILAR_URL} and {forged_ok}")
+    assert result.provider == "echo", result.fallback_reason
+    hrefs, shown = read(result.markdown, fmt)
+    if fmt != "text":
+        assert sorted(hrefs) == sorted(TRUSTED)  # only the offline parts' links to our records
+    assert f"[VPN troubleshooting]({KB_URL})" in shown  # the model's markdown link is text
+    assert_rendered_without_markers(result.markdown)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -289,4 +314,5 @@ def test_property_offline_note_links_only_to_our_records(texts: list[str]) -> No
 @settings(max_examples=150, deadline=None)
 @given(hostile)
 def test_property_model_output_makes_no_link(text: str) -> None:
-    assert_links_only_to(limit_output(f"{text} [ok]({KB_URL}) {text}"), set())
+    answer = ModelAnswer(summary=f"{text} [ok]({KB_URL}) {text}", likely_cause=text, open_questions=[text])
+    assert_links_only_to(compose_model_note(answer, ""), set())

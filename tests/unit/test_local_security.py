@@ -37,6 +37,8 @@ from ticket_enhancer.local.server import Handler, LocalApp, LocalServer, Route
 from ticket_enhancer.local.stack import _write_state
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 
+from tests.waiting import eventually
+
 TOKEN = "a-fixed-control-token-for-these-tests-0123456789"  # fixed: test ids stay stable
 
 
@@ -343,3 +345,20 @@ def test_the_emulator_answers_boto3_but_not_a_foreign_host(http: httpx.Client) -
         assert url in sqs.list_queues()["QueueUrls"]  # the reset never ran
     finally:
         emulator.stop()
+
+
+def test_invoking_a_function_needs_the_token_and_a_known_name(running: Running, http: httpx.Client) -> None:
+    """`POST /_local/invoke/{name}`: Lambda's Invoke for the ops functions (`tenants sync`)."""
+    running.app.functions = {"ops": cast(Any, running.function)}
+    url = running.url + "/_local/invoke/ops"
+    assert http.post(url, json={"action": "preview"}).status_code == 401
+    assert running.function.events == []
+    auth = {"X-Local-Token": TOKEN}
+    assert http.post(running.url + "/_local/invoke/nope", json={}, headers=auth).status_code == 404
+    assert http.post(url, content=b"{not json", headers=auth).status_code == 400
+    answer = http.post(url, json={"action": "preview"}, headers=auth)
+    assert answer.status_code == 200
+    assert answer.json() == {"statusCode": 202, "body": "{}"}  # the function's own result
+    queued = http.post(url, json={"action": "sync"}, headers={**auth, "X-Invocation-Type": "Event"})
+    assert queued.status_code == 202
+    eventually(lambda: {"action": "sync"} in running.function.events, 5, "the queued invocation")

@@ -281,6 +281,8 @@ def test_unknown_routes_are_404() -> None:
         ("/_sandbox/jira/_tickets", b"[]", 400),
         ("/_sandbox/jira/_tickets", b"\xff", 400),
         ("/_sandbox/nope/_tickets", b'{"ticket_ids": ["1"]}', 404),
+        ("/_sandbox/jira/_tickets", b'{"ticket_ids": ["1"], "fields": {"subject": 1}}', 400),
+        ("/_sandbox/jira/_tickets", b'{"ticket_ids": ["1"], "fields": ["subject"]}', 400),
     ],
 )
 def test_sandbox_tickets_endpoint_validates(path: str, body: bytes, status: int) -> None:
@@ -296,9 +298,34 @@ def test_sandbox_tickets_are_added_and_notes_counted() -> None:
     assert local.handle("PUT", "/_sandbox/zendesk/api/v2/tickets/900", [], note, "127.0.0.1").status == 200
 
     counts = local.handle("GET", "/_sandbox/zendesk/_notes", [], b"", "127.0.0.1")
+    german = json.dumps({"ticket_ids": ["901"], "fields": {"subject": "VPN bricht ab"}}).encode()
+    assert local.handle("POST", "/_sandbox/zendesk/_tickets", AUTH, german, "127.0.0.1").status == 200
+    shown = local.handle("GET", "/_sandbox/zendesk/api/v2/tickets/901", [], b"", "127.0.0.1")
+    assert json.loads(shown.body)["ticket"]["subject"] == "VPN bricht ab"
 
     assert json.loads(counts.body) == {"tool": "zendesk", "notes": {"900": 1}}
     assert local.handle("GET", "/_sandbox/nope/_notes", [], b"", "127.0.0.1").status == 404
+
+
+def test_the_sandbox_model_answers_without_a_token_or_key() -> None:
+    request = {
+        "model": "m",
+        "messages": [
+            {"role": "system", "content": "Write every text value in the language with code 'de'."},
+            {
+                "role": "user",
+                "content": "<ticket>\nSubject: VPN down\nDescription: It drops. Often.\n</ticket>",
+            },
+        ],
+    }
+    reply = app().handle(
+        "POST", "/_sandbox/_llm/v1/chat/completions", [], json.dumps(request).encode(), "127.0.0.1"
+    )
+    assert reply.status == 200
+    answer = json.loads(json.loads(reply.body)["choices"][0]["message"]["content"])
+    assert answer["summary"] == "[de] VPN down. It drops."
+    bad = app().handle("POST", "/_sandbox/_llm/v1/chat/completions", [], b"[]", "127.0.0.1")
+    assert bad.status == 400
 
 
 def test_keep_alive_answers_are_not_held_back_by_nagle() -> None:

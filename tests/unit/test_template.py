@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +26,21 @@ SECRET_ARN = (
 )
 WEBHOOK_SECRET_ARN = SECRET_ARN.removesuffix("*") + "*/webhook-??????"
 BEDROCK_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/*"
+BEDROCK_PROFILE_ARN = "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/*"
+BEDROCK_ROUTED_ARN = "arn:${AWS::Partition}:bedrock:*::foundation-model/*"  # only through our profiles
+INDEX_OBJECTS = "${ContextIndexBucket.Arn}/*"  # the tenants' search indexes
 CLI_OUTPUTS = [
     "WebhookApiUrl",
     "TenantsTableName",
     "DeliveriesTableName",
     "JobsTableName",
     "ContextTableName",
+    "ContextIndexBucketName",
 ]
 TOOL_OUTPUTS = [
     "WebhookFunctionName",
     "WorkerFunctionName",
+    "OpsFunctionName",
     "QueueUrl",
     "DeadLetterQueueUrl",
     "EventSourceMapping",
@@ -91,11 +97,11 @@ def test_committed_template_is_generated() -> None:
 
 
 def test_every_registered_tool_has_its_generated_entry_points() -> None:
-    """The tools come from the plugin registry; each gets its two generated three-line handlers."""
+    """The tools come from the plugin registry; each gets its three generated three-line handlers."""
     from ticket_enhancer.plugins.registry import known_tools
 
     files = function_files()
-    assert len(files) == 2 * len(known_tools())
+    assert len(files) == 3 * len(known_tools())
     for path, body in files.items():
         assert path.read_text(encoding="utf-8") == body, f"{path.name}: run `make template`"
 
@@ -245,9 +251,12 @@ def test_webhook_sends_only_to_own_queue(template: Template, tool: str, camel: s
 
 def test_no_wildcards_except_secret_suffix_and_bedrock_models(template: Template) -> None:
     allowed = (
-        {SECRET_ARN % tool for tool in TOOLS} | {WEBHOOK_SECRET_ARN % tool for tool in TOOLS} | {BEDROCK_ARN}
+        {SECRET_ARN % tool for tool in TOOLS}
+        | {WEBHOOK_SECRET_ARN % tool for tool in TOOLS}
+        | {BEDROCK_ARN, BEDROCK_PROFILE_ARN, BEDROCK_ROUTED_ARN, INDEX_OBJECTS}
     )
-    for function_id in all_function_ids():
+    ops = [f"{camel}OpsFunction" for camel in TOOLS.values()]
+    for function_id in [*all_function_ids(), *ops]:
         for stmt in statements(template, function_id):
             assert stmt["Effect"] == "Allow" or stmt["Action"] == ["secretsmanager:GetSecretValue"]
             for action in as_list(stmt["Action"]):
@@ -256,6 +265,9 @@ def test_no_wildcards_except_secret_suffix_and_bedrock_models(template: Template
                 text = resource if isinstance(resource, str) else resource.get("Fn::Sub", "")
                 if "*" in text:
                     assert text in allowed, (function_id, resource)
+                if text == BEDROCK_ROUTED_ARN:  # any Region's model, but only through our own profiles
+                    condition = stmt["Condition"]["StringLike"]["bedrock:InferenceProfileArn"]
+                    assert condition == {"Fn::Sub": BEDROCK_PROFILE_ARN}, function_id
                 if any(action.startswith(("dynamodb:", "sqs:")) for action in as_list(stmt["Action"])):
                     assert isinstance(resource, dict), (function_id, resource)
                     assert "Fn::GetAtt" in resource, (function_id, resource)
@@ -273,8 +285,12 @@ def test_workers_have_an_explicit_role(template: Template, tool: str, camel: str
     props = resources(template)[f"{camel}WorkerFunction"]["Properties"]
     assert "Policies" not in props
     role = resources(template)[props["Role"]["Fn::GetAtt"][0]]["Properties"]
-    managed = [arn["Fn::Sub"].rsplit("/", 1)[-1] for arn in role["ManagedPolicyArns"]]
+    managed = [arn["Fn::Sub"].rsplit("/", 1)[-1] for arn in role["ManagedPolicyArns"] if "Fn::Sub" in arn]
     assert sorted(managed) == ["AWSLambdaBasicExecutionRole", "AWSXRayDaemonWriteAccess"]
+    in_vpc = [arn["Fn::If"] for arn in role["ManagedPolicyArns"] if "Fn::If" in arn]  # only in a VPC
+    assert [(c, a["Fn::Sub"].rsplit("/", 1)[-1], n) for c, a, n in in_vpc] == [
+        ("WorkersInVpc", "AWSLambdaVPCAccessExecutionRole", {"Ref": "AWS::NoValue"})
+    ]
     queue_actions = [
         s for s in statements(template, f"{camel}WorkerFunction") if "sqs:ReceiveMessage" in s["Action"]
     ]
@@ -344,3 +360,138 @@ def test_checkov_skips_are_justified(template: Template) -> None:
     for table_id in ("TenantsTable", "JobsTable", "ContextTable"):
         props = resources(template)[table_id]["Properties"]
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_workers_join_a_vpc_only_when_the_operator_names_subnets(
+    template: Template, tool: str, camel: str
+) -> None:
+    """Issue 15: on-prem tools on private networks; the allowed private networks reach the worker only."""
+    parameters = template["Parameters"]
+    assert parameters["WorkerSubnetIds"]["Default"] == ""
+    assert parameters["AllowedPrivateCidrs"]["Default"] == ""
+    assert template["Conditions"]["WorkersInVpc"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "WorkerSubnetIds"}]}, ""]}]
+    }
+    worker = resources(template)[f"{camel}WorkerFunction"]["Properties"]
+    assert worker["VpcConfig"]["Fn::If"][0] == "WorkersInVpc"
+    assert worker["VpcConfig"]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    assert worker["Environment"]["Variables"]["ALLOWED_PRIVATE_CIDRS"] == {"Ref": "AllowedPrivateCidrs"}
+    webhook = resources(template)[f"{camel}WebhookFunction"]["Properties"]
+    assert "VpcConfig" not in webhook
+    assert "ALLOWED_PRIVATE_CIDRS" not in webhook["Environment"]["Variables"]
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_failures_a_person_must_act_on_are_alarmed(template: Template, tool: str, camel: str) -> None:
+    from ticket_enhancer.plugins.errors import VendorAuthError, VendorNotePublicError
+
+    for metric in (VendorAuthError.alarm, VendorNotePublicError.alarm):
+        properties = resources(template)[f"{camel}{metric}Alarm"]["Properties"]
+        assert properties["MetricName"] == metric
+        assert properties["Threshold"] == 1
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_worker_alarms_name_the_dimensions_the_worker_emits(
+    template: Template, tool: str, camel: str
+) -> None:
+    """Powertools adds ``service`` (POWERTOOLS_SERVICE_NAME) to the worker's ``tool`` dimension; an
+    alarm on fewer dimensions watches a metric nothing emits and never fires."""
+    service = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    expected = [{"Name": "tool", "Value": tool}, {"Name": "service", "Value": service}]
+    for name in ("JobsFailedAlarm", "VendorCredentialsRefusedAlarm", "NotesMadePublicAlarm"):
+        assert resources(template)[f"{camel}{name}"]["Properties"]["Dimensions"] == expected
+
+
+# -- the ops functions (tenants sync / preview, scheduled syncs) and the index bucket ----------------
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_ops_function_reads_api_secrets_never_webhook_secrets(
+    template: Template, tool: str, camel: str
+) -> None:
+    ops = f"{camel}OpsFunction"
+    assert resources_for(template, ops, "secretsmanager:GetSecretValue") == [{"Fn::Sub": SECRET_ARN % tool}]
+    denied = [
+        resource
+        for stmt in statements(template, ops)
+        if stmt["Effect"] == "Deny" and "secretsmanager:GetSecretValue" in as_list(stmt["Action"])
+        for resource in as_list(stmt["Resource"])
+    ]
+    assert denied == [{"Fn::Sub": WEBHOOK_SECRET_ARN % tool}]
+    # nothing else: no queue, no jobs or deliveries table, no other tool's secrets
+    actions = {
+        a for stmt in statements(template, ops) if stmt["Effect"] == "Allow" for a in as_list(stmt["Action"])
+    }
+    assert not any(a.startswith("sqs:") for a in actions)
+    for table in ("JobsTable", "DeliveriesTable"):
+        for stmt in statements(template, ops):
+            assert {"Fn::GetAtt": [table, "Arn"]} not in as_list(stmt["Resource"]), table
+    assert resources_for(template, ops, "dynamodb:Scan") == [{"Fn::GetAtt": ["TenantsTable", "Arn"]}]
+    assert resources_for(template, ops, "dynamodb:PutItem") == [{"Fn::GetAtt": ["ContextTable", "Arn"]}]
+    assert resources_for(template, ops, "s3:PutObject") == [{"Fn::Sub": "${ContextIndexBucket.Arn}/*"}]
+    for stmt in statements(template, ops):
+        for action in as_list(stmt["Action"]):
+            assert "*" not in action, action
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_ops_function_runs_daily_and_continues_unfinished_syncs(
+    template: Template, tool: str, camel: str
+) -> None:
+    props = resources(template)[f"{camel}OpsFunction"]["Properties"]
+    assert props["Timeout"] == 900
+    assert props["Handler"] == f"{tool}_ops.handler"
+    assert props["Environment"]["Variables"]["CONTEXT_INDEX_BUCKET"] == {"Ref": "ContextIndexBucket"}
+    events = props["Events"]
+    daily, more = events[f"{camel}DailySync"]["Properties"], events[f"{camel}SyncContinue"]["Properties"]
+    assert events[f"{camel}DailySync"]["Type"] == "ScheduleV2"
+    assert daily["ScheduleExpression"] == {"Ref": "SyncSchedule"}
+    assert json.loads(daily["Input"]) == {"action": "scheduled"}
+    assert json.loads(more["Input"]) == {"action": "continue"}
+    assert template["Parameters"]["SyncSchedule"]["Default"] == "rate(1 day)"
+    assert daily["State"] == more["State"] == {"Ref": "SyncScheduleState"}
+
+
+def test_index_bucket_is_private_encrypted_and_expires_old_versions(template: Template) -> None:
+    bucket = resources(template)["ContextIndexBucket"]
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert len(props["PublicAccessBlockConfiguration"]) == 4
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    lifecycle = props["LifecycleConfiguration"]["Rules"][0]
+    assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    policy = resources(template)["ContextIndexBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert policy[0]["Effect"] == "Deny"
+    assert policy[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_workers_read_the_index_and_only_the_ops_function_writes_it(
+    template: Template, tool: str, camel: str
+) -> None:
+    worker, ops = f"{camel}WorkerFunction", f"{camel}OpsFunction"
+    assert resources_for(template, worker, "s3:GetObject") == [{"Fn::Sub": INDEX_OBJECTS}]
+    assert resources_for(template, worker, "s3:PutObject") == []
+    assert resources_for(template, ops, "s3:PutObject") == [{"Fn::Sub": INDEX_OBJECTS}]
+    index_layer = [{"Fn::If": ["IsArm64", {"Ref": "IndexLayerArm64"}, {"Ref": "IndexLayer"}]}]
+    for function_id in (worker, ops):
+        props = resources(template)[function_id]["Properties"]
+        assert props["Environment"]["Variables"]["CONTEXT_INDEX_BUCKET"] == {"Ref": "ContextIndexBucket"}
+        assert props["Layers"] == index_layer  # added to the Globals' layers
+    assert "Layers" not in resources(template)[f"{camel}WebhookFunction"]["Properties"]
+
+
+@pytest.mark.parametrize("minimum", [0, 30])
+def test_retention_day_patterns_accept_exactly_the_whole_days_settings_accept(minimum: int) -> None:
+    import re
+
+    from scripts.template.parameters import days_pattern
+
+    pattern = re.compile(days_pattern(minimum))
+    for value in range(5000):
+        assert bool(pattern.match(str(value))) == (minimum <= value <= 3650), value
+    for raw in ("45.5", "1e2", "-1", " 90", "090", ""):
+        assert not pattern.match(raw), raw

@@ -1,7 +1,10 @@
 """`ticket-enhancer local demo`: the product end to end on this machine, in one command.
 
 Uses the running local stack or starts one; onboards one tenant per tool on the vendor sandbox;
-sends each tool a realistic, correctly signed webhook; waits for the internal notes.
+sends each tool a realistic, correctly signed webhook (and Zendesk a second ticket, not in English);
+each tenant's index holds a burst of near-duplicates of the incident from the last hour; waits for
+the internal notes and shows each as the agent will see it: a page per tool under
+``.ticket-enhancer/demo/<tool>.html`` (paths printed) and a readable rendering in the terminal.
 """
 
 from __future__ import annotations
@@ -9,26 +12,31 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import re
 import sys
 import time
 from argparse import Namespace
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ticket_enhancer.cli import tenants
+from ticket_enhancer.cli import sync, tenants
+from ticket_enhancer.cli.demo_pages import terminal_text, write_page
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.target import LOCAL_STATE, Target, load_local
 from ticket_enhancer.cli.tools import plugin
-from ticket_enhancer.plugins.fields import adf_text
+from ticket_enhancer.sandbox import llm
 from ticket_enhancer.sandbox.tickets import (
     DEMO_ARTICLES,
     DEMO_ASSETS,
+    DEMO_BURST,
+    DEMO_FOREIGN_TICKET,
     DEMO_PAST_TICKET,
+    SEED_CREATED_AT,
     seed_ticket_id,
     webhook_body,
+    webhook_body_for,
 )
 from ticket_enhancer.webhooks.signing import sign
 
@@ -65,6 +73,21 @@ def _start_stack(root: Path) -> Launched:
     return launched
 
 
+# The Zendesk tenant's notes have a model's part: the sandbox model (OpenAI-compatible, no key).
+MODEL_TOOL = "zendesk"
+
+
+def _options(target: Target, tool: str) -> list[str]:
+    # the sandbox is no vendor: the sync need not keep to a vendor's rate limit; Jira's knowledge
+    # base is the sandbox's Confluence space
+    common = ["sync_api_limit=60000"] + (["knowledge_space=KB"] if tool == "jira" else [])
+    if tool != MODEL_TOOL:
+        return ["synthesis_provider=offline", *common]
+    endpoint = f"{target.sandbox_url}{llm.PATH.removeprefix('/_sandbox').removesuffix('/chat/completions')}"
+    model = ["synthesis_provider=openai", f"synthesis_endpoint={endpoint}", "synthesis_model=sandbox-model"]
+    return model + common
+
+
 def _onboard(target: Target, tool: str) -> tuple[str, str, str]:
     tenant_id = "demo-" + tool.replace("_", "-")
     mode, _ = tenants.auth_modes(tool)
@@ -83,7 +106,7 @@ def _onboard(target: Target, tool: str) -> tuple[str, str, str]:
                 webhook_auth=None,
                 api_user="demo@example.com",
                 api_token=SANDBOX_TOKEN,
-                option=["synthesis_provider=offline"],
+                option=_options(target, tool),
                 allow_custom_host=False,
             ),
         )
@@ -103,16 +126,27 @@ def _seed_context(target: Target, tool: str, tenant_id: str) -> None:
         store.put_asset(tenant_id, cidr_or_host, name, notes)
     past = Ticket.model_validate({"tool_type": tool, "tenant_id": tenant_id, **DEMO_PAST_TICKET})
     store.index_ticket(tenant_id, past)
+    for burst in DEMO_BURST:  # near-duplicates opened in the hour before the seed ticket
+        fields = {k: v for k, v in burst.items() if k != "minutes_ago"}
+        created = SEED_CREATED_AT - timedelta(minutes=burst["minutes_ago"])
+        url = f"{target.sandbox_url}/{tool}/{burst['ticket_id']}"
+        opened = {
+            "tool_type": tool,
+            "tenant_id": tenant_id,
+            "created_at": created,
+            "status": "open",
+            "url": url,
+        }
+        store.index_ticket(tenant_id, Ticket.model_validate(opened | fields))
 
 
-def _note_text(tool: str, note: dict[str, Any]) -> str:
-    note_format = plugin(tool).note_format
-    if note_format == "adf":
-        return adf_text(note.get("body"))
-    raw = str(note.get("html_body") or note.get("body") or note.get("value") or note.get("description") or "")
-    if note_format == "text":
-        return raw
-    return re.sub(r"\n{3,}", "\n\n", re.sub(r"<[^>]+>", "\n", raw)).strip()
+def _note_body(tool: str, note: dict[str, Any]) -> Any:
+    """The stored note: an ADF document, or the tool's HTML or text."""
+    if plugin(tool).note_format == "adf":
+        return note.get("body")
+    return str(
+        note.get("html_body") or note.get("body") or note.get("value") or note.get("description") or ""
+    )
 
 
 def run(root: Path) -> int:
@@ -122,46 +156,85 @@ def run(root: Path) -> int:
         started = _start_stack(root)
         target = load_local(root)
     try:
-        return _demo(target)
+        return _demo(target, root)
     finally:
         if started is not None:
             started.stop()  # Ctrl-C: the stack stops everything it started
 
 
-def _demo(target: Target) -> int:
+def _send(http: httpx.Client, target: Target, tool: str, onboarded: tuple[str, str, str], body: Any) -> str:
+    tenant_id, mode, secret = onboarded
+    data = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **sign(mode, data, secret, tool=tool)}
+    answer = http.post(
+        target.tool(tool).webhook_url.replace("{tenant_id}", tenant_id), content=data, headers=headers
+    )
+    return f"{answer.status_code} {answer.json().get('status', answer.json().get('error'))}"
+
+
+def _foreign(
+    http: httpx.Client, target: Target, onboarded: dict[str, tuple[str, str, str]]
+) -> tuple[str, str]:
+    """The ticket not in English: added to the sandbox, its webhook sent; (tool, ticket id)."""
+    tool, ticket_id, fields = (DEMO_FOREIGN_TICKET[k] for k in ("tool", "ticket_id", "fields"))
+    if tool not in onboarded:
+        return tool, ""
+    http.post(
+        f"{target.sandbox_url}/{tool}/_tickets",
+        json={"ticket_ids": [ticket_id], "fields": fields},
+        headers=target.control_headers(),
+    ).raise_for_status()
+    answer = _send(
+        http, target, tool, onboarded[tool], webhook_body_for(tool, onboarded[tool][0], ticket_id, fields)
+    )
+    print(f"{tool:17} webhook -> {answer} (ticket {ticket_id}, not in English)", flush=True)
+    return tool, ticket_id
+
+
+def _demo(target: Target, root: Path) -> int:
     tools = list(target.tools)  # every tool the stack serves (its template's, from the registry)
     with httpx.Client(timeout=10) as http:
         http.post(f"{target.sandbox_url}/_reset", headers=target.control_headers()).raise_for_status()
         sent: dict[str, float] = {}
         answers: dict[str, str] = {}
+        onboarded = {tool: _onboard(target, tool) for tool in tools}
+        # Each tenant's history and knowledge from its tool, so the notes show them.
+        sync.sync_tenants(target, {tool: found[0] for tool, found in onboarded.items()})
         for tool in tools:
-            tenant_id, mode, secret = _onboard(target, tool)
-            body = json.dumps(webhook_body(tool, tenant_id)).encode()
-            headers = {"Content-Type": "application/json", **sign(mode, body, secret, tool=tool)}
-            url = target.tool(tool).webhook_url.replace("{tenant_id}", tenant_id)
             sent[tool] = time.monotonic()
-            answer = http.post(url, content=body, headers=headers)
-            answers[tool] = f"{answer.status_code} {answer.json().get('status', answer.json().get('error'))}"
+            answers[tool] = _send(http, target, tool, onboarded[tool], webhook_body(tool, onboarded[tool][0]))
             print(f"{tool:17} webhook -> {answers[tool]}", flush=True)
+        wanted = [(tool, seed_ticket_id(tool)) for tool in tools]
+        foreign = _foreign(http, target, onboarded)
+        wanted += [foreign] if foreign[1] else []
         done: dict[str, float] = {}
-        notes: dict[str, str] = {}
+        notes: dict[tuple[str, str], Any] = {}
         deadline = time.monotonic() + NOTE_TIMEOUT
-        while len(done) < len(tools) and time.monotonic() < deadline:
-            for tool in tools:
-                if tool in done:
+        while len(notes) < len(wanted) and time.monotonic() < deadline:
+            for tool, ticket_id in wanted:
+                if (tool, ticket_id) in notes:
                     continue
                 state = http.get(f"{target.sandbox_url}/{tool}/").json()
-                found = state.get("notes", {}).get(seed_ticket_id(tool), [])
+                found = state.get("notes", {}).get(ticket_id, [])
                 if found:
-                    done[tool] = time.monotonic() - sent[tool]
-                    notes[tool] = _note_text(tool, found[-1])
+                    done.setdefault(tool, time.monotonic() - sent[tool])
+                    notes[tool, ticket_id] = _note_body(tool, found[-1])
             marks = " ".join(f"{t} {'done' if t in done else '...'}" for t in tools)
-            print(f"\rwaiting for notes {len(done)}/{len(tools)}: {marks}   ", end="", flush=True)
-            if len(done) < len(tools):
+            print(f"\rwaiting for notes {len(notes)}/{len(wanted)}: {marks}   ", end="", flush=True)
+            if len(notes) < len(wanted):
                 time.sleep(0.5)
         print()
-    for tool, text in notes.items():
-        print(f"\n===== {tool}: internal note on ticket {seed_ticket_id(tool)} =====\n{text}")
+    pages = []
+    for (tool, ticket_id), body in notes.items():
+        note_format = plugin(tool).note_format
+        print(
+            f"\n===== {tool}: internal note on ticket {ticket_id} =====\n{terminal_text(note_format, body)}"
+        )
+        name = tool if ticket_id == seed_ticket_id(tool) else f"{tool}-{ticket_id}"
+        pages.append(write_page(root, name, ticket_id, note_format, body))
+    print("\nthe notes as the agent sees them (open in a browser):")
+    for page in pages:
+        print(f"  {page}")
     print(f"\n{'TOOL':17} {'TICKET':34} {'WEBHOOK':16} {'NOTE':8} SECONDS")
     for tool in tools:
         seconds = f"{done[tool]:.1f}" if tool in done else "-"

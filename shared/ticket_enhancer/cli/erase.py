@@ -8,10 +8,13 @@ A tenant's traces:
   deleted with ``ForceDeleteWithoutRecovery`` (no recovery window: they cannot be restored);
 - DeliveriesTable: ``dedupe_key`` = ``<tool>#<tenant>#<delivery>`` (``event_key`` names the ticket);
 - JobsTable: ``job_key`` = ``<tool>#<tenant>#<ticket>#<event>``;
-- ContextTable: the partitions ``<tenant>#kb``, ``<tenant>#asset`` and ``<tenant>#ticket`` (the index);
+- ContextTable: the partitions ``<tenant>#kb``, ``<tenant>#asset``, ``<tenant>#ticket`` (the index),
+  ``<tenant>#recent`` (pointers to the newest indexed tickets), ``<tenant>#usage`` (daily counters) and
+  ``<tenant>#oauth`` (shared access tokens);
 - each tool's queue and dead-letter queue: jobs whose body names the tenant (ids only).
 
-With ``--ticket`` only that ticket's delivery and job records, its index entry and its queued jobs.
+With ``--ticket`` only that ticket's delivery and job records, its index entry and recent-ticket
+pointer, and its queued jobs.
 
 Costs and limits (README, under the CLI; the command says them too): the deliveries and jobs
 tables have no index by tenant, so each is read with one ``Scan`` (read capacity for the whole
@@ -33,7 +36,15 @@ from ticket_enhancer.tenants import deserialize_item, secret_name, valid_tenant_
 BATCH = 10  # SQS's maximum per receive and per visibility batch
 HOLD_SECONDS = 60  # others' jobs stay hidden at most this long should the command die mid-way
 MAX_TICKET_ID = 256  # as queued jobs allow
-CONTEXT_KINDS = {"kb": "knowledge articles", "asset": "assets", "ticket": "ticket index entries"}
+CONTEXT_KINDS = {
+    "kb": "knowledge articles",
+    "asset": "assets",
+    "ticket": "ticket index entries",
+    "recent": "recent ticket pointers",
+    "usage": "daily usage counters",
+    "sync": "sync checkpoints",
+    "oauth": "shared access tokens",  # ticket_enhancer.tokens (Zoho)
+}
 SECRETS = "secrets (Secrets Manager, ForceDeleteWithoutRecovery: no recovery window)"
 PITR_DEFAULT_DAYS = 35
 
@@ -151,22 +162,28 @@ def _erase_context(ddb: Any, table: str, tenant_id: str, ticket_id: str | None, 
             ReturnValues="ALL_OLD",
         )
         report.add("ticket index entry (ContextTable)", 1 if gone.get("Attributes") else 0)
+        pointers = _delete_partition(ddb, table, f"{tenant_id}#recent", ticket_id)
+        report.add("recent ticket pointer (ContextTable)", pointers)
         return
     for kind, what in CONTEXT_KINDS.items():
-        count = 0
-        for page in ddb.get_paginator("query").paginate(
-            TableName=table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"{tenant_id}#{kind}"}},
-            ProjectionExpression="pk, sk",
-            ConsistentRead=True,
-        ):
-            for item in page.get("Items", []):
-                gone = ddb.delete_item(
-                    TableName=table, Key={"pk": item["pk"], "sk": item["sk"]}, ReturnValues="ALL_OLD"
-                )
-                count += 1 if gone.get("Attributes") else 0
-        report.add(f"{what} (ContextTable)", count)
+        report.add(f"{what} (ContextTable)", _delete_partition(ddb, table, f"{tenant_id}#{kind}"))
+
+
+def _delete_partition(ddb: Any, table: str, pk: str, ticket_id: str | None = None) -> int:
+    """Delete a partition's items (only those of ``ticket_id`` when given); how many went."""
+    request: dict[str, Any] = {"TableName": table, "KeyConditionExpression": "pk = :pk"}
+    request |= {"ExpressionAttributeValues": {":pk": {"S": pk}}, "ProjectionExpression": "pk, sk"}
+    if ticket_id is not None:
+        request["FilterExpression"] = "ticket_id = :ticket"
+        request["ExpressionAttributeValues"][":ticket"] = {"S": ticket_id}
+    count = 0
+    for page in ddb.get_paginator("query").paginate(**request, ConsistentRead=True):
+        for item in page.get("Items", []):
+            gone = ddb.delete_item(
+                TableName=table, Key={"pk": item["pk"], "sk": item["sk"]}, ReturnValues="ALL_OLD"
+            )
+            count += 1 if gone.get("Attributes") else 0
+    return count
 
 
 # -- Secrets Manager ----------------------------------------------------------------------------

@@ -25,6 +25,33 @@ def _target_options() -> Parser:
     return parent
 
 
+def _history_parser(tenants: Any, target: Parser) -> None:
+    history = tenants.add_parser(
+        "history", parents=[target], help="what was done for which ticket, when, by which provider"
+    )
+    history.add_argument("tenant_id")
+    history.add_argument("--ticket", metavar="TICKET_ID", help="only this ticket's jobs")
+    history.add_argument("--limit", type=int, metavar="N", help="at most N jobs, newest first (default 20)")
+
+
+def _content_parsers(tenants: Any, target: Parser) -> None:
+    """A tenant's context: loaded from files, or synced from its tool (the deployment's ops function)."""
+    for action, what in (("knowledge", "FILE.jsonl"), ("assets", "FILE.csv")):
+        sub = tenants.add_parser(action, parents=[target])
+        sub.add_argument("tenant_id")
+        sub.add_argument("file", metavar=what)
+    sync = tenants.add_parser(
+        "sync", parents=[target], help="import the tool's resolved tickets and knowledge articles"
+    )
+    sync.add_argument("tenant_id")
+    sync.add_argument("--history-days", type=int, default=180, metavar="N", help="default 180")
+    sync.add_argument("--no-history", action="store_true")
+    sync.add_argument("--no-knowledge", action="store_true")
+    preview = tenants.add_parser("preview", parents=[target], help="print the note that would be posted")
+    preview.add_argument("tenant_id")
+    preview.add_argument("ticket_id")
+
+
 def build_parser() -> Parser:
     target = _target_options()
     parser = Parser(prog="ticket-enhancer", description="Ticket Enhancer ops CLI.")
@@ -54,6 +81,7 @@ def build_parser() -> Parser:
     erase.add_argument("tenant_id")
     erase.add_argument("--ticket", metavar="TICKET_ID", help="only this ticket's records and queued jobs")
     erase.add_argument("--yes", action="store_true", help="confirm (required with --stack)")
+    _history_parser(tenants, target)
     rotate = tenants.add_parser("rotate-secret", parents=[target])
     rotate.add_argument("tenant_id")
     rotate.add_argument("--webhook-secret", help="the new secret (required for zendesk; '-' reads stdin)")
@@ -68,10 +96,7 @@ def build_parser() -> Parser:
     update.add_argument(
         "--credential", action="append", metavar="KEY=VALUE|KEY=-", help="a tool extra such as zoho_client_id"
     )
-    for action, what in (("knowledge", "FILE.jsonl"), ("assets", "FILE.csv")):
-        sub = tenants.add_parser(action, parents=[target])
-        sub.add_argument("tenant_id")
-        sub.add_argument("file", metavar=what)
+    _content_parsers(tenants, target)
 
     plugins = commands.add_parser("plugins", help="list, pause or resume tool workers").add_subparsers(
         dest="action", required=True, parser_class=Parser
@@ -134,6 +159,10 @@ def dispatch(args: Any) -> int:  # noqa: PLR0911 (one return per command)
         from ticket_enhancer.cli import erase
 
         return erase.run(args)
+    if args.command == "tenants" and args.action == "history":  # checks its arguments first
+        from ticket_enhancer.cli import history
+
+        return history.run(args)
     resolved = targets.resolve(args)
     if args.command == "dlq":
         from ticket_enhancer.cli import dlq
@@ -141,6 +170,10 @@ def dispatch(args: Any) -> int:  # noqa: PLR0911 (one return per command)
         if args.tool:
             resolved.tool(args.tool)  # validates the name
         return dlq.list_(resolved, args.tool) if args.action == "list" else dlq.redrive(resolved, args.tool)
+    if args.action in ("sync", "preview"):
+        from ticket_enhancer.cli import sync
+
+        return sync.sync(resolved, args) if args.action == "sync" else sync.preview(resolved, args)
     from ticket_enhancer.cli import tenants
 
     if args.action == "update":

@@ -28,6 +28,7 @@ class ToolResources:
     webhook_function: str
     worker_function: str
     event_source_mapping: str | None = None
+    ops_function: str | None = None  # `tenants sync` / `preview` (absent on stacks from before it)
 
 
 @dataclass
@@ -85,7 +86,12 @@ def load_local(root: Path | None = None) -> Target:
         raise CliError(f"{path} is not valid JSON: restart `ticket-enhancer local up`") from None
     tools = {
         name: ToolResources(
-            t["webhook_url"], t["queue_url"], t["dlq_url"], t["webhook_function"], t["worker_function"]
+            t["webhook_url"],
+            t["queue_url"],
+            t["dlq_url"],
+            t["webhook_function"],
+            t["worker_function"],
+            ops_function=t.get("ops_function"),
         )
         for name, t in state["tools"].items()
     }
@@ -126,6 +132,7 @@ def outputs_to_target(
             webhook_function=need(f"{camel}WebhookFunctionName"),
             worker_function=need(f"{camel}WorkerFunctionName"),
             event_source_mapping=outputs.get(f"{camel}EventSourceMapping"),
+            ops_function=outputs.get(f"{camel}OpsFunctionName"),
         )
     return Target(
         "stack",

@@ -26,6 +26,8 @@ from ticket_enhancer.cli.credentials import (
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.setup_guides import setup_text
 from ticket_enhancer.cli.target import Target
+from ticket_enhancer.enhance.triage import TRIAGE_VALUES
+from ticket_enhancer.enhance.usage import note_option_problems
 from ticket_enhancer.tenants import (
     WEBHOOK_SECRET_SUFFIX,
     deserialize_item,
@@ -85,7 +87,12 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
     provider = options.get("synthesis_provider")
     if provider is not None and provider not in PROVIDERS:
         raise CliError(f"synthesis_provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
-    problems = retention.option_problems(options)
+    triage = options.get("triage")
+    if triage is not None and triage not in TRIAGE_VALUES:
+        raise CliError(f"triage must be one of {', '.join(TRIAGE_VALUES)}, got {triage!r}")
+    from ticket_enhancer.sync.ratelimit import option_problems
+
+    problems = retention.option_problems(options) + option_problems(options) + note_option_problems(options)
     if problems:
         raise CliError(problems[0])
     return options
@@ -254,7 +261,7 @@ def disable(target: Target, args: Any) -> int:
 def remove(target: Target, args: Any) -> int:
     row = get_row(target, args.tenant_id)
     ddb = target.client("dynamodb")
-    for kind in ("kb", "asset", "ticket", "recent", "index"):
+    for kind in ("kb", "asset", "ticket", "recent", "index", "sync"):
         pk = f"{args.tenant_id}#{kind}"
         for page in ddb.get_paginator("query").paginate(
             TableName=target.tables["ContextTable"],

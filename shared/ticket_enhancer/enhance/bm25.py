@@ -10,6 +10,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 __all__ = ["K1", "STOPWORDS", "B", "rank", "tokenize"]
 
@@ -88,7 +89,14 @@ _TOKEN = re.compile(r"[^\W_]+")
 
 def tokenize(text: str) -> list[str]:
     """Lowercase alphanumeric tokens, without stopwords and one-character tokens."""
-    return [t for t in _TOKEN.findall(text[:MAX_TEXT_CHARS].lower()) if len(t) > 1 and t not in STOPWORDS]
+    return list(_tokens(text[:MAX_TEXT_CHARS]))
+
+
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
+    # Cached: a tenant's indexed tickets are tokenized by several steps and again for the next
+    # ticket a warm worker processes (4,096 texts of at most a few KB each).
+    return tuple(t for t in _TOKEN.findall(text.lower()) if len(t) > 1 and t not in STOPWORDS)
 
 
 def rank(

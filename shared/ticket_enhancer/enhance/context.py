@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ticket_enhancer.enhance.records import Article, AssetMatch, GatheredContext, IndexedTicket
+from ticket_enhancer.enhance.records import (
+    Article,
+    AssetMatch,
+    DetectedLanguage,
+    DuplicateSignal,
+    GatheredContext,
+    IndexedTicket,
+    Summary,
+    TriageSuggestion,
+)
 
 if TYPE_CHECKING:
     from ticket_enhancer.models import Ticket
@@ -39,6 +50,17 @@ class EnhancementContext:
     unavailable: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # step name -> "timeout", "error", ...
     stage_ms: dict[str, float] = field(default_factory=dict)
+    _once: dict[str, Any] = field(default_factory=dict, repr=False)
+    _once_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def once(self, key: str, load: Callable[[], T]) -> T:
+        """``load()`` the first time a step asks for ``key`` in this job, the same value after that
+        (thread-safe: steps run their reads in threads), so two steps share one read."""
+        with self._once_lock:
+            if key not in self._once:
+                self._once[key] = load()
+            value: T = self._once[key]
+            return value
 
     def mark_unavailable(self, step: str, reason: str) -> None:
         if step not in self.reasons:
@@ -55,10 +77,24 @@ class EnhancementContext:
         value = self.results.get("ticket_context")
         return value.text if isinstance(value, TicketText) else TicketText.from_ticket(self.ticket).text
 
+    def result(self, name: str, kind: type[T]) -> T | None:
+        """The ``kind`` object a step stored (None when it did not run, failed or found nothing)."""
+        value = self.results.get(name)
+        return value if isinstance(value, kind) else None
+
+    @property
+    def language(self) -> DetectedLanguage | None:
+        """The detected language (the ``language`` step), for the model side's ``note_language``."""
+        return self.result("language", DetectedLanguage)
+
     def gathered(self) -> GatheredContext:
         return GatheredContext(
             ticket=self.ticket,
             similar=self.items("similar_tickets", IndexedTicket),
             articles=self.items("knowledge", Article),
             assets=self.items("network_assets", AssetMatch),
+            language=self.language,
+            triage=self.result("triage", TriageSuggestion),
+            duplicates=self.result("duplicates", DuplicateSignal),
+            summary=self.result("summary", Summary),
         )

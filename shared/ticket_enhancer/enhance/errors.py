@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ContextStoreError", "SynthesisError"]
+__all__ = ["ContextStoreError", "ModelThrottledError", "SynthesisError"]
 
 
 class ContextStoreError(ValueError):
@@ -11,3 +11,8 @@ class ContextStoreError(ValueError):
 
 class SynthesisError(Exception):
     """A provider could not produce a note (misconfigured, HTTP error, empty or malformed output)."""
+
+
+class ModelThrottledError(SynthesisError):
+    """The model provider refused the call for its quota or rate (Bedrock ``ThrottlingException``,
+    HTTP 429): the account's quota is shared by every tenant, so the note goes out without the model."""

@@ -48,7 +48,20 @@ MAX_RESOLUTION_CHARS = 1_000  # of a resolution kept (the note shows a short exc
 MAX_TEXT_CHARS = 4_096  # of a ticket's text indexed and kept
 MAX_QUERY_TERMS = 64  # of a query's distinct terms scored (its rarest ones)
 MAX_POSTINGS = 4096  # documents kept per term (its best-weighted ones): a query's cost has a ceiling
-TICKET_FIELDS = ("ticket_id", "display_key", "subject", "url", "created", "resolution", "resolved", "status")
+TICKET_FIELDS = (
+    "ticket_id",
+    "display_key",
+    "subject",
+    "url",
+    "created",
+    "resolution",
+    "resolved",
+    "status",
+    # The triage votes (enhance/triage.py); an index written before they were kept reads them as "".
+    "category",
+    "group",
+    "priority",
+)
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 
 

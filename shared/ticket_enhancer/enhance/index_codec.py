@@ -72,7 +72,13 @@ def decode_index(blob: bytes, *, tenant_id: str) -> TenantIndex:
         return _decode(blob, tenant_id)
     except ContextStoreError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError) as exc:  # a header of the wrong shape
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        IndexError,
+        AttributeError,
+    ) as exc:  # a header of the wrong shape
         raise _fail(f"malformed ({type(exc).__name__})") from exc
 
 
@@ -105,8 +111,9 @@ def _decode(blob: bytes, tenant_id: str) -> TenantIndex:
         # at these offsets) and not pinning the whole decompressed buffer in memory.
         arrays[name] = np.frombuffer(raw, dtype=dtype, count=count, offset=offset).copy()
         offset = end
-    tickets = {name: list(header["tickets"][name]) for name in TICKET_FIELDS}
-    n_tickets = len(tickets["ticket_id"])
+    n_tickets = len(header["tickets"]["ticket_id"])
+    # A field added after an index was written (category, group, priority) reads as "" there.
+    tickets = {name: list(header["tickets"].get(name) or [""] * n_tickets) for name in TICKET_FIELDS}
     passages = list(header["passages"])
 
     def bm25(prefix: str, vocab: list[str], size: int) -> Bm25:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from ticket_enhancer.enhance.insights import duplicate_line, language_line, summary_lines, triage_lines
 from ticket_enhancer.enhance.note_context import article_line, similar_ticket_line
 from ticket_enhancer.enhance.records import AssetMatch, GatheredContext
 from ticket_enhancer.models import Priority
@@ -25,6 +26,11 @@ STEP_LABELS: dict[str, str] = {
     "similar_tickets": "similar tickets",
     "knowledge": "knowledge articles",
     "network_assets": "network/asset matches",
+    "language": "language detection",
+    "summary": "summary",
+    "indexed_tickets": "ticket history",
+    "triage": "triage suggestion",
+    "duplicates": "duplicate check",
     "synthesis": "AI summary",
 }
 MAX_NEXT_STEPS = 6
@@ -86,23 +92,22 @@ def _next_steps(context: GatheredContext) -> list[str]:
 
 
 def compose_offline_note(context: GatheredContext) -> str:
-    """A deterministic markdown note: summary, priority, similar tickets, articles, assets, next steps."""
+    """A deterministic markdown note: a duplicate/burst line first when there is one, then the
+    summary, language, priority, triage suggestion, similar tickets, articles, assets, next steps."""
     ticket = context.ticket
-    key = ticket.display_key or ticket.ticket_id
-    subject = _inline(ticket.subject, 200) or "(no subject)"
     priority = ticket.priority.value.capitalize()
     if ticket.priority_raw and ticket.priority_raw.strip().lower() != ticket.priority.value:
         priority += f" (tool: {_inline(ticket.priority_raw, 40)})"
-    lines = [
-        "### Ticket Enhancer summary",
-        "",
-        f"**Summary:** {_inline(key, 60)}: {subject}",
-        "",
-        f"**Priority:** {priority}",
-        "",
-        "### Similar tickets",
-        "",
-    ]
+    lead = duplicate_line(context.duplicates)
+    lines = [lead, ""] if lead else []
+    key = _inline(ticket.display_key or ticket.ticket_id, 60)
+    subject = _inline(ticket.subject, 200) or "(no subject)"
+    lines += ["### Ticket Enhancer summary", "", f"**Ticket:** {key}: {subject}", ""]
+    lines += [*summary_lines(context), ""]
+    lines += [language_line(context.language), "", f"**Priority:** {priority}", ""]
+    triage = triage_lines(context.triage)
+    lines += [*triage, ""] if triage else []
+    lines += ["### Similar tickets", ""]
     lines += [f"- {similar_ticket_line(s)}" for s in context.similar] or ["- No similar tickets found."]
     lines += ["", "### Knowledge articles", ""]
     lines += [f"- {article_line(a)}" for a in context.articles] or ["- No matching knowledge articles."]

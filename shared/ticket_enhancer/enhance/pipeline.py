@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ticket_enhancer import deadline
 from ticket_enhancer.enhance.context import EnhancementContext
+from ticket_enhancer.enhance.insights import duplicate_line
 from ticket_enhancer.enhance.note import compose_offline_note, unavailable_line
 from ticket_enhancer.enhance.synthesis import OfflineProvider, SynthesisResult
 from ticket_enhancer.models import NOTE_FOOTER_PREFIX
@@ -29,6 +30,7 @@ from ticket_enhancer.plugins.dependencies import resolve_order
 if TYPE_CHECKING:
     from ticket_enhancer.enhance.index_store import IndexStore
     from ticket_enhancer.enhance.store import ContextStore
+    from ticket_enhancer.enhance.usage import UsageStore
     from ticket_enhancer.models import Ticket
     from ticket_enhancer.plugins.context import TenantContext
     from ticket_enhancer.urls import Resolver
@@ -63,6 +65,8 @@ class Enhancement:
     stage_ms: dict[str, float] = field(default_factory=dict)
     provider: str = OfflineProvider.name
     fallback_from: str | None = None  # the provider that failed when ``provider`` is the fallback
+    fallback_reason: str | None = None  # why: "timeout", "throttled", "injection suspected", ...
+    reasons: dict[str, str] = field(default_factory=dict)  # unavailable step -> why
 
 
 class Pipeline:
@@ -120,6 +124,9 @@ class Pipeline:
                 ctx.mark_unavailable(SYNTHESIS, "error")
             result = SynthesisResult(compose_offline_note(ctx.gathered()), OfflineProvider.name)
         markdown = result.markdown
+        lead = duplicate_line(ctx.gathered().duplicates)
+        if lead and not markdown.startswith(lead):  # a model's note starts with it too
+            markdown = f"{lead}\n\n{markdown}"
         line = unavailable_line(ctx.reasons, self.names)
         if line:
             markdown = f"{markdown}\n\n{line}"
@@ -132,6 +139,8 @@ class Pipeline:
             stage_ms=dict(ctx.stage_ms),
             provider=result.provider,
             fallback_from=result.fallback_from,
+            fallback_reason=result.fallback_reason,
+            reasons=dict(ctx.reasons),
         )
 
 
@@ -143,28 +152,42 @@ def build_default_pipeline(
     step_timeout: float = 8.0,
     model_timeout: float = 20.0,
     resolve: Resolver | None = None,
+    usage: UsageStore | None = None,
     local: bool = False,
 ) -> Pipeline:
-    """ticket_context -> (similar_tickets, knowledge, network_assets) -> synthesis (``local``: the
-    local stack's policy, ``Settings.local``)."""
+    """(ticket_context, language, indexed_tickets) -> (similar_tickets, knowledge, network_assets,
+    triage, duplicates) -> summary -> synthesis (``local``: the local stack's policy,
+    ``Settings.local``)."""
+    from ticket_enhancer.enhance.duplicates import DuplicatesStep
+    from ticket_enhancer.enhance.language import LanguageStep
     from ticket_enhancer.enhance.steps import (
+        IndexedTicketsStep,
         KnowledgeStep,
         NetworkAssetsStep,
         SimilarTicketsStep,
         SynthesisStep,
         TicketContextStep,
     )
+    from ticket_enhancer.enhance.summary import SummaryStep
+    from ticket_enhancer.enhance.triage import TriageStep
 
     return Pipeline(
         [
             TicketContextStep(),
+            LanguageStep(),
+            IndexedTicketsStep(store, index=index),
             SimilarTicketsStep(store, index=index),
             KnowledgeStep(store, index=index),
             NetworkAssetsStep(store),
+            SummaryStep(),
+            TriageStep(),
+            DuplicatesStep(),
             SynthesisStep(
                 bedrock_client_factory=bedrock_client_factory,
                 model_timeout=model_timeout,
                 resolve=resolve,
+                usage=usage,
+                after=("language", "summary", "triage", "duplicates"),
                 local=local,
             ),
         ],

@@ -61,6 +61,61 @@ class AssetMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Summary:
+    """The offline summary of a ticket (``enhance/summary.py``); all untrusted text."""
+
+    sentences: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()  # IP addresses and host names
+    inventory: tuple[str, ...] = ()  # "name: notes" of matched assets
+
+    def __bool__(self) -> bool:
+        return any((self.sentences, self.codes, self.users, self.addresses, self.inventory))
+
+
+@dataclass(frozen=True, slots=True)
+class DetectedLanguage:
+    """The ticket's language as detected offline (``enhance/language.py``)."""
+
+    code: str  # ISO 639-1 ("de"), or "zh-cn" / "zh-tw" as the detector names Chinese
+    name: str  # English name ("German")
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSuggestion:
+    """One triage value suggested by the weighted votes of resolved similar tickets."""
+
+    value: str  # as the tool names it (a value seen in the tenant's synced history)
+    confidence: float  # the winning value's share of the vote weight, 0..1
+    votes: int  # how many similar resolved tickets voted for it
+
+
+@dataclass(frozen=True, slots=True)
+class TriageSuggestion:
+    """Category/type, priority and assignment group suggestions (each None when unknown)."""
+
+    category: FieldSuggestion | None = None
+    priority: FieldSuggestion | None = None
+    group: FieldSuggestion | None = None
+    voters: int = 0  # resolved similar tickets that voted
+
+    def __bool__(self) -> bool:
+        return any((self.category, self.priority, self.group))
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateSignal:
+    """Recent open tickets of the same scope that look like this one (``enhance/duplicates.py``)."""
+
+    kind: str  # "duplicate" (one near-duplicate) or "burst" (several similar in the burst window)
+    tickets: tuple[IndexedTicket, ...]  # the other tickets, most similar first
+    window_minutes: int
+    count: int  # similar tickets in the window, this one included
+
+
+@dataclass(frozen=True, slots=True)
 class GatheredContext:
     """Everything the steps found for one ticket: what synthesis writes the note from."""
 
@@ -68,3 +123,7 @@ class GatheredContext:
     similar: tuple[IndexedTicket, ...] = field(default=())
     articles: tuple[Article, ...] = field(default=())
     assets: tuple[AssetMatch, ...] = field(default=())
+    language: DetectedLanguage | None = None
+    triage: TriageSuggestion | None = None
+    duplicates: DuplicateSignal | None = None
+    summary: Summary | None = None  # None: not computed (the note computes it)

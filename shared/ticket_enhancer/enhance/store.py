@@ -5,8 +5,10 @@ Layout (``pk`` / ``sk``, both strings):
 * ``<tenant_id>#kb`` / article id: ``title``, ``body``, ``url``
 * ``<tenant_id>#asset`` / CIDR, IP or host name: ``name``, ``notes``
 * ``<tenant_id>#ticket`` / ticket id: ``display_key``, ``subject``, ``text``, ``url``, ``created``,
-  ``scope``, ``category``, ``group``, ``expires_at`` (the table's TTL: ``retention.INDEX``, 365 days
-  unless the deployment or the tenant chose otherwise; articles and assets never expire)
+  ``scope``, ``status``, ``category``, ``group``, ``priority`` (for duplicate/burst detection and
+  triage; items written before a field existed read it as "", a missing status as open),
+  ``expires_at`` (the table's TTL: ``retention.INDEX``, 365 days unless the deployment or the
+  tenant chose otherwise; articles and assets never expire)
 * ``<tenant_id>#recent`` / ``<indexed at, ISO 8601 UTC>#<ticket id>``: ``ticket_id`` and the same
   ``expires_at``; one per processing of a ticket, so a ``Query`` newest first gives the newest
   processed tickets by time (the ticket-id sort key orders ``"99"`` after ``"1000"``). It holds no
@@ -217,9 +219,12 @@ class ContextStore:
                 "text": _utf8_prefix(text, MAX_INDEXED_TEXT_BYTES),
                 "url": ticket.url or "",
                 "created": created.isoformat(),
+                # For duplicate and burst detection (same scope, still open, created when).
                 "scope": ticket.scope[:_MAX_FIELD_CHARS],
+                "status": (ticket.status or "open")[:_MAX_FIELD_CHARS],
                 "category": ticket.category[:_MAX_FIELD_CHARS],
                 "group": ticket.group[:_MAX_FIELD_CHARS],
+                "priority": (ticket.priority_raw or "")[:_MAX_FIELD_CHARS],
             },
             expires_at=expires_at,
         )
@@ -282,8 +287,11 @@ def _indexed(item: Mapping[str, Any], ticket_id: str) -> IndexedTicket:
         text=_s(item, "text"),
         url=_s(item, "url"),
         created=_s(item, "created"),
-        status="open",
+        resolution=_s(item, "resolution"),
+        resolved=_s(item, "resolved"),
+        status=_s(item, "status") or "open",  # processed tickets; items from before it was stored
         category=_s(item, "category"),
         group=_s(item, "group"),
+        priority=_s(item, "priority"),
         scope=_s(item, "scope"),
     )

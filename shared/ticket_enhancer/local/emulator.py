@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -43,6 +43,7 @@ class QueueInfo:
 class Resources:
     tables: dict[str, str]  # logical id -> table name
     queues: dict[str, QueueInfo]  # logical id -> queue
+    buckets: dict[str, str] = field(default_factory=dict)  # logical id -> bucket name
 
 
 class Emulator:
@@ -116,7 +117,11 @@ def create_resources(emulator: Emulator, template: Template, time_scale: float) 
     # Dead-letter queues first: a queue's redrive policy names its DLQ's ARN.
     for queue in sorted(template.queues.values(), key=lambda q: q.dlq is not None):
         queues[queue.logical_id] = _create_queue(sqs, queue, queues, time_scale)
-    return Resources(tables, queues)
+    s3 = emulator.client("s3")
+    buckets = {logical_id: local_name(logical_id).lower() for logical_id in template.buckets}
+    for name in buckets.values():
+        s3.create_bucket(Bucket=name)
+    return Resources(tables, queues, buckets)
 
 
 def scaled(seconds: str, time_scale: float) -> str:

@@ -3,13 +3,19 @@
 - the template's HTTP API routes, each invoking its function's process with a payload 2.0 event;
 - ``/_sandbox/{tool}/...``: the vendor sandbox (``GET /_sandbox/{tool}/`` shows tickets and notes),
   ``POST /_sandbox/{tool}/_fail`` ``{"status": 500, "count": 3, "retry_after": null}``,
-  ``POST /_sandbox/{tool}/_tickets`` ``{"ticket_ids": ["500001", ...]}`` (copies of the seed ticket
-  under new ids, for load tests), ``POST /_sandbox/{tool}/_delay`` ``{"seconds": 0.2}`` (every
-  vendor API call of that tool answers that much later: a slow vendor; 0 ends it),
-  ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket), ``POST /_sandbox/_reset``;
+  ``POST /_sandbox/{tool}/_tickets`` ``{"ticket_ids": ["500001", ...], "fields": {...}}`` (copies of
+  the seed ticket under new ids, for load tests; optional top-level string ``fields`` replaced),
+  ``POST /_sandbox/{tool}/_delay`` ``{"seconds": 0.2}`` (every vendor API call of that tool answers
+  that much later: a slow vendor; 0 ends it),
+  ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket), ``POST /_sandbox/_reset``,
+  ``POST /_sandbox/_llm/v1/chat/completions`` (the sandbox model, ``sandbox/llm.py``);
 - ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``,
-  ``POST /_local/warm`` (starts every function's whole pool of environments, like provisioned
-  concurrency, before a measurement; answers once they are up).
+  ``POST /_local/invoke/{function name}`` (Lambda's Invoke: the JSON body is the event;
+  ``X-Invocation-Type: Event`` answers 202 at once and runs it in the background, otherwise the
+  answer is the function's result, or 502 with its error). The CLI's ``tenants sync`` and
+  ``preview`` invoke the ops functions this way; ``POST /_local/warm`` (starts every function's
+  whole pool of environments, like provisioned concurrency, before a measurement; answers once they
+  are up).
 
 Every request needs a loopback ``Host`` (421 otherwise); the control routes, which steer the stack
 (all of ``/_local`` and the sandbox's ``_reset``, ``_fail``, ``_tickets`` and ``_delay``), also need
@@ -23,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +50,7 @@ from ticket_enhancer.local.guard import (
 )
 from ticket_enhancer.local.http_api import Reply, http_api_event, http_api_reply, json_reply, route_pattern
 from ticket_enhancer.local.poller import Invocable, Poller
+from ticket_enhancer.sandbox import llm
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 
 FAIL_PATH = re.compile(r"/_sandbox/(?P<tool>[a-z_]+)/_fail")
@@ -54,6 +62,7 @@ MAX_DELAY_SECONDS = 30.0
 SANDBOX_TICKET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 MAX_NEW_TICKETS = 10_000  # per request
 CONTROL_PATH = re.compile(r"/_local/(?P<action>pause|resume)/(?P<tool>[a-z_]+)")
+INVOKE_PATH = re.compile(r"/_local/invoke/(?P<name>[A-Za-z0-9_.-]{1,140})")
 QUIET_PATH = re.compile(r"/_local/status|/_sandbox/[a-z_]+/(_notes)?")
 # Routes that steer the stack: they need the control token (every method, so none falls through).
 CONTROL_ROUTE = re.compile(r"/_local/.*|/_sandbox/_reset|/_sandbox/[a-z_]+/_(fail|tickets|delay)")
@@ -87,6 +96,7 @@ class LocalApp:
     token: str  # local.json's control token
     delays: dict[str, float] = field(default_factory=dict)  # tool -> seconds before each vendor answer
     warm: Callable[[], dict[str, Any]] | None = None  # POST /_local/warm
+    functions: dict[str, Invocable] = field(default_factory=dict)  # local name -> its pool
 
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str
@@ -101,6 +111,9 @@ class LocalApp:
         if parts.path.startswith("/_sandbox/"):
             return self.sandbox_request(method, parts.path, parts.query, headers, body)
         if parts.path.startswith("/_local/"):
+            invoked = INVOKE_PATH.fullmatch(parts.path)
+            if invoked and method == "POST":
+                return self.invoke(invoked["name"], headers, body)
             return self.control(method, parts.path)
         for route in self.routes:
             params = route.match(method, parts.path)
@@ -140,6 +153,12 @@ class LocalApp:
             if notes["tool"] not in self.sandbox.state.faults:
                 return json_reply(404, {"error": f"unknown tool {notes['tool']!r}"})
             return json_reply(200, {"tool": notes["tool"], "notes": self.sandbox.note_counts(notes["tool"])})
+        if path == llm.PATH and method == "POST":  # the sandbox model (no key, like a local server)
+            try:
+                status, answer_body = llm.complete(json.loads(body or b"{}"))
+            except (ValueError, AttributeError):
+                status, answer_body = 400, {"error": {"message": "a JSON chat completion request"}}
+            return json_reply(status, answer_body)
         tool = path.split("/")[2]
         if self.delays.get(tool):  # a slow vendor: this request's server thread waits, no other
             time.sleep(self.delays[tool])
@@ -185,11 +204,14 @@ class LocalApp:
         if tool not in self.sandbox.state.faults:
             return json_reply(404, {"error": f"unknown tool {tool!r}"})
         try:
-            ids = json.loads(body or b"{}").get("ticket_ids")
+            request = json.loads(body or b"{}")
+            ids, fields = request.get("ticket_ids"), request.get("fields", {})
             valid = (
                 isinstance(ids, list)
                 and 0 < len(ids) <= MAX_NEW_TICKETS
                 and all(isinstance(i, str) and SANDBOX_TICKET_ID.fullmatch(i) for i in ids)
+                and isinstance(fields, dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items())
             )
             if not valid:
                 raise ValueError
@@ -198,8 +220,26 @@ class LocalApp:
                 400, {"error": f'expected {{"ticket_ids": [1 to {MAX_NEW_TICKETS} ticket ids]}}'}
             )
         for ticket_id in ids:
-            self.sandbox.add_ticket(tool, ticket_id)
+            self.sandbox.add_ticket(tool, ticket_id, fields)
         return json_reply(200, {"tool": tool, "added": len(ids)})
+
+    def invoke(self, name: str, headers: list[tuple[str, str]], body: bytes) -> Reply:
+        """Lambda's Invoke on a local function: ``RequestResponse`` (default) or ``Event``."""
+        process = self.functions.get(name)
+        if process is None:
+            return json_reply(404, {"error": f"unknown function {name!r}"})
+        try:
+            event = json.loads(body or b"{}")
+        except ValueError:
+            return json_reply(400, {"error": "the event must be JSON"})
+        kind = next((v for k, v in headers if k.lower() == "x-invocation-type"), "RequestResponse")
+        if kind == "Event":
+            threading.Thread(target=process.invoke, args=(event,), name=f"invoke-{name}", daemon=True).start()
+            return json_reply(202, {"status": "queued"})
+        outcome = process.invoke(event)
+        if not outcome.ok:
+            return json_reply(502, {"error": f"{outcome.status}: {outcome.error}"[:500]})
+        return json_reply(200, outcome.result)
 
     def control(self, method: str, path: str) -> Reply:
         if path == "/_local/status" and method == "GET":

@@ -102,6 +102,7 @@ class LocalStack:
                 **tables,
                 **{key: queue.url for key, queue in queues.items()},
                 **{key: local_name(key) for key in self.template.functions},
+                **self.resources.buckets,
             }
             found = refs.get(logical_id)
         else:
@@ -112,6 +113,7 @@ class LocalStack:
                 },
                 **{(key, "Arn"): queue.arn for key, queue in queues.items()},
                 **{(key, "QueueName"): queue.name for key, queue in queues.items()},
+                **{(key, "Arn"): f"arn:aws:s3:::{name}" for key, name in self.resources.buckets.items()},
             }
             found = attributes.get((logical_id, attribute))
         if found is None:
@@ -167,8 +169,12 @@ class LocalStack:
                 timeout=float(function.timeout),
             )
             self.processes[logical_id] = FunctionPool(spec, self.pool_size)
-        with ThreadPoolExecutor(max_workers=len(self.processes) or 1) as pool:
-            list(pool.map(FunctionPool.start, self.processes.values()))
+        # The ops functions (invoked by `tenants sync` / `preview`) start cold on their first
+        # invocation, as on Lambda; the others start warm.
+        cold = {f.logical_id for tool in self.tools() if (f := self.template.ops_function(tool))}
+        warm = [pool for key, pool in self.processes.items() if key not in cold]
+        with ThreadPoolExecutor(max_workers=len(warm) or 1) as pool:
+            list(pool.map(FunctionPool.start, warm))
         wait_seconds = max(1, min(LAMBDA_LONG_POLL, round(LAMBDA_LONG_POLL / self.time_scale)))
         for tool in self.tools():
             worker = self.template.worker_function(tool)
@@ -195,6 +201,7 @@ class LocalStack:
         self.server.app = LocalApp(
             routes, VendorSandbox(), self.pollers, self.status, self.token, warm=self.warm
         )
+        self.server.app.functions = {process.spec.name: process for process in self.processes.values()}
         self._serving = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
         self._serving.start()
 
@@ -234,6 +241,7 @@ class LocalStack:
 
     def tool_info(self, tool: str) -> dict[str, Any]:
         webhook, worker = self.template.webhook_function(tool), self.template.worker_function(tool)
+        ops = self.template.ops_function(tool)
         queue = self.template.queues.get(worker.sqs.queue) if worker and worker.sqs else None
         queues = self.resources.queues
         return {
@@ -242,6 +250,7 @@ class LocalStack:
             "dlq_url": queues[queue.dlq].url if queue and queue.dlq else None,
             "webhook_function": local_name(webhook.logical_id) if webhook else None,
             "worker_function": local_name(worker.logical_id) if worker else None,
+            "ops_function": local_name(ops.logical_id) if ops else None,
         }
 
     def local_json(self) -> dict[str, Any]:

@@ -78,12 +78,20 @@ class Template:
     tables: dict[str, Table]
     queues: dict[str, Queue]
     functions: dict[str, Function]
+    buckets: list[str] = field(default_factory=list)  # logical ids of the S3 buckets
 
     def webhook_function(self, tool: str) -> Function | None:
         return next((f for f in self.functions.values() if f.tool == tool and f.route), None)
 
     def worker_function(self, tool: str) -> Function | None:
         return next((f for f in self.functions.values() if f.tool == tool and f.sqs), None)
+
+    def ops_function(self, tool: str) -> Function | None:
+        """The tool's ops function (``tenants sync`` / ``preview``): no route, no queue."""
+        return next(
+            (f for f in self.functions.values() if f.tool == tool and f.logical_id.endswith("OpsFunction")),
+            None,
+        )
 
 
 def load(root: Path) -> Template:
@@ -108,6 +116,7 @@ def load(root: Path) -> Template:
         functions={
             k: _function(k, p, globals_fn, root) for k, p in by_type("AWS::Serverless::Function").items()
         },
+        buckets=list(by_type("AWS::S3::Bucket")),
     )
 
 

@@ -9,6 +9,7 @@ The resolved-ticket history and knowledge base every tool lists (``tenants sync`
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from ticket_enhancer.sandbox import tools
@@ -17,13 +18,22 @@ from ticket_enhancer.sandbox.incident import DESCRIPTION, SUBJECT
 __all__ = [
     "DEMO_ARTICLES",
     "DEMO_ASSETS",
+    "DEMO_BURST",
+    "DEMO_FOREIGN_TICKET",
     "DEMO_PAST_TICKET",
     "DESCRIPTION",
+    "SEED_CREATED_AT",
     "SEED_TICKETS",
     "SUBJECT",
     "seed_ticket_id",
     "webhook_body",
+    "webhook_body_for",
 ]
+
+
+# When every tool's seed ticket was opened (its sandbox module states it in the tool's own format):
+# the demo's burst of near-duplicates is placed in the hour before it, as a real burst would be.
+SEED_CREATED_AT = datetime(2026, 11, 24, 8, 12, tzinfo=UTC)
 
 
 def _tool(tool: str) -> tools.SandboxTool:
@@ -89,3 +99,43 @@ DEMO_PAST_TICKET = {
     "subject": "VPN keeps disconnecting for the sales team",
     "description": "VPN sessions dropped every 10 minutes; fixed by raising the IKE rekey timer on vpn-gw01.",
 }
+
+# The demo's other tickets (issue 17): one not in English, on Zendesk (whose ticket fields are flat),
+# and a burst of near-duplicates of the seed incident opened in the last hour, indexed for every
+# tenant as the worker indexes the tickets it processed (``minutes_ago`` sets their creation time).
+DEMO_FOREIGN_TICKET: dict[str, Any] = {
+    "tool": "zendesk",
+    "ticket_id": "35437",
+    "fields": {
+        "subject": "VPN bricht alle paar Minuten ab: Buchhaltung kann nicht buchen",
+        "description": "Seit heute Morgen trennt sich das VPN bei allen in der Buchhaltung alle 5 bis 10 "
+        "Minuten. Das Gateway vpn-gw01.corp.example.com antwortet nicht mehr auf Ping. Bitte dringend "
+        "prüfen, der Monatsabschluss steht still. Rückruf bitte unter +49 30 12345678.",
+    },
+}
+DEMO_BURST: tuple[dict[str, Any], ...] = tuple(
+    {
+        "ticket_id": f"burst-{n}",
+        "display_key": f"BURST-{n}",
+        "subject": subject,
+        "description": "Since this morning the VPN disconnects every few minutes for finance; gateway "
+        "vpn-gw01.corp.example.com (10.20.0.1) stops answering pings.",
+        "minutes_ago": minutes,
+    }
+    for n, (subject, minutes) in enumerate(
+        (
+            ("VPN keeps dropping in finance", 52),
+            ("VPN disconnects every 5 minutes", 41),
+            ("Finance VPN unstable since this morning", 33),
+            ("VPN drops, cannot reach payroll server", 18),
+            ("VPN connection lost again and again", 6),
+        ),
+        1,
+    )
+)
+
+
+def webhook_body_for(tool: str, tenant_id: str, ticket_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The webhook body for a copy of the seed ticket under ``ticket_id`` with ``fields`` changed."""
+    sandbox_tool = _tool(tool)
+    return sandbox_tool.webhook_body(sandbox_tool.copy_as(ticket_id) | fields, tenant_id)

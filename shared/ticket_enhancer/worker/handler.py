@@ -44,9 +44,11 @@ from ticket_enhancer.plugins.registry import plugin_for_function
 from ticket_enhancer.retention import HISTORY, INDEX
 from ticket_enhancer.settings import Settings
 from ticket_enhancer.tenants import TenantStore
+from ticket_enhancer.tokens import DynamoTokens, SharedTokens
 from ticket_enhancer.urls import (
     BaseUrlError,
     HostResolutionError,
+    IPNetwork,
     Resolver,
     check_resolved_host,
     system_resolve,
@@ -59,14 +61,16 @@ from ticket_enhancer.worker.deferral import (
     scaled_wait,
     time_scale_from,
 )
+from ticket_enhancer.worker.outcome import fallback_metric, over_note_limit
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
     from ticket_enhancer.enhance.index_store import IndexStore
-    from ticket_enhancer.enhance.pipeline import Pipeline
+    from ticket_enhancer.enhance.pipeline import Enhancement, Pipeline
     from ticket_enhancer.enhance.store import ContextStore
+    from ticket_enhancer.enhance.usage import UsageStore
     from ticket_enhancer.plugins.base import TicketingToolPlugin
     from ticket_enhancer.plugins.context import TenantContext
 
@@ -102,6 +106,9 @@ class WorkerHandler:
     queue_url: str = ""  # ... the worker's own queue (QUEUE_URL)
     monotonic: Callable[[], float] = time.monotonic  # the deadline's clock
     time_scale: float = 1.0  # the local stack's factor: deferrals wait 1/time_scale as long
+    usage: UsageStore | None = None  # daily_note_limit / daily_model_token_budget counters
+    tokens: SharedTokens | None = None  # access tokens shared by the deployment's containers (Zoho)
+    private_networks: tuple[IPNetwork, ...] = ()  # the operator's AllowedPrivateCidrs (workers in a VPC)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         deadline = Deadline.from_context(context, clock=self.monotonic)
@@ -190,6 +197,9 @@ class WorkerHandler:
             )
             self.logger.error("job failed", extra={**log, "error": str(exc)})
             self.metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+            alarm = exc.alarm if isinstance(exc, VendorError) else None
+            if alarm:  # a person must act (credentials, a public note): the template alarms on it
+                self.metrics.add_metric(name=alarm, unit=MetricUnit.Count, value=1)
             return
         except TimeoutError as exc:
             # Out of time (the deadline): a real attempt; the rest of the batch goes on.
@@ -207,7 +217,10 @@ class WorkerHandler:
         self.metrics.add_metric(
             name="JobLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000
         )
-        self.logger.info("note posted" if outcome == "posted" else "note already present", extra=log)
+        said = {"posted": "note posted", "skipped": "no note: daily note limit"}.get(
+            outcome, "note already present"
+        )
+        self.logger.info(said, extra=log)
 
     async def _give_up(self, claim: Claim, reason: str, log: dict[str, Any]) -> None:
         tenant_id = claim.job_key.split("#", 2)[1]  # <tool>#<tenant>#<ticket>#<event>
@@ -269,6 +282,10 @@ class WorkerHandler:
         self.metrics.add_metric(name="JobsDeferred", unit=MetricUnit.Count, value=1)
         return False
 
+    async def tenant_context(self, tenant_id: str) -> TenantContext:
+        """The tenant as a job sees it (checked, pinned, with the HTTP client); the ops function's too."""
+        return await self._tenant(tenant_id)
+
     async def _tenant(self, tenant_id: str) -> TenantContext:
         tenant = await asyncio.to_thread(self.tenants.get, tenant_id)
         if tenant is None:
@@ -285,20 +302,30 @@ class WorkerHandler:
             # A host off the vendor's own domains (on-prem, a custom domain) is the tenant's to
             # resolve: checked to be public, then pinned for the job.
             if not self.local and self.plugin.pins_host(base_url, options):
-                pinned = await asyncio.to_thread(check_resolved_host, base_url, self.resolve)
+                pinned = await asyncio.to_thread(
+                    check_resolved_host, base_url, self.resolve, self.private_networks
+                )
         except HostResolutionError as exc:
             raise VendorUnavailableError(str(exc), tool_type=self.tool, operation="resolve") from None
         except BaseUrlError as exc:
             raise JobFailedError(f"base URL refused: {exc}") from None
-        return dataclasses.replace(tenant, http=self.http(), pinned_address=pinned)
+        return dataclasses.replace(tenant, http=self.http(), pinned_address=pinned, tokens=self.tokens)
 
     async def _run(self, job: EnhancementJob, claim: Claim) -> str:
         tenant = await self._tenant(job.tenant_id)
         ticket_id = job.metadata.ticket_id
         if claim.state == "posting" and await self.plugin.has_note(tenant, ticket_id, claim.job_id):
             # An earlier attempt posted the note but did not live to record it.
-            await self._finish(job, claim, {}, [], None)
+            await self._finish(job, claim, {}, None)
             return "found"
+        skipped = await over_note_limit(self.usage, tenant.config.options, job.tenant_id, claim.job_id)
+        if skipped is not None:  # no note today: recorded in the job's history and counted
+            history = await asyncio.to_thread(self._history_days, job.tenant_id)
+            await asyncio.to_thread(
+                self.jobs.finish, claim, state="done", skipped=skipped, history_days=history
+            )
+            self.metrics.add_metric(name="NotesOverDailyLimit", unit=MetricUnit.Count, value=1)
+            return "skipped"
         stage_ms: dict[str, float] = {}
         started = time.perf_counter()
         ticket = await self.plugin.get_ticket(tenant, ticket_id)
@@ -311,7 +338,10 @@ class WorkerHandler:
             tenant, ticket_id, Note(markdown=enhancement.markdown, job_id=claim.job_id)
         )
         stage_ms["post"] = (time.perf_counter() - started) * 1000
-        await self._finish(job, claim, stage_ms, enhancement.unavailable, enhancement.provider)
+        await self._finish(job, claim, stage_ms, enhancement)
+        metric = fallback_metric(enhancement.fallback_reason)
+        if metric is not None:
+            self.metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
         try:
             days = INDEX.for_tenant(tenant.config.options)  # None: the deployment's default
             await asyncio.to_thread(self.store.index_ticket, job.tenant_id, ticket, retention_days=days)
@@ -324,16 +354,18 @@ class WorkerHandler:
         job: EnhancementJob,
         claim: Claim,
         stage_ms: dict[str, float],
-        unavailable: list[str],
-        provider: str | None,
+        enhancement: Enhancement | None,
     ) -> None:
+        done = enhancement
         await asyncio.to_thread(
             self.jobs.finish,
             claim,
             state="done",
             stage_ms=stage_ms,
-            unavailable=unavailable,
-            provider=provider,
+            unavailable=done.unavailable if done else None,
+            provider=done.provider if done else None,
+            reasons=done.reasons if done else None,
+            fallback_from=done.fallback_from if done else None,
             history_days=await asyncio.to_thread(self._history_days, job.tenant_id),
         )
         try:
@@ -389,6 +421,7 @@ def make_worker_handler(
     """Build the worker at import time (Lambda init): settings checked, clients, plugin, pipeline."""
     from ticket_enhancer.enhance.pipeline import build_default_pipeline
     from ticket_enhancer.enhance.store import ContextStore
+    from ticket_enhancer.enhance.usage import UsageStore
 
     settings = Settings.for_worker(os.environ if env is None else env)
     dynamodb = dynamodb or aws.dynamodb(aws.WORKER_CONFIG)
@@ -398,6 +431,7 @@ def make_worker_handler(
         cache_seconds=settings.context_cache_seconds,
         index_retention_days=settings.index_retention_days,
     )
+    usage = UsageStore(dynamodb, settings.context_table or "")
     metrics = make_metrics(tool, settings)
     if sqs is None and settings.queue_url:  # Lambda: the worker's own queue, for deferrals
         sqs = aws.sqs(aws.WORKER_CONFIG)
@@ -410,6 +444,7 @@ def make_worker_handler(
             bedrock_client_factory=factory,
             resolve=resolve,
             local=settings.local,
+            usage=usage,
         )
     return WorkerHandler(
         tool=tool,
@@ -444,4 +479,8 @@ def make_worker_handler(
         queue_url=settings.queue_url or "",
         monotonic=monotonic,
         time_scale=time_scale_from(os.environ if env is None else env),
+        usage=usage,
+        tokens=DynamoTokens(dynamodb, settings.context_table or ""),
+        # A malformed or non-private CIDR failed the init (Settings): the operator sees it at once.
+        private_networks=settings.private_networks,
     )

@@ -1,0 +1,5 @@
+"""Lambda entry point: servicedesk_plus ops function (tenants sync and preview, scheduled syncs)."""
+
+from ticket_enhancer.ops.handler import make_ops_handler
+
+handler = make_ops_handler("servicedesk_plus")

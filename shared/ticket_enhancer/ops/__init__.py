@@ -1,0 +1,1 @@
+"""The ops function of each tool: ``tenants sync`` and ``tenants preview`` inside the deployment."""
