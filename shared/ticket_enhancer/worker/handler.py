@@ -13,7 +13,9 @@ far, whichever is longer (at most SQS's 12 h, and never past the job's maximum a
 counts a deferral instead of an attempt, and the record is reported failed so it stays queued. Every
 deferral is a receive, so the growth keeps a job rate limited all day within about a dozen receives,
 far below ``maxReceiveCount`` (50). A job gives up as ``failed`` after ``MAX_ATTEMPTS`` real attempts
-or ``MAX_AGE_SECONDS``.
+or ``MAX_AGE_SECONDS``. On the local stack (``TICKET_ENHANCER_TIME_SCALE``, its documented factor,
+default 60) a deferral's visibility is divided by that factor, as the queues' timings are: a
+Retry-After of an hour holds the job a minute there.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import contextlib
 import dataclasses
 import math
 import os
-import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -53,6 +54,13 @@ from ticket_enhancer.urls import (
     system_resolve,
 )
 from ticket_enhancer.worker.batch import SqsRecord, process_batch
+from ticket_enhancer.worker.deferral import (
+    DEFAULT_DEFERRAL_SECONDS,
+    MAX_VISIBILITY_SECONDS,
+    deferral_seconds,
+    scaled_wait,
+    time_scale_from,
+)
 from ticket_enhancer.worker.outcome import fallback_metric, over_note_limit
 
 if TYPE_CHECKING:
@@ -67,29 +75,15 @@ if TYPE_CHECKING:
     from ticket_enhancer.plugins.context import TenantContext
 
 
-# SQS's maximum visibility timeout: a deferral never asks for more.
-MAX_VISIBILITY_SECONDS = 43_200
-# The first deferral waits at least this long (a 429 that named no Retry-After too); each later one of
-# the same job doubles it (60 s x 2^deferrals so far), so a vendor that keeps answering a short
-# Retry-After uses ~12 receives a day, not one per Retry-After (maxReceiveCount is 50).
-DEFAULT_DEFERRAL_SECONDS = 60.0
-
-
 class JobFailedError(Exception):
     """The job cannot succeed (final); recorded as failed and acknowledged."""
 
 
+__all__ = ["MAX_VISIBILITY_SECONDS", "WorkerHandler", "deferral_seconds", "make_worker_handler"]
+
+
 class JobDeferredError(Exception):
     """The vendor asked us to wait: the record stays on the queue, invisible until then."""
-
-
-def deferral_seconds(retry_after: float | None, deferrals: int = 0) -> int:
-    """The visibility timeout of a job's deferral number ``deferrals + 1``: the vendor's Retry-After or
-    60 s x 2^deferrals, whichever is longer, plus up to 10 % jitter (at most 60 s), capped at 12 h."""
-    backoff = DEFAULT_DEFERRAL_SECONDS * (1 << min(max(0, deferrals), 16))
-    wait = max(backoff, 0.0 if retry_after is None else retry_after)
-    jitter = random.uniform(0, min(60.0, wait * 0.1))  # noqa: S311 # nosec B311 # jitter
-    return max(1, min(MAX_VISIBILITY_SECONDS, math.ceil(wait + jitter)))
 
 
 @dataclass
@@ -111,6 +105,7 @@ class WorkerHandler:
     sqs: SQSClient | None = None  # deferrals change the message's visibility on ...
     queue_url: str = ""  # ... the worker's own queue (QUEUE_URL)
     monotonic: Callable[[], float] = time.monotonic  # the deadline's clock
+    time_scale: float = 1.0  # the local stack's factor: deferrals wait 1/time_scale as long
     usage: UsageStore | None = None  # daily_note_limit / daily_model_token_budget counters
     tokens: SharedTokens | None = None  # access tokens shared by the deployment's containers (Zoho)
     private_networks: tuple[IPNetwork, ...] = ()  # the operator's AllowedPrivateCidrs (workers in a VPC)
@@ -270,6 +265,7 @@ class WorkerHandler:
                 return True
         elif left < seconds:  # our own growth stops just short of the maximum age: one last try then
             seconds = max(1, math.floor(left))
+        seconds = scaled_wait(seconds, self.time_scale)
         if self.sqs is not None and self.queue_url and record.receipt_handle:
             try:
                 await asyncio.to_thread(
@@ -505,6 +501,7 @@ def make_worker_handler(
         sqs=sqs,
         queue_url=settings.queue_url or "",
         monotonic=monotonic,
+        time_scale=time_scale_from(os.environ if env is None else env),
         usage=usage,
         tokens=DynamoTokens(dynamodb, settings.context_table or ""),
         # A malformed or non-private CIDR failed the init (Settings): the operator sees it at once.
