@@ -13,10 +13,13 @@ far, whichever is longer (at most SQS's 12 h, and never past the job's maximum a
 counts a deferral instead of an attempt, and the record is reported failed so it stays queued. Every
 deferral is a receive, so the growth keeps a job rate limited all day within about a dozen receives,
 far below ``maxReceiveCount`` (50). A job gives up as ``failed`` after ``MAX_ATTEMPTS`` real attempts
-or ``MAX_AGE_SECONDS``.
+or ``MAX_AGE_SECONDS``. On the local stack (``TICKET_ENHANCER_TIME_SCALE``, its documented factor,
+default 60) a deferral's visibility is divided by that factor, as the queues' timings are: a
+Retry-After of an hour holds the job a minute there.
 
 The per-record job flow is :mod:`ticket_enhancer.worker.job` (:class:`WorkerHandler`), its failure
-steps and deferral waits :mod:`ticket_enhancer.worker.retry`; this module builds the handler.
+steps :mod:`ticket_enhancer.worker.retry`, the deferral waits :mod:`ticket_enhancer.worker.deferral`;
+this module builds the handler.
 """
 
 from __future__ import annotations
@@ -37,14 +40,14 @@ from ticket_enhancer.settings import Settings
 from ticket_enhancer.tenants import TenantStore
 from ticket_enhancer.tokens import DynamoTokens
 from ticket_enhancer.urls import Resolver, system_resolve
-from ticket_enhancer.worker.job import WorkerHandler
-from ticket_enhancer.worker.retry import (
+from ticket_enhancer.worker.deferral import (
     DEFAULT_DEFERRAL_SECONDS,
     MAX_VISIBILITY_SECONDS,
-    JobDeferredError,
-    JobFailedError,
     deferral_seconds,
+    time_scale_from,
 )
+from ticket_enhancer.worker.job import WorkerHandler
+from ticket_enhancer.worker.retry import JobDeferredError, JobFailedError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -174,6 +177,7 @@ def make_worker_handler(
         sqs=sqs,
         queue_url=settings.queue_url or "",
         monotonic=monotonic,
+        time_scale=time_scale_from(os.environ if env is None else env),
         usage=usage,
         tokens=DynamoTokens(dynamodb, settings.context_table or ""),
         # A malformed or non-private CIDR failed the init (Settings): the operator sees it at once.

@@ -67,6 +67,7 @@ class WorkerHandler(RetryMixin):
     sqs: SQSClient | None = None  # deferrals change the message's visibility on ...
     queue_url: str = ""  # ... the worker's own queue (QUEUE_URL)
     monotonic: Callable[[], float] = time.monotonic  # the deadline's clock
+    time_scale: float = 1.0  # the local stack's factor: deferrals wait 1/time_scale as long
     usage: UsageStore | None = None  # daily_note_limit / daily_model_token_budget counters
     tokens: SharedTokens | None = None  # access tokens shared by the deployment's containers (Zoho)
     private_networks: tuple[IPNetwork, ...] = ()  # the operator's AllowedPrivateCidrs (workers in a VPC)

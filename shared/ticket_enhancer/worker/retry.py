@@ -2,7 +2,7 @@
 
 :class:`RetryMixin` holds the steps of :class:`~ticket_enhancer.worker.job.WorkerHandler` that end
 an attempt other than with a note: give up (``failed``), release the lease for a redelivery, or defer
-the record (its visibility set to :func:`deferral_seconds`).
+the record (its visibility set to :func:`~ticket_enhancer.worker.deferral.deferral_seconds`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import random
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ticket_enhancer.jobs import MAX_AGE_SECONDS, MAX_ATTEMPTS, Claim
 from ticket_enhancer.plugins.errors import VendorRateLimitedError
 from ticket_enhancer.retention import HISTORY
+from ticket_enhancer.worker.deferral import DEFAULT_DEFERRAL_SECONDS, deferral_seconds, scaled_wait
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.logging import Logger
@@ -29,29 +29,12 @@ if TYPE_CHECKING:
     from ticket_enhancer.worker.batch import SqsRecord
 
 
-# SQS's maximum visibility timeout: a deferral never asks for more.
-MAX_VISIBILITY_SECONDS = 43_200
-# The first deferral waits at least this long (a 429 that named no Retry-After too); each later one of
-# the same job doubles it (60 s x 2^deferrals so far), so a vendor that keeps answering a short
-# Retry-After uses ~12 receives a day, not one per Retry-After (maxReceiveCount is 50).
-DEFAULT_DEFERRAL_SECONDS = 60.0
-
-
 class JobFailedError(Exception):
     """The job cannot succeed (final); recorded as failed and acknowledged."""
 
 
 class JobDeferredError(Exception):
     """The vendor asked us to wait: the record stays on the queue, invisible until then."""
-
-
-def deferral_seconds(retry_after: float | None, deferrals: int = 0) -> int:
-    """The visibility timeout of a job's deferral number ``deferrals + 1``: the vendor's Retry-After or
-    60 s x 2^deferrals, whichever is longer, plus up to 10 % jitter (at most 60 s), capped at 12 h."""
-    backoff = DEFAULT_DEFERRAL_SECONDS * (1 << min(max(0, deferrals), 16))
-    wait = max(backoff, 0.0 if retry_after is None else retry_after)
-    jitter = random.uniform(0, min(60.0, wait * 0.1))  # noqa: S311 # nosec B311 # jitter
-    return max(1, min(MAX_VISIBILITY_SECONDS, math.ceil(wait + jitter)))
 
 
 class RetryMixin:
@@ -63,6 +46,7 @@ class RetryMixin:
     metrics: Metrics
     sqs: SQSClient | None
     queue_url: str
+    time_scale: float
 
     async def _give_up(self, claim: Claim, reason: str, log: dict[str, Any]) -> None:
         tenant_id = claim.job_key.split("#", 2)[1]  # <tool>#<tenant>#<ticket>#<event>
@@ -107,6 +91,7 @@ class RetryMixin:
                 return True
         elif left < seconds:  # our own growth stops just short of the maximum age: one last try then
             seconds = max(1, math.floor(left))
+        seconds = scaled_wait(seconds, self.time_scale)
         if self.sqs is not None and self.queue_url and record.receipt_handle:
             try:
                 await asyncio.to_thread(
