@@ -206,7 +206,8 @@ def ops_resources(spec: Tool) -> Doc:
                 ],
                 [arn("ContextTable")],
             ),
-            statement(["s3:GetObject", "s3:PutObject"], [INDEX_OBJECTS]),
+            # DeleteObject: publishing deletes the versions older than the one it replaced
+            statement(["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [INDEX_OBJECTS]),
             statement(["s3:ListBucket"], [arn(INDEX_BUCKET)]),
             statement(["secretsmanager:GetSecretValue"], [secret_arn(tool)]),
             statement(["secretsmanager:GetSecretValue"], [secret_arn(tool, WEBHOOK_SECRETS)], effect="Deny"),
