@@ -135,7 +135,9 @@ def test_publishing_deletes_older_versions_but_keeps_the_current_and_previous(
     store.publish(other, version="20260101T000000Z-aaaaaaaa")  # "acme2/" does not start with "acme/"
     store.publish(other, version="20260101T000000Z-bbbbbbbb")
     versions = [f"20260102T0000{n:02d}Z-{n:08x}" for n in range(4)]
-    s3.put_object(Bucket=BUCKET, Key=index_key("acme", "20260102T000009Z-ffffffff"), Body=b"x")  # newer, pointer not yet written
+    s3.put_object(
+        Bucket=BUCKET, Key=index_key("acme", "20260102T000009Z-ffffffff"), Body=b"x"
+    )  # newer, pointer not yet written
     for n, version in enumerate(versions):
         store.publish(build_index("acme", [history(str(n), f"VPN {n}")], []), version=version)
         wanted = versions[max(0, n - 1) : n + 1]
@@ -158,7 +160,9 @@ def test_a_publish_whose_cleanup_is_refused_still_publishes(
         return {"Errors": [{"Key": "acme/index/v1", "Code": "AccessDenied"}]}
 
     monkeypatch.setattr(s3, "delete_objects", refuse, raising=False)
-    pointer = store.publish(build_index("acme", [history("1", "VPN"), history("2", "Printer")], []), version="v3")
+    pointer = store.publish(
+        build_index("acme", [history("1", "VPN"), history("2", "Printer")], []), version="v3"
+    )
     assert pointer.tickets == 2
     assert keys(s3, "acme/") == ["acme/index/v1", "acme/index/v2", "acme/index/v3"]
 

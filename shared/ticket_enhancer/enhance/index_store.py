@@ -34,7 +34,15 @@ if TYPE_CHECKING:
 
     from ticket_enhancer.enhance.index import TenantIndex
 
-__all__ = ["BUCKET_ENV", "IndexPointer", "IndexStore", "LazyClient", "delete_keys", "index_key", "index_prefix"]
+__all__ = [
+    "BUCKET_ENV",
+    "IndexPointer",
+    "IndexStore",
+    "LazyClient",
+    "delete_keys",
+    "index_key",
+    "index_prefix",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +70,7 @@ _DELETE_BATCH = 1000  # S3 DeleteObjects' maximum
 
 
 def delete_keys(s3: Any, bucket: str, objects: list[dict[str, str]]) -> int:
-    """Delete ``objects`` (``Key``, optionally ``VersionId``) in batches; how many went; raises on a refusal."""
+    """Delete ``objects`` (``Key``, maybe ``VersionId``) in batches; how many; raises on a refusal."""
     for start in range(0, len(objects), _DELETE_BATCH):
         batch = objects[start : start + _DELETE_BATCH]
         answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
