@@ -29,7 +29,7 @@ from scripts.template.selection import Tool
 # A sync runs as long as Lambda allows and continues in the next invocation from its checkpoint.
 OPS_TIMEOUT = 900
 OPS_MEMORY = 2048  # the index build of a large tenant; more than one vCPU from 1,769 MB
-NONCURRENT_VERSION_DAYS = 7  # an index version replaced by a newer build is kept this long
+NONCURRENT_VERSION_DAYS = 7  # a deleted index version (publish deletes the older ones) stays this long
 
 SKIP_OPS_FUNCTION = [
     (check, comment)
