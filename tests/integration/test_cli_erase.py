@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ticket_enhancer.cli.erase import erase
 from ticket_enhancer.cli.main import main
+from ticket_enhancer.cli.target import TABLES, load_local, load_stack, outputs_to_target
 from ticket_enhancer.enhance.index_store import IndexStore
 from ticket_enhancer.enhance.records import IndexedTicket
 from ticket_enhancer.enhance.store import ContextStore
@@ -33,12 +35,13 @@ from ticket_enhancer.sync.store import DynamoRecordStore
 
 from tests.cli_support import Deployment
 from tests.integration.test_cli_stack import add
-from tests.support import BASE_URLS
+from tests.support import BASE_URLS, REGION
 
 GONE, KEPT = "erase-me", "keep-me"  # neither id contains the other
 TICKETS = ("TCK-ERASE-1", "TCK-ERASE-2")
 KEPT_TICKET = "TCK-OTHER-9"
 HISTORY = {"HIST-1": "Quokka monitor flickers", "HIST-2": "Wombat keyboard sticky"}  # imported, indexed
+HISTORY_IDS = list(HISTORY)
 
 
 def index_store(deployed: Deployment) -> IndexStore:
@@ -404,6 +407,36 @@ def test_erase_on_the_local_stack_needs_no_yes(
     err = capsys.readouterr().err
     assert "no local stack is running" in err
     assert "--yes" not in err
+
+
+def test_the_index_bucket_comes_from_local_json_and_the_stack_outputs(tmp_path: Path) -> None:
+    state = {"region": "us-east-1", "endpoint_url": "http://127.0.0.1:1", "tables": {}, "tools": {}}
+    (tmp_path / ".ticket-enhancer").mkdir()
+    (tmp_path / ".ticket-enhancer" / "local.json").write_text(json.dumps(state))
+    assert load_local(tmp_path).index_bucket is None  # a local stack from before the index
+    state["buckets"] = {"ContextIndexBucket": "contextindexbucket"}
+    (tmp_path / ".ticket-enhancer" / "local.json").write_text(json.dumps(state))
+    assert load_local(tmp_path).index_bucket == "contextindexbucket"
+    outputs = {f"{name}Name": name.lower() for name in TABLES}
+    assert outputs_to_target(outputs, "us-east-1").index_bucket is None
+    outputs["ContextIndexBucketName"] = "stack-index"
+    assert outputs_to_target(outputs, "us-east-1").index_bucket == "stack-index"
+
+
+def test_a_stack_without_the_bucket_output_says_what_it_left(
+    planted: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = load_stack(planted.name, REGION)
+    target.index_bucket = None  # a stack from before ContextIndexBucketName
+
+    assert erase(target, GONE, HISTORY_IDS[0]) == 0
+    assert erase(target, GONE) == 0
+
+    out = capsys.readouterr().out
+    assert f"objects under {GONE}/index/ in its bucket, if any, were not deleted" in out
+    assert f"objects under {GONE}/ in its bucket, if any, were not deleted" in out
+    assert [k for k in bucket(planted) if k.startswith(f"{GONE}/")]  # untouched, as it says
+    assert GONE not in json.dumps([planted.items(name) for name in planted.tables])
 
 
 def test_erase_leaves_unreadable_and_in_flight_messages(planted: Deployment) -> None:
