@@ -44,8 +44,9 @@ SKIP_FUNCTION = [
     ),
     (
         "CKV_AWS_117",
-        "The functions call the ticketing tools' public SaaS APIs and AWS APIs only; a VPC would add a NAT "
-        "gateway and nothing to protect.",
+        "Workers join a VPC only when the operator sets WorkerSubnetIds (on-prem tools on private networks); "
+        "otherwise the functions call public SaaS APIs and AWS APIs only, and a VPC would add a NAT gateway "
+        "and nothing to protect.",
     ),
     (
         "CKV_AWS_173",
@@ -92,3 +93,5 @@ ACCESS_LOG_FORMAT = (
     '"latencyMs":"$context.responseLatency","responseLength":"$context.responseLength",'
     '"integrationError":"$context.integrationErrorMessage"}'
 )
+# Powertools' service name (Globals); its metrics carry it as the dimension ``service``.
+SERVICE_NAME = "ticket-enhancer"

@@ -14,6 +14,7 @@ from scripts.template.constants import (
     LOG_RETENTION_VALUES,
     PITR_DAYS,
     RUNTIME,
+    SERVICE_NAME,
     SNAPSTART_ALIAS,
     TABLES,
 )
@@ -111,6 +112,27 @@ def parameters() -> Doc:
             "Description": "Days of point-in-time recovery of the tenants, jobs and context tables (erased "
             "data stays restorable this long).",
         },
+        # On-prem tools on private networks (README, "Onboarding a real tenant, per tool"): the
+        # operator, never a tenant, puts the workers in a VPC and names what they may reach there.
+        "WorkerSubnetIds": {
+            "Type": "CommaDelimitedList",
+            "Default": "",
+            "Description": "Subnets of a VPC for the workers (empty: no VPC). They need a route to the "
+            "internet (NAT) for SaaS tools and AWS APIs, and to the on-prem tools.",
+        },
+        "WorkerSecurityGroupIds": {
+            "Type": "CommaDelimitedList",
+            "Default": "",
+            "Description": "Security groups of the workers in the VPC (with WorkerSubnetIds).",
+        },
+        "AllowedPrivateCidrs": {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": "^[0-9a-fA-F.:/, ]*$",
+            "Description": "Comma-separated private networks (RFC 1918, 100.64.0.0/10, fc00::/7) whose "
+            "addresses a tenant's custom host may resolve to (on-prem tools over VPN or Direct Connect); "
+            "empty: private addresses are refused. Never loopback, link-local or public ranges.",
+        },
     }
 
 
@@ -121,6 +143,7 @@ def conditions() -> Doc:
         "IsX86_64": {"Fn::Equals": [ref("Architecture"), "x86_64"]},
         "SnapStartWebhooks": {"Fn::Not": [{"Fn::Equals": [ref("SnapStart"), "Disabled"]}]},
         "SnapStartWorkers": {"Fn::Equals": [ref("SnapStart"), "All"]},
+        "WorkersInVpc": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", ref("WorkerSubnetIds")]}, ""]}]},
     }
 
 
@@ -140,7 +163,7 @@ def snapstart(condition: str) -> Doc:
 
 def globals_section() -> Doc:
     variables: Doc = {
-        "POWERTOOLS_SERVICE_NAME": "ticket-enhancer",
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": "TicketEnhancer",
         "POWERTOOLS_LOG_LEVEL": ref("LogLevel"),
         **{name: ref(table) for name, table in TABLES.items()},

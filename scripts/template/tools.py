@@ -38,6 +38,7 @@ from scripts.template.constants import (
 )
 from scripts.template.parameters import index_layer, snapstart
 from scripts.template.selection import Tool
+from scripts.template.workers import VPC_CONFIG, attention_alarms, in_vpc, worker_dimensions
 
 
 def errors_alarm(tool: str, function_id: str, what: str) -> Doc:
@@ -144,10 +145,12 @@ def tool_resources(spec: Tool) -> Doc:
                         "QUEUE_URL": ref(queue),
                         **retention_env,
                         "CONTEXT_INDEX_BUCKET": ref(INDEX_BUCKET),
+                        "ALLOWED_PRIVATE_CIDRS": ref("AllowedPrivateCidrs"),
                     }
                 },
                 **index_layer(),
                 "Role": {"Fn::GetAtt": [f"{camel}WorkerRole", "Arn"]},
+                "VpcConfig": {"Fn::If": ["WorkersInVpc", VPC_CONFIG, ref("AWS::NoValue")]},
                 "Events": {
                     # Stable name: SAM names the mapping <Camel>WorkerFunction<Camel>JobQueue.
                     f"{camel}JobQueue": {
@@ -162,35 +165,38 @@ def tool_resources(spec: Tool) -> Doc:
                 },
             },
         },
-        f"{camel}WorkerRole": role(
-            f"{tool} worker: its own queue, the job and context tables, its tenants' secrets.",
-            statement(
-                [
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:DeleteMessage",
-                    "sqs:GetQueueAttributes",
-                    "sqs:ReceiveMessage",
-                ],
-                [arn(queue)],
-            ),
-            statement(
-                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
-                [arn("JobsTable"), arn("ContextTable")],
-            ),
-            statement(["dynamodb:GetItem"], [arn("TenantsTable")]),
-            # Marks a delivery done so late repeats send nothing.
-            statement(["dynamodb:UpdateItem"], [arn("DeliveriesTable")]),
-            api_secrets,
-            not_webhook_secrets,
-            # The Converse API is authorised by bedrock:InvokeModel.
-            statement(["bedrock:InvokeModel"], [BEDROCK_MODELS, BEDROCK_PROFILES]),
-            {
-                **statement(["bedrock:InvokeModel"], [BEDROCK_ROUTED_MODELS]),
-                "Condition": {"StringLike": {"bedrock:InferenceProfileArn": BEDROCK_PROFILES}},
-            },
-            # The tenants' search indexes, read only (the ops function publishes them).
-            statement(["s3:GetObject"], [INDEX_OBJECTS]),
+        f"{camel}WorkerRole": in_vpc(
+            role(
+                f"{tool} worker: its own queue, the job and context tables, its tenants' secrets.",
+                statement(
+                    [
+                        "sqs:ChangeMessageVisibility",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                        "sqs:ReceiveMessage",
+                    ],
+                    [arn(queue)],
+                ),
+                statement(
+                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+                    [arn("JobsTable"), arn("ContextTable")],
+                ),
+                statement(["dynamodb:GetItem"], [arn("TenantsTable")]),
+                # Marks a delivery done so late repeats send nothing.
+                statement(["dynamodb:UpdateItem"], [arn("DeliveriesTable")]),
+                api_secrets,
+                not_webhook_secrets,
+                # The Converse API is authorised by bedrock:InvokeModel.
+                statement(["bedrock:InvokeModel"], [BEDROCK_MODELS, BEDROCK_PROFILES]),
+                {
+                    **statement(["bedrock:InvokeModel"], [BEDROCK_ROUTED_MODELS]),
+                    "Condition": {"StringLike": {"bedrock:InferenceProfileArn": BEDROCK_PROFILES}},
+                },
+                # The tenants' search indexes, read only (the ops function publishes them).
+                statement(["s3:GetObject"], [INDEX_OBJECTS]),
+            )
         ),
+        **attention_alarms(tool, camel),
         f"{camel}DeadLetterAlarm": alarm(
             f"Jobs of {tool} reached its dead-letter queue.",
             dlq_metric,
@@ -207,7 +213,7 @@ def tool_resources(spec: Tool) -> Doc:
             {
                 "Namespace": "TicketEnhancer",
                 "MetricName": "JobsFailed",
-                "Dimensions": [{"Name": "tool", "Value": tool}],
+                "Dimensions": worker_dimensions(tool),
                 "Statistic": "Sum",
             },
             threshold=1,

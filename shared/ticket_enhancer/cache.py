@@ -45,6 +45,11 @@ class TtlCache(Generic[K, V]):
         with self._lock:
             self._store(key, value, ttl)
 
+    def drop(self, key: K) -> None:
+        """Forget ``key`` (a token the vendor refused)."""
+        with self._lock:
+            self._entries.pop(key, None)
+
     def get_or_load(self, key: K, load: Callable[[], V], ttl: Callable[[V], float] | float) -> V:
         """The fresh value, else ``load()`` (one caller loads, concurrent ones wait for it)."""
         with self._lock:

@@ -164,6 +164,8 @@ class TenantSecret(BaseModel):
     api_user: str | None = None
     api_token: SecretStr | None = None
     llm_api_key: SecretStr | None = None
+    oauth_client_id: str | None = None  # ServiceNow OAuth client credentials
+    oauth_client_secret: SecretStr | None = None
     zoho_client_id: str | None = None
     zoho_client_secret: SecretStr | None = None
     zoho_refresh_token: SecretStr | None = None

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ticket_enhancer.retention import HISTORY, INDEX, MAX_DAYS, Setting, parse_days
+from ticket_enhancer.urls import ALLOWED_PRIVATE_CIDRS_ENV, IPNetwork, parse_private_cidrs
 
 TENANTS_TABLE = "TENANTS_TABLE"
 DELIVERIES_TABLE = "DELIVERIES_TABLE"
@@ -59,6 +60,8 @@ class Settings:
     service_name: str = DEFAULT_SERVICE
     metrics_namespace: str = DEFAULT_NAMESPACE
     local: bool = False  # `local up`: loopback base URLs allowed, hosts not pinned
+    # worker: the operator's AllowedPrivateCidrs (workers in a VPC; urls.parse_private_cidrs)
+    private_networks: tuple[IPNetwork, ...] = ()
 
     @classmethod
     def for_webhook(cls, env: Mapping[str, str]) -> Settings:
@@ -90,7 +93,15 @@ class Settings:
             service_name=env.get(SERVICE_NAME) or DEFAULT_SERVICE,
             metrics_namespace=env.get(METRICS_NAMESPACE) or DEFAULT_NAMESPACE,
             local=_flag(env, LOCAL),
+            private_networks=_private_networks(env),
         )
+
+
+def _private_networks(env: Mapping[str, str]) -> tuple[IPNetwork, ...]:
+    try:
+        return parse_private_cidrs(env.get(ALLOWED_PRIVATE_CIDRS_ENV, ""))
+    except ValueError as exc:
+        raise SettingsError(f"{ALLOWED_PRIVATE_CIDRS_ENV}: {exc}") from None
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

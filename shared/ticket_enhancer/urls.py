@@ -181,7 +181,48 @@ def system_resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
 
 
-def check_resolved_host(url: str, resolve: Resolver = system_resolve) -> str:
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Ranges an operator may open to workers deployed in a VPC (on-prem tools over VPN / Direct Connect):
+# RFC 1918, shared address space (RFC 6598) and IPv6 unique local addresses. Never loopback,
+# link-local (169.254.169.254: the metadata service), multicast, "this network" or public ranges.
+PRIVATE_RANGES: tuple[IPNetwork, ...] = (
+    ipaddress.IPv4Network("10.0.0.0/8"),
+    ipaddress.IPv4Network("172.16.0.0/12"),
+    ipaddress.IPv4Network("192.168.0.0/16"),
+    ipaddress.IPv4Network("100.64.0.0/10"),
+    ipaddress.IPv6Network("fc00::/7"),
+)
+ALLOWED_PRIVATE_CIDRS_ENV = "ALLOWED_PRIVATE_CIDRS"
+
+
+def parse_private_cidrs(text: str) -> tuple[IPNetwork, ...]:
+    """The operator's allowed private networks (comma-separated CIDRs; empty: none), or ``ValueError``
+    naming the first one that is malformed or not inside ``PRIVATE_RANGES``."""
+    networks: list[IPNetwork] = []
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        try:
+            network = ipaddress.ip_network(item, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"allowed private CIDR {item!r} is not a network: {exc}") from None
+        if not any(network.version == r.version and network.subnet_of(r) for r in PRIVATE_RANGES):  # type: ignore[arg-type]
+            raise ValueError(
+                f"allowed private CIDR {item!r} is not inside a private range "
+                f"({', '.join(str(r) for r in PRIVATE_RANGES)})"
+            )
+        networks.append(network)
+    return tuple(networks)
+
+
+def _allowed(ip: IPAddress, private: tuple[IPNetwork, ...]) -> bool:
+    return is_public_address(ip) or any(ip.version == n.version and ip in n for n in private)
+
+
+def check_resolved_host(
+    url: str, resolve: Resolver = system_resolve, private: tuple[IPNetwork, ...] = ()
+) -> str:
     """The address to connect to for ``url``'s host; refused if any address it has is non-public.
 
     Non-public: not globally reachable, or embedding an IPv4 address that is not
@@ -191,6 +232,9 @@ def check_resolved_host(url: str, resolve: Resolver = system_resolve) -> str:
     domains are theirs to resolve. The worker resolves once per job and then connects to the
     returned address only (``TenantContext.pinned_address``), keeping the host name for TLS and
     ``Host``: a resolver answering differently a moment later (DNS rebinding) is never asked.
+
+    ``private``: networks the operator allowed (``parse_private_cidrs``, the template's
+    ``AllowedPrivateCidrs`` for workers in a VPC); an address inside one is accepted as well.
     """
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -202,7 +246,7 @@ def check_resolved_host(url: str, resolve: Resolver = system_resolve) -> str:
         raise HostResolutionError(f"base URL host {host!r} does not resolve")
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not is_public_address(ip):
+        if not _allowed(ip, private):
             embedded = embedded_ipv4(ip)
             shown = f"{address}, which embeds {embedded}" if embedded is not None else address
             raise BaseUrlError(f"base URL host {host!r} resolves to a non-public address ({shown})")

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError
@@ -563,6 +564,33 @@ def test_dynamodb_throttling_on_the_webhook_is_503_and_the_retry_queues_once(sys
     s.assert_one_note()
 
 
+def test_a_delivery_write_retried_by_botocore_after_it_landed_is_still_queued(system: SystemFactory) -> None:
+    """The delivery record's PutItem lands but its answer is lost (a read timeout under load) and
+    botocore sends it again: the retry fails the condition on our own record (the same job id), so the
+    webhook answers 202 queued, not 200 duplicate; the job is queued once, the tool's real repeat is
+    a duplicate. (Found by the load test with the machine at load 15.)"""
+    s = system("jira")
+    event = s.webhook_event()
+    landed: list[str] = []
+    other = boto3.client("dynamodb", region_name="us-east-1")  # the same moto account
+
+    def first_write_lands_then_retried(params: dict[str, Any], **_: Any) -> None:
+        if not landed and params.get("TableName") == s.aws.deliveries_table:
+            landed.append(params["Item"]["job_id"]["S"])
+            other.put_item(**params)  # the first attempt: it lands, its answer is lost
+
+    s.aws.hook(s.aws.dynamodb, "before-parameter-build.dynamodb.PutItem", first_write_lands_then_retried)
+
+    status, first = s.send(event)
+
+    assert (status, first["status"]) == (202, "queued")
+    assert first["job_id"] == landed[0]
+    assert s.send(event) == (200, {"status": "duplicate", "job_id": first["job_id"]})
+    assert s.queued() == 1
+    s.pump()
+    s.assert_one_note()
+
+
 @pytest.mark.parametrize(
     ("nth", "what"),
     [(1, "claim"), (2, "mark_posting"), (3, "finish")],
@@ -906,6 +934,29 @@ def test_429_retry_after_an_hour_defers_that_record_and_posts_the_other(system: 
     assert s.pump().receive_counts == [2]
     assert len(s.vendor.notes("70001")) == 1
     assert len(s.vendor.notes("70002")) == 1
+    assert s.dead_letters() == []
+
+
+def test_on_the_local_stack_retry_after_an_hour_waits_a_scaled_minute(system: SystemFactory) -> None:
+    """The same 429 with Retry-After: 3600 on the local stack (time scale 60, ``local up``'s default):
+    the record's visibility is the hour divided by the factor (plus the jitter's share), so a local
+    test is not held an hour; the job record still counts a deferral, no attempt, nothing in the DLQ."""
+    s = system("servicenow")
+    s.worker.time_scale = 60.0
+
+    _, pumped = two_tenants_one_batch(s, "limited")
+
+    assert len(s.vendor.notes("70002")) == 1
+    [deferred] = pumped.deferred
+    wait = s.worker_sqs.visibility[deferred["ReceiptHandle"]]
+    assert 60 <= wait <= 61
+    record = s.job("70001")
+    assert (record["attempts"], record["deferrals"]) == (0, 1)
+    assert record["updated_at"] + 60 <= record["deferred_until"] <= record["updated_at"] + 62
+    del s.vendor.hostile["70001"]
+    s.elapse(wait)
+    assert s.pump().receive_counts == [2]
+    assert len(s.vendor.notes("70001")) == 1
     assert s.dead_letters() == []
 
 

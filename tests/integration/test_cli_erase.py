@@ -32,6 +32,7 @@ from ticket_enhancer.models import EnhancementJob, JobTicket, Ticket, TicketMeta
 from ticket_enhancer.sync.checkpoint import Checkpoint, CheckpointStore
 from ticket_enhancer.sync.index import PublishedIndex
 from ticket_enhancer.sync.store import DynamoRecordStore
+from ticket_enhancer.tokens import DynamoTokens
 
 from tests.cli_support import Deployment
 from tests.integration.test_cli_stack import add
@@ -204,6 +205,7 @@ TENANT_PLACES = {
     "daily usage counters (ContextTable)": 1,
     "sync checkpoints (ContextTable)": 1,
     "search index pointer (ContextTable)": 1,
+    "shared access tokens (ContextTable)": 1,
     "unfinished sync entries (ContextTable)": 1,
     "search index objects, every version (S3 ContextIndexBucket)": 2,
     "queued jobs (job queues)": 2,
@@ -228,6 +230,9 @@ def planted(deployed: Deployment, tmp_path: Path) -> Deployment:
     plant(deployed, "jira", GONE, TICKETS, tmp_path)
     plant(deployed, "jira", KEPT, (KEPT_TICKET,), tmp_path)  # same tool: the same queue and DLQ
     plant(deployed, "zendesk", "keep-zen", ("TCK-ZEN-7",), tmp_path)
+    tokens = DynamoTokens(deployed.dynamodb, deployed.tables["ContextTable"])  # a shared Zoho token
+    assert tokens.lease(GONE, "zoho", "worker-1", now=0.0, until=20.0, fresh_after=120.0)
+    tokens.store(GONE, "zoho", "worker-1", "zoho-access-token-1", 3600.0)
     return deployed
 
 
@@ -322,6 +327,7 @@ def test_erase_one_ticket_deletes_that_ticket_only(planted: Deployment) -> None:
         f"{GONE}#asset",
         f"{GONE}#index",
         f"{GONE}#kb",
+        f"{GONE}#oauth",
         f"{GONE}#recent",
         f"{GONE}#sync",
         f"{GONE}#ticket",

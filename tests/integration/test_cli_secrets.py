@@ -121,8 +121,6 @@ def test_update_changes_options_base_url_and_credentials(deployed: Deployment) -
         TOKEN,
         "--llm-api-key",
         "-",
-        "--credential",
-        "oauth_client_id=client-1",
     )
     assert (run.code, run.err) == (0, ""), run.err
     assert TOKEN not in run.out
@@ -134,7 +132,72 @@ def test_update_changes_options_base_url_and_credentials(deployed: Deployment) -
     assert row["options"] == {"note_language": "de"}
     document = deployed.secret("jira", "acme")
     assert (document["api_token"], document["llm_api_key"]) == (TOKEN, "sk-model-key-123456")
-    assert document["oauth_client_id"] == "client-1"
+
+
+def test_update_sets_servicenow_oauth_client_credentials(deployed: Deployment) -> None:
+    """Issue 15: OAuth client credentials for ServiceNow (the secret from stdin), never by hand."""
+    assert deployed.cli(*add_args("acme-sn", "servicenow")).code == 0
+    run = with_stdin(
+        deployed,
+        "oauth-client-secret-0123\n",
+        "tenants",
+        "update",
+        "acme-sn",
+        "--credential",
+        "oauth_client_id=3f9c0e6d2b1a4",
+        "--credential",
+        "oauth_client_secret=-",
+        "--option",
+        "servicenow_tables=incident,sc_req_item",
+    )
+    assert (run.code, run.err) == (0, ""), run.err
+    assert "oauth-client-secret-0123" not in run.out
+    assert "credential oauth_client_secret set" in run.out
+    document = deployed.secret("servicenow", "acme-sn")
+    assert (document["oauth_client_id"], document["oauth_client_secret"]) == (
+        "3f9c0e6d2b1a4",
+        "oauth-client-secret-0123",
+    )
+    row = deployed.row("acme-sn")
+    assert row is not None
+    assert row["options"]["servicenow_tables"] == "incident,sc_req_item"
+
+
+def test_update_sets_zoho_credentials_for_servicedesk_plus_cloud(deployed: Deployment) -> None:
+    url = "https://sdpondemand.manageengine.eu/app/itdesk"
+    argv = ["tenants", "add", "acme-sdp", "--tool", "servicedesk_plus", "--base-url", url]
+    assert deployed.cli(*argv).code == 0
+    run = with_stdin(
+        deployed,
+        "1000.refresh-token-abc\n",
+        "tenants",
+        "update",
+        "acme-sdp",
+        "--credential",
+        "zoho_client_id=1000.CLIENT",
+        "--credential",
+        "zoho_client_secret=zoho-client-secret-value",
+        "--credential",
+        "zoho_refresh_token=-",
+    )
+    assert (run.code, run.err) == (0, ""), run.err
+    assert "refresh-token-abc" not in run.out
+    assert "zoho-client-secret-value" not in run.out
+    document = deployed.secret("servicedesk_plus", "acme-sdp")
+    assert document["zoho_refresh_token"] == "1000.refresh-token-abc"
+    assert document["zoho_client_id"] == "1000.CLIENT"
+
+
+def test_update_sets_a_jira_gateway_base_url_and_site(deployed: Deployment) -> None:
+    assert deployed.cli(*add_args("acme")).code == 0
+    gateway = "https://api.atlassian.com/ex/jira/11223344-a1b2-3c4d-5e6f-aabbccddeeff"
+    run = deployed.cli(
+        "tenants", "update", "acme", "--base-url", gateway, "--option", "site_url=https://acme.atlassian.net"
+    )
+    assert (run.code, run.err) == (0, ""), run.err
+    row = deployed.row("acme")
+    assert row is not None
+    assert row["base_url"] == gateway
 
 
 @pytest.mark.parametrize(
@@ -147,6 +210,14 @@ def test_update_changes_options_base_url_and_credentials(deployed: Deployment) -
         (["--unset", "nope"], "no such option"),
         (["--option", "synthesis_provider=gpt"], "synthesis_provider must be one of"),
         (["--option", "allow_custom_host=true"], "allow_custom_host"),
+        (["--credential", "zoho_refresh_token=x"], "is for ManageEngine ServiceDesk Plus only"),
+        (["--credential", "oauth_client_secret=x"], "is for ServiceNow only"),
+        (
+            ["--base-url", "https://api.atlassian.com/ex/confluence/11223344-a1b2-3c4d-5e6f-aabbccddeeff"],
+            "/ex/jira/",
+        ),
+        (["--option", "site_url=https://evil.example"], "site_url"),
+        (["--option", "servicenow_tables=incident"], "is for ServiceNow only"),
     ],
 )
 def test_bad_update_changes_nothing(deployed: Deployment, argv: list[str], fragment: str) -> None:

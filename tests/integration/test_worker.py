@@ -36,6 +36,7 @@ from ticket_enhancer.jobs import LEASE_SECONDS, JobInProgressError, JobStore
 from ticket_enhancer.models import NOTE_FOOTER_PREFIX, EnhancementJob, JobTicket, TicketMetadata, new_job_id
 from ticket_enhancer.plugins.base import TicketingToolPlugin
 from ticket_enhancer.plugins.jira.plugin import JiraPlugin
+from ticket_enhancer.plugins.servicedesk_plus.datacentres import SDP_CLOUD_DATA_CENTRES
 from ticket_enhancer.plugins.servicedesk_plus.plugin import ACCEPT as SDP_ACCEPT
 from ticket_enhancer.sandbox.tickets import seed_ticket_id
 from ticket_enhancer.sandbox.vendor import VendorSandbox
@@ -57,6 +58,7 @@ BASE_URLS: dict[str, str] = {
 }
 SDP_CLOUD_BASE = "https://sdpondemand.manageengine.com/app/itdesk"
 ZOHO_TOKEN_URL = "https://accounts.zoho.com/oauth/v2/token"
+ZOHO_TOKEN_URLS = frozenset(dc.token_url for dc in SDP_CLOUD_DATA_CENTRES.values())  # Zoho: the sandbox's
 ZOHO_ACCESS_TOKEN = "zoho-access-token-1"
 SANDBOX_BASE = "http://127.0.0.1:9/_sandbox/{tool}"
 PUBLIC_ADDRESSES = {public_resolver("any", 443)[0]}  # where a pinned on-prem host "is"
@@ -141,9 +143,11 @@ class Vendor:
         if self.delay:
             await asyncio.sleep(self.delay)
         body = await request.aread()
-        if str(request.url.copy_with(query=None)) == ZOHO_TOKEN_URL and request.method == "POST":
-            self.token_requests.append(parse_qs(body.decode()))
-            return httpx.Response(200, json={"access_token": ZOHO_ACCESS_TOKEN, "expires_in": 3600})
+        if str(request.url.copy_with(query=None)) in ZOHO_TOKEN_URLS and request.method == "POST":
+            form = parse_qs(body.decode())
+            self.token_requests.append(form)
+            answer = self.sandbox.zoho.token(request.url.host, {k: v[0] for k, v in form.items()})
+            return httpx.Response(answer.status, json=answer.body)
         path = request.url.path
         # A pinned request goes to the address the worker checked, naming the host in Host (and SNI).
         named = request.headers.get("host", "").split(":")[0] == self._host
@@ -287,7 +291,7 @@ def facts(tool: str) -> Facts:
     if tool == "servicenow":
         path = f"/api/now/table/incident/{tid}"
         auth = {"authorization": basic(API_USER, API_TOKEN), **accept}
-        return Facts(path, "PATCH", path, "/api/now/table/sys_journal_field", auth)
+        return Facts(path, "PATCH", path, path, auth)  # work notes: the record's own field
     if tool == "freshservice":
         path = f"/api/v2/tickets/{tid}"
         auth = {"authorization": basic(API_TOKEN, "X"), **accept}
@@ -556,10 +560,9 @@ def test_timeout_after_the_vendor_stored_the_note_is_resolved_by_listing_notes(
     listing = h.vendor.seen[-1]
     for name, value in auth.items():
         assert listing.headers.get(name) == value
-    if tool == "servicenow":
-        query = listing.url.params["sysparm_query"]
-        assert f"element_id={seed_ticket_id(tool)}" in query
-        assert "element=work_notes" in query
+    if tool == "servicenow":  # the incident's work_notes, not sys_journal_field
+        assert listing.url.params["sysparm_fields"] == "work_notes"
+        assert listing.url.params["sysparm_display_value"] == "true"
     notes = h.vendor.notes(seed_ticket_id(tool))
     assert len(notes) == 1
     assert h.footer(job.job_id) in json.dumps(notes[0], ensure_ascii=False)

@@ -8,10 +8,12 @@ and ``LOAD_SENDERS`` override the size here. Results: ``benchmarks/results/load.
 ``latency.png``.
 
 Issue 14 at CI size, on the same stack: the emulator's floor for the webhook's own calls (PutItem +
-SendMessage from as many threads), and two runs of 100 webhooks at 8 webhooks/s offered (below the
-stack's capacity) with ServiceNow's vendor answering 0.2 s late, one without and one with a noisy
-tenant (10 times as many webhooks as each other tenant): 0 lost, 0 doubled, 0 DLQ in each, and the
-quiet tenants' end-to-end p50/p99 of both.
+SendMessage from as many threads), and 100 webhooks offered at 70 % of the capacity just measured
+(at most 8/s: below the stack's capacity) with ServiceNow's vendor answering 0.2 s late and a noisy
+tenant sending 10 times as many webhooks as each other tenant; before it the same plan without the
+noisy tenant (the quiet tenants' deliveries at the same times): 0 lost, 0 doubled, 0 DLQ in each,
+and the quiet tenants' end-to-end p50/p99 of both. ``make load`` runs it with 10,000 webhooks (at
+most 12/s).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ def test_every_accepted_webhook_becomes_exactly_one_note() -> None:
     webhooks = int(os.environ.get("LOAD_WEBHOOKS", "100"))
     senders = int(os.environ.get("LOAD_SENDERS", "5"))
 
-    result = load.run(webhooks, senders, out=load.RESULTS, fair=load.FAIR_SIZES["small"])
+    result = load.run(
+        webhooks, senders, out=load.RESULTS, fair=load.FAIR_SIZES["small"], pool_size=load.POOL_SIZES["small"]
+    )
 
     print(load.report(result))
     assert result["errors"] == []
@@ -49,17 +53,24 @@ def test_every_accepted_webhook_becomes_exactly_one_note() -> None:
     assert result["floor"]["per_s"] > 0
     assert 0 < result["ingest_vs_floor"] == round(result["webhooks_per_s"] / result["floor"]["per_s"], 3)
     fair = result["fair_sharing"]
-    assert fair["offered_per_s"] < result["webhooks_per_s"]  # below the stack's capacity
+    # below the stack's capacity, as measured in this run
+    assert fair["offered_per_s"] < min(result["webhooks_per_s"], result["notes_per_s"])
+    assert result["pool_size"] == 2
+    assert all(n == 2 for n in result["environments"].values())  # warm before measuring
     for name in ("baseline", "noisy"):
         run = fair[name]
         assert run["errors"] == [], name
         assert (run["lost"], run["doubled"], run["unexpected_notes"], run["dead_letters"]) == (0, 0, 0, 0)
-        assert run["accepted"] == run["notes"] == load.FAIR_SIZES["small"][0]
+        assert run["accepted"] == run["notes"] == run["webhooks"]
         assert run["quiet_end_to_end_ms"]["p50"] <= run["quiet_end_to_end_ms"]["p99"]
         assert run["ok"] is True
-    assert fair["noisy"]["noisy_tenant_webhooks"] >= 5 * fair["baseline"]["noisy_tenant_webhooks"]
+    noisy, baseline = fair["noisy"], fair["baseline"]
+    assert noisy["webhooks"] == load.FAIR_SIZES["small"].webhooks
+    assert baseline["noisy_tenant_webhooks"] == 0  # the same plan, the noisy tenant left out
+    assert noisy["noisy_tenant_webhooks"] == noisy["webhooks"] - baseline["webhooks"] >= 50
+    assert noisy["quiet_webhooks"] == baseline["quiet_webhooks"] == baseline["webhooks"]
     if webhooks <= 100:
-        assert result["total_seconds"] < 150  # the CI size stays small (about 75 s on 2 cores)
+        assert result["total_seconds"] < 300  # the CI size stays small (about 2 min on 2 idle cores)
     written = json.loads((load.RESULTS / "load.json").read_text(encoding="utf-8"))
     assert written["webhooks"] == webhooks
     assert (load.RESULTS / "latency.png").read_bytes().startswith(PNG_SIGNATURE)

@@ -27,7 +27,9 @@ from ticket_enhancer.plugins.sourcing import (
 WORDS = st.text(
     alphabet=st.characters(whitelist_categories=("L", "N"), whitelist_characters=" .,:;-"), max_size=80
 )
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 controls, and the invisible and direction-changing characters the reducer strips too
+# (zero-width, line/paragraph separators, bidi embeddings and isolates, BOM).
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
 def _normal(text: str) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import string
 import zlib
 from collections import Counter
+from unittest import mock
 
 import bm25s
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ticket_enhancer.enhance import index as index_module
+from ticket_enhancer.enhance import tokens as tokens_module
 from ticket_enhancer.enhance.errors import ContextStoreError
 from ticket_enhancer.enhance.index import Bm25, TenantIndex, build_index, passages
 from ticket_enhancer.enhance.index_codec import decode_index, encode_index
@@ -237,3 +240,43 @@ def test_the_corpus_tokenizer_gives_each_text_the_same_bag(texts: list[str]) -> 
     for doc, text in enumerate(texts):
         bag = Counter(vocabulary[int(i)] for i in ids[docs == doc])
         assert bag == Counter(tokenize(text))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=40), indicator.map(lambda c: f"see {c}.")), max_size=9))
+def test_the_corpus_tokenizer_splits_in_chunks_without_moving_a_word(texts: list[str]) -> None:
+    # Chunks of 2 texts: words at every chunk boundary, an empty last chunk, a single text.
+    with mock.patch.object(tokens_module, "_CHUNK_TEXTS", 2):
+        vocabulary, ids, docs = tokenize_corpus(texts)
+    assert docs.max(initial=-1) < max(1, len(texts))
+    for doc, text in enumerate(texts):
+        bag = Counter(vocabulary[int(i)] for i in ids[docs == doc])
+        assert bag == Counter(tokenize(text))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.one_of(st.text(max_size=30), indicator), st.text(max_size=60), st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
+    st.lists(words, min_size=1, max_size=3),
+)
+def test_the_subject_tokenized_once_scores_as_the_subject_twice(
+    fields: list[tuple[str, str, bool]], query: list[str]
+) -> None:
+    # build_index counts the subject's second copy from one tokenization; a text past the
+    # tokenizer's cap (``long``) is indexed as it is. Scores equal those of the whole texts.
+    tickets = [
+        ticket(str(n), subject, text=(text + " " + " ".join(query)) * (800 if long else 1))
+        for n, (subject, text, long) in enumerate(fields)
+    ]
+    ours = build_index("acme", tickets, []).ticket_bm25.scores(" ".join([*query, fields[0][0]]))
+    whole = Bm25.from_texts([index_module._ticket_text(t) for t in tickets])
+    expected = whole.scores(" ".join([*query, fields[0][0]]))
+    if expected is None:
+        assert ours is None
+        return
+    assert ours is not None
+    np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-6)

@@ -285,8 +285,12 @@ def test_workers_have_an_explicit_role(template: Template, tool: str, camel: str
     props = resources(template)[f"{camel}WorkerFunction"]["Properties"]
     assert "Policies" not in props
     role = resources(template)[props["Role"]["Fn::GetAtt"][0]]["Properties"]
-    managed = [arn["Fn::Sub"].rsplit("/", 1)[-1] for arn in role["ManagedPolicyArns"]]
+    managed = [arn["Fn::Sub"].rsplit("/", 1)[-1] for arn in role["ManagedPolicyArns"] if "Fn::Sub" in arn]
     assert sorted(managed) == ["AWSLambdaBasicExecutionRole", "AWSXRayDaemonWriteAccess"]
+    in_vpc = [arn["Fn::If"] for arn in role["ManagedPolicyArns"] if "Fn::If" in arn]  # only in a VPC
+    assert [(c, a["Fn::Sub"].rsplit("/", 1)[-1], n) for c, a, n in in_vpc] == [
+        ("WorkersInVpc", "AWSLambdaVPCAccessExecutionRole", {"Ref": "AWS::NoValue"})
+    ]
     queue_actions = [
         s for s in statements(template, f"{camel}WorkerFunction") if "sqs:ReceiveMessage" in s["Action"]
     ]
@@ -356,6 +360,48 @@ def test_checkov_skips_are_justified(template: Template) -> None:
     for table_id in ("TenantsTable", "JobsTable", "ContextTable"):
         props = resources(template)[table_id]["Properties"]
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_workers_join_a_vpc_only_when_the_operator_names_subnets(
+    template: Template, tool: str, camel: str
+) -> None:
+    """Issue 15: on-prem tools on private networks; the allowed private networks reach the worker only."""
+    parameters = template["Parameters"]
+    assert parameters["WorkerSubnetIds"]["Default"] == ""
+    assert parameters["AllowedPrivateCidrs"]["Default"] == ""
+    assert template["Conditions"]["WorkersInVpc"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "WorkerSubnetIds"}]}, ""]}]
+    }
+    worker = resources(template)[f"{camel}WorkerFunction"]["Properties"]
+    assert worker["VpcConfig"]["Fn::If"][0] == "WorkersInVpc"
+    assert worker["VpcConfig"]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    assert worker["Environment"]["Variables"]["ALLOWED_PRIVATE_CIDRS"] == {"Ref": "AllowedPrivateCidrs"}
+    webhook = resources(template)[f"{camel}WebhookFunction"]["Properties"]
+    assert "VpcConfig" not in webhook
+    assert "ALLOWED_PRIVATE_CIDRS" not in webhook["Environment"]["Variables"]
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_failures_a_person_must_act_on_are_alarmed(template: Template, tool: str, camel: str) -> None:
+    from ticket_enhancer.plugins.errors import VendorAuthError, VendorNotePublicError
+
+    for metric in (VendorAuthError.alarm, VendorNotePublicError.alarm):
+        properties = resources(template)[f"{camel}{metric}Alarm"]["Properties"]
+        assert properties["MetricName"] == metric
+        assert properties["Threshold"] == 1
+
+
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_worker_alarms_name_the_dimensions_the_worker_emits(
+    template: Template, tool: str, camel: str
+) -> None:
+    """Powertools adds ``service`` (POWERTOOLS_SERVICE_NAME) to the worker's ``tool`` dimension; an
+    alarm on fewer dimensions watches a metric nothing emits and never fires."""
+    service = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    expected = [{"Name": "tool", "Value": tool}, {"Name": "service", "Value": service}]
+    for name in ("JobsFailedAlarm", "VendorCredentialsRefusedAlarm", "NotesMadePublicAlarm"):
+        assert resources(template)[f"{camel}{name}"]["Properties"]["Dimensions"] == expected
 
 
 # -- the ops functions (tenants sync / preview, scheduled syncs) and the index bucket ----------------

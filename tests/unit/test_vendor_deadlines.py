@@ -7,12 +7,15 @@ Times are real but small (a fraction of a second): ``asyncio.wait_for`` runs on 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import zlib
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ticket_enhancer import deadline
 from ticket_enhancer.deadline import Deadline
 from ticket_enhancer.plugins.errors import (
@@ -223,3 +226,36 @@ def test_deferrals_grow_with_the_jobs_deferrals_and_stop_at_sqs_maximum() -> Non
         total += deferral_seconds(60, waits)
         waits += 1
     assert waits <= 12
+
+
+@given(
+    seconds=st.integers(min_value=1, max_value=43_200),
+    factor=st.floats(min_value=1, max_value=10_000, allow_nan=False),
+)
+def test_a_local_deferral_waits_the_scaled_time(seconds: int, factor: float) -> None:
+    """The local stack divides a deferral's visibility by its time scale, as it does the queues'."""
+    from ticket_enhancer.worker.deferral import scaled_wait
+
+    wait = scaled_wait(seconds, factor)
+
+    assert 1 <= wait <= seconds
+    assert wait == max(1, math.ceil(seconds / factor))
+    assert scaled_wait(seconds, 1.0) == seconds
+
+
+@pytest.mark.parametrize(
+    ("settings", "factor"),
+    [
+        ({"TICKET_ENHANCER_LOCAL": "1", "TICKET_ENHANCER_TIME_SCALE": "60"}, 60.0),
+        ({"TICKET_ENHANCER_LOCAL": "1", "TICKET_ENHANCER_TIME_SCALE": "120"}, 120.0),
+        ({"TICKET_ENHANCER_TIME_SCALE": "60"}, 1.0),  # never in Lambda: only `local up` sets it
+        ({"TICKET_ENHANCER_LOCAL": "1"}, 1.0),
+        ({"TICKET_ENHANCER_LOCAL": "1", "TICKET_ENHANCER_TIME_SCALE": "fast"}, 1.0),
+        ({"TICKET_ENHANCER_LOCAL": "1", "TICKET_ENHANCER_TIME_SCALE": "nan"}, 1.0),
+        ({"TICKET_ENHANCER_LOCAL": "1", "TICKET_ENHANCER_TIME_SCALE": "0.5"}, 1.0),  # never slower
+    ],
+)
+def test_the_time_scale_comes_from_the_local_stack_only(settings: dict[str, str], factor: float) -> None:
+    from ticket_enhancer.worker.deferral import time_scale_from
+
+    assert time_scale_from(settings) == factor

@@ -41,11 +41,12 @@ class Timeouts:
     connect: float
     read: float
     max_attempts: int  # attempts in all, the first one included (botocore's total_max_attempts)
+    max_pool_connections: int = 10  # botocore's default; the worker's records call at once
 
 
 # Fail fast on the request path: a webhook answers 503 and the tool retries.
 WEBHOOK_CONFIG = Timeouts(connect=2, read=3, max_attempts=3)
-WORKER_CONFIG = Timeouts(connect=3, read=10, max_attempts=4)
+WORKER_CONFIG = Timeouts(connect=3, read=10, max_attempts=4, max_pool_connections=32)
 
 _session: botocore.session.Session | None = None
 _lock = threading.Lock()  # botocore sessions are not thread-safe; clients are
@@ -61,6 +62,7 @@ def _client(service: str, timeouts: Timeouts) -> Any:
         connect_timeout=timeouts.connect,
         read_timeout=timeouts.read,
         retries={"total_max_attempts": timeouts.max_attempts, "mode": "standard"},
+        max_pool_connections=timeouts.max_pool_connections,
     )
     with _lock:
         if _session is None:

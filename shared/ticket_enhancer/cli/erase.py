@@ -11,7 +11,8 @@ A tenant's traces:
 - ContextTable: the partitions ``<tenant>#kb``, ``<tenant>#asset``, ``<tenant>#ticket`` (processed
   and imported tickets), ``<tenant>#recent`` (pointers to the newest indexed tickets),
   ``<tenant>#usage`` (daily counters), ``<tenant>#sync`` (sync checkpoints), ``<tenant>#index`` (the
-  search index pointer), and its entry in each tool's unfinished-sync list ``_sync#<tool>``;
+  search index pointer), ``<tenant>#oauth`` (shared access tokens), and its entry in each tool's
+  unfinished-sync list ``_sync#<tool>``;
 - the index bucket: every object (every version) under ``<tenant>/`` (:mod:`.erase_index`);
 - each tool's queue and dead-letter queue: jobs whose body names the tenant (ids only).
 
@@ -46,6 +47,7 @@ CONTEXT_KINDS = {
     "usage": "daily usage counters",
     "sync": "sync checkpoints",
     "index": "search index pointer",
+    "oauth": "shared access tokens",  # ticket_enhancer.tokens (Zoho)
 }
 SECRETS = "secrets (Secrets Manager, ForceDeleteWithoutRecovery: no recovery window)"
 PITR_DEFAULT_DAYS = 35

@@ -18,9 +18,10 @@ from ticket_enhancer.cli.tenants import _now, get_row, parse_options
 from ticket_enhancer.urls import BaseUrlError
 
 
-def _credentials(args: Any) -> dict[str, str]:
+def _credentials(args: Any, tool: str) -> dict[str, str]:
     reader = ValueReader()
     values = parse_credentials(args.credential or [], reader)
+    tools.check_tool_credentials(tool, values)
     for key, given in (
         ("api_user", args.api_user),
         ("api_token", args.api_token),
@@ -65,7 +66,7 @@ def update(target: Target, args: Any) -> int:
             raise CliError(str(exc)) from None
         if args.base_url is not None:
             changes.append("base URL set")
-    credentials = _credentials(args)
+    credentials = _credentials(args, tool)
     if not changes and not credentials:
         raise CliError("nothing to update: give --option, --unset, --base-url or a credential")
 

@@ -36,6 +36,17 @@ def check_tool_options(tool: str, options: Mapping[str, str]) -> None:
             raise CliError(f"option {key!r} is for {theirs.tool_name()} only")
 
 
+def check_tool_credentials(tool: str, credentials: Mapping[str, str]) -> None:
+    """Refuse a secret extra that only another tool reads (``zoho_refresh_token`` on a Jira tenant)."""
+    from ticket_enhancer.plugins.registry import PluginManager
+
+    own = plugin(tool).credential_keys
+    for other in known_tools():
+        theirs = PluginManager().get_plugin(other).credential_keys - own
+        for key in sorted(theirs & set(credentials)):
+            raise CliError(f"credential {key!r} is for {PluginManager().get_plugin(other).tool_name()} only")
+
+
 def plugin(tool: str) -> TicketingToolPlugin:
     """The tool's plugin, or a ``CliError`` naming the known tools."""
     from ticket_enhancer.plugins.errors import PluginError

@@ -124,9 +124,14 @@ class Bm25:
         return cls.from_tokens(list(positions), ids, docs, len(corpus), max_postings=max_postings)
 
     @classmethod
-    def from_texts(cls, texts: Sequence[str], *, max_postings: int = MAX_POSTINGS) -> Bm25:
-        """The index of texts, tokenized all at once (:func:`.tokens.tokenize_corpus`)."""
-        vocabulary, ids, docs = tokenize_corpus(texts)
+    def from_texts(
+        cls, texts: Sequence[str], *, also: Sequence[str] = (), max_postings: int = MAX_POSTINGS
+    ) -> Bm25:
+        """The index of texts, tokenized all at once (:func:`.tokens.tokenize_corpus`); ``also[i]``
+        (when given) adds its tokens to document ``i`` as if it were part of ``texts[i]``."""
+        vocabulary, ids, docs = tokenize_corpus([*texts, *also] if also else texts)
+        if also:
+            docs[docs >= len(texts)] -= len(texts)
         return cls.from_tokens(vocabulary, ids, docs, len(texts), max_postings=max_postings)
 
     @classmethod
@@ -347,6 +352,23 @@ def _ticket_text(t: IndexedTicket) -> str:
     return f"{t.subject}\n{t.subject}\n{t.text[:MAX_TEXT_CHARS]}\n{t.resolution[:MAX_RESOLUTION_CHARS]}"
 
 
+def _ticket_texts(kept: Sequence[IndexedTicket]) -> tuple[list[str], list[str]]:
+    """``_ticket_text`` of each ticket as ``(text, also)`` for :meth:`Bm25.from_texts`: the subject's
+    second copy tokenized once and counted twice (the same bag, ~7 % fewer words to split), unless
+    the tokenizer's cap would cut the whole text (then the text as it is, and nothing more)."""
+    texts: list[str] = []
+    also: list[str] = []
+    for t in kept:
+        whole = _ticket_text(t)
+        if len(whole) > MAX_TEXT_CHARS:
+            texts.append(whole)
+            also.append("")
+        else:
+            texts.append(whole[len(t.subject) + 1 :])
+            also.append(t.subject)
+    return texts, also
+
+
 def build_index(tenant_id: str, tickets: Iterable[IndexedTicket], articles: Iterable[Article]) -> TenantIndex:
     """The index of one tenant's records (the last record of a ticket id or article id wins)."""
     import numpy as np
@@ -373,13 +395,14 @@ def build_index(tenant_id: str, tickets: Iterable[IndexedTicket], articles: Iter
             passage_article.append(position)
             passage_text.append(passage)
             texts.append(f"{article.title}\n{passage}")
+    ticket_texts, subjects = _ticket_texts(kept)
     return TenantIndex(
         tenant_id=tenant_id,
         tickets=columns,
         ticket_scope=np.array([scope_ids[t.scope] for t in kept], dtype=np.int32),
         ticket_time=np.array([timestamp(t.resolved) or timestamp(t.created) for t in kept], dtype=np.int64),
         scopes=scopes,
-        ticket_bm25=Bm25.from_texts([_ticket_text(t) for t in kept]),
+        ticket_bm25=Bm25.from_texts(ticket_texts, also=subjects),
         articles=article_columns,
         passage_article=np.array(passage_article, dtype=np.int32),
         passage_text=passage_text,

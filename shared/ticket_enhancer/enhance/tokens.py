@@ -33,6 +33,8 @@ __all__ = ["JOINERS", "MAX_TEXT_CHARS", "tokenize", "tokenize_corpus"]
 
 MAX_TEXT_CHARS = 20_000
 JOINERS = "._:-"
+_BYTE_JOINERS = JOINERS.encode()
+_CHUNK_TEXTS = 4096  # texts split and numbered at a time by tokenize_corpus
 _PARTS = re.compile(r"[._:\-]+")
 # Never a token: stopwords, the empty string and single ASCII letters and digits.
 _DROP = frozenset(STOPWORDS | {""} | set(string.ascii_lowercase) | set(string.digits))
@@ -90,14 +92,30 @@ def tokenize_corpus(texts: Sequence[str]) -> tuple[list[str], npt.NDArray[np.int
     import numpy as np
 
     marker = "\x00"  # translate() made every NUL of the texts a space: this one only ends a text
-    words = f" {marker} ".join(map(_words, texts)).split()
+    # Split as UTF-8 bytes (about a quarter faster than str.split, same words: translate() left the
+    # space as the only whitespace below U+10000, and none lies above); only the distinct words
+    # are decoded again.
     # One pass over the words: a word's id is where it first occurs (setdefault keeps the first);
-    # joiners are stripped and ids made dense per distinct word, not per occurrence.
-    first: dict[str, int] = {}
-    where = np.fromiter(map(first.setdefault, words, count()), dtype=np.int64, count=len(words))
-    del words
+    # joiners are stripped and ids made dense per distinct word, not per occurrence. In chunks of
+    # texts: the words of 100,000 tickets at once would be ~9 million objects alive together.
+    first: dict[bytes, int] = {}
+    where_parts: list[npt.NDArray[np.int64]] = []
+    occurrence = count()
+    for start in range(0, len(texts), _CHUNK_TEXTS):
+        chunk = texts[start : start + _CHUNK_TEXTS]
+        ends = f" {marker} " if start + _CHUNK_TEXTS < len(texts) else ""  # ends the chunk's last text
+        words = (f" {marker} ".join(map(_words, chunk)) + ends).encode("utf-8", "surrogatepass").split()
+        where_parts.append(
+            np.fromiter(map(first.setdefault, words, occurrence), dtype=np.int64, count=len(words))
+        )
+        del words
+    where = np.concatenate(where_parts) if where_parts else np.zeros(0, dtype=np.int64)
+    del where_parts
     positions: dict[str, int] = {}
-    dense = [positions.setdefault(word.strip(JOINERS), len(positions)) for word in first]
+    dense = [
+        positions.setdefault(word.strip(_BYTE_JOINERS).decode("utf-8", "surrogatepass"), len(positions))
+        for word in first
+    ]
     renumber = np.zeros(len(where) + 1, dtype=np.int64)
     renumber[np.fromiter(first.values(), dtype=np.int64, count=len(first))] = dense
     ids = renumber[where]

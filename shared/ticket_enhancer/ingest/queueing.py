@@ -94,8 +94,12 @@ def enqueue_once(
             raise QueueUnavailableError(f"delivery table: {type(exc).__name__}") from exc
         # The existing record, returned by ReturnValuesOnConditionCheckFailure.
         existing: dict[str, dict[str, str]] = getattr(exc, "response", {}).get("Item") or {}
-        job_id = existing.get("job_id", {}).get("S") or job_id
-        status = "duplicate"
+        found = existing.get("job_id", {}).get("S")
+        # Our own job id: botocore retried this very write (the first answer was lost, a read timeout
+        # under load), so the record is this call's, not an earlier delivery's: still "queued".
+        if found != job_id:
+            job_id = found or job_id
+            status = "duplicate"
         if existing.get("state", {}).get("S") == "done":
             return EnqueueResult(status, job_id)
         stamp = existing.get("queued_at", {}).get("S")

@@ -1,10 +1,12 @@
 """Each worker fed from its queue the way Lambda's SQS event source mapping does it.
 
-One batch at a time per tool: long-poll receive (batch size from the template), invoke the worker
-with Lambda's SQS event, then delete what succeeded. With ``ReportBatchItemFailures`` the records
-named in ``batchItemFailures`` stay on the queue; an invalid answer, a handler error, a timeout or a
-crash keeps the whole batch. Kept messages come back after the (scaled) visibility timeout, and moto
-moves a message to the DLQ on the receive after its ``maxReceiveCount``-th.
+``concurrency`` pollers per tool (the mapping's ``ScalingConfig.MaximumConcurrency``, at most the
+function's pool of environments), each one batch at a time: long-poll receive (batch size from the
+template), invoke the worker with Lambda's SQS event, then delete what succeeded. With
+``ReportBatchItemFailures`` the records named in ``batchItemFailures`` stay on the queue; an invalid
+answer, a handler error, a timeout or a crash keeps the whole batch. Kept messages come back after
+the (scaled) visibility timeout, and moto moves a message to the DLQ on the receive after its
+``maxReceiveCount``-th.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ import base64
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ticket_enhancer.local.emulator import QueueInfo
-from ticket_enhancer.local.functions import FunctionProcess, Outcome
+from ticket_enhancer.local.functions import Outcome
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -26,6 +28,12 @@ if TYPE_CHECKING:
 
 SQS_MAX_BATCH = 10  # per receive (FIFO event source mappings never batch more)
 LAMBDA_LONG_POLL = 20  # seconds, what Lambda's pollers wait
+
+
+class Invocable(Protocol):
+    """A function the poller invokes: a ``FunctionPool`` (or one ``FunctionProcess``)."""
+
+    def invoke(self, event: dict[str, Any]) -> Outcome: ...
 
 
 def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +95,7 @@ class Poller:
         self,
         *,
         tool: str,
-        function: FunctionProcess,
+        function: Invocable,
         sqs: SQSClient,
         queue: QueueInfo,
         batch_size: int,
@@ -95,6 +103,7 @@ class Poller:
         region: str,
         wait_seconds: int,
         paused: bool = False,
+        concurrency: int = 1,
     ) -> None:
         self.tool = tool
         self.function = function
@@ -108,7 +117,11 @@ class Poller:
         self._running = threading.Event()
         if not paused:
             self._running.set()
-        self._thread = threading.Thread(target=self._run, name=f"poller-{tool}", daemon=True)
+        self.concurrency = max(1, concurrency)
+        self._threads = [
+            threading.Thread(target=self._run, name=f"poller-{tool}-{n}", daemon=True)
+            for n in range(self.concurrency)
+        ]
 
     @property
     def paused(self) -> bool:
@@ -121,12 +134,14 @@ class Poller:
         self._running.set()
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._running.set()  # wake a paused loop so it can see the stop
-        self._thread.join(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
 
     def _log(self, text: str) -> None:
         sys.stderr.write(f"[poller {self.tool}] {text}\n")

@@ -13,7 +13,9 @@
   ``POST /_local/invoke/{function name}`` (Lambda's Invoke: the JSON body is the event;
   ``X-Invocation-Type: Event`` answers 202 at once and runs it in the background, otherwise the
   answer is the function's result, or 502 with its error). The CLI's ``tenants sync`` and
-  ``preview`` invoke the ops functions this way.
+  ``preview`` invoke the ops functions this way; ``POST /_local/warm`` (starts every function's
+  whole pool of environments, like provisioned concurrency, before a measurement; answers once they
+  are up).
 
 Every request needs a loopback ``Host`` (421 otherwise); the control routes, which steer the stack
 (all of ``/_local`` and the sandbox's ``_reset``, ``_fail``, ``_tickets`` and ``_delay``), also need
@@ -36,7 +38,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from ticket_enhancer.local.functions import FunctionProcess
 from ticket_enhancer.local.guard import (
     MISDIRECTED,
     NO_TOKEN,
@@ -48,7 +49,7 @@ from ticket_enhancer.local.guard import (
     token_matches,
 )
 from ticket_enhancer.local.http_api import Reply, http_api_event, http_api_reply, json_reply, route_pattern
-from ticket_enhancer.local.poller import Poller
+from ticket_enhancer.local.poller import Invocable, Poller
 from ticket_enhancer.sandbox import llm
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 
@@ -73,7 +74,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 class Route:
     method: str
     path: str
-    function: FunctionProcess
+    function: Invocable  # the route's function pool
 
     @property
     def key(self) -> str:
@@ -94,7 +95,8 @@ class LocalApp:
     status: Callable[[], dict[str, Any]]
     token: str  # local.json's control token
     delays: dict[str, float] = field(default_factory=dict)  # tool -> seconds before each vendor answer
-    functions: dict[str, FunctionProcess] = field(default_factory=dict)  # local name -> process
+    warm: Callable[[], dict[str, Any]] | None = None  # POST /_local/warm
+    functions: dict[str, Invocable] = field(default_factory=dict)  # local name -> its pool
 
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str
@@ -242,6 +244,8 @@ class LocalApp:
     def control(self, method: str, path: str) -> Reply:
         if path == "/_local/status" and method == "GET":
             return json_reply(200, self.status())
+        if path == "/_local/warm" and method == "POST" and self.warm is not None:
+            return json_reply(200, self.warm())
         action = CONTROL_PATH.fullmatch(path)
         if action is None or method != "POST":
             return json_reply(404, NOT_FOUND)

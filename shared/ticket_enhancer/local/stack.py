@@ -2,14 +2,20 @@
 
 ``run_up(port, time_scale, root)`` binds 127.0.0.1:PORT first (a port in use, or a second
 ``local up``, is one line on stderr and exit code 2), starts the emulator with the template's tables
-and queues, one process per function, one poller per worker, then serves HTTP. It writes
+and queues, a pool of execution environments per function (``pool``: one warm process at start, up
+to ``DEFAULT_POOL_SIZE`` (4) or ``TICKET_ENHANCER_LOCAL_POOL`` as invocations overlap, as Lambda
+scales; ``POST /_local/warm`` starts them all), the pollers of each worker (its
+mapping's ``MaximumConcurrency``, at most the pool's size), then serves HTTP. It writes
 ``<root>/.ticket-enhancer/local.json`` (what ``--local`` reads), prints the URLs and
 ``ready: http://127.0.0.1:PORT``; SIGINT or SIGTERM stops everything and removes local.json.
 local.json (mode 0600) holds the control token the control routes need (``guard``).
 
 Time scale: the queues' visibility timeout and delay are divided by ``time_scale`` (default 60:
-360 s -> 6 s), and so is Lambda's 20 s long poll (at least 1 s). Receive counts, retention and
-function timeouts are kept as declared.
+360 s -> 6 s), and so is Lambda's 20 s long poll (at least 1 s). The functions get the factor as
+``TICKET_ENHANCER_TIME_SCALE``: a worker's deferral (a vendor's Retry-After) sets the message's
+visibility to the wait divided by it, so Retry-After: 3600 holds a job 60 s locally, not an hour (and
+the job record's ``deferred_until`` says so). Receive counts, retention, a job's maximum age
+and function timeouts are kept as declared.
 """
 
 from __future__ import annotations
@@ -36,10 +42,11 @@ from ticket_enhancer.local.emulator import (
     local_name,
     scaled,
 )
-from ticket_enhancer.local.functions import FunctionProcess, FunctionSpec
+from ticket_enhancer.local.functions import FunctionSpec
 from ticket_enhancer.local.guard import new_token, write_private
 from ticket_enhancer.local.http_api import ACCOUNT_ID
 from ticket_enhancer.local.poller import LAMBDA_LONG_POLL, Poller
+from ticket_enhancer.local.pool import DEFAULT_POOL_SIZE, FunctionPool, pool_size_from
 from ticket_enhancer.local.server import Handler, LocalApp, LocalServer, Route
 from ticket_enhancer.local.template import Function, Template, TemplateError, load, resolve
 from ticket_enhancer.sandbox.vendor import VendorSandbox
@@ -62,8 +69,16 @@ class UsageError(Exception):
 
 
 class LocalStack:
-    def __init__(self, template: Template, root: Path, server: LocalServer, time_scale: float) -> None:
+    def __init__(
+        self,
+        template: Template,
+        root: Path,
+        server: LocalServer,
+        time_scale: float,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ) -> None:
         self.template = template
+        self.pool_size = pool_size
         self.root = root
         self.server = server
         self.time_scale = time_scale
@@ -72,7 +87,7 @@ class LocalStack:
         self.token = new_token()  # for the control routes; only local.json (0600) holds it
         self.emulator = Emulator()
         self.resources = Resources({}, {})
-        self.processes: dict[str, FunctionProcess] = {}
+        self.processes: dict[str, FunctionPool] = {}
         self.pollers: dict[str, Poller] = {}
         self._serving: threading.Thread | None = None
         self._status_sqs: Any = None
@@ -128,6 +143,7 @@ class LocalStack:
             _HANDLER=function.handler,
             LAMBDA_TASK_ROOT=str(function.code_dir),
             TICKET_ENHANCER_LOCAL="1",
+            TICKET_ENHANCER_TIME_SCALE=f"{self.time_scale:g}",
             # Then what `local up` itself imports from: a plugin package installed outside the
             # environment (`pip install --target`) serves locally as the CLI sees it; in Lambda,
             # `sam build` installs it into the function (its generated requirements.txt).
@@ -152,13 +168,13 @@ class LocalStack:
                 env=self.function_env(function),
                 timeout=float(function.timeout),
             )
-            self.processes[logical_id] = FunctionProcess(spec)
+            self.processes[logical_id] = FunctionPool(spec, self.pool_size)
         # The ops functions (invoked by `tenants sync` / `preview`) start cold on their first
         # invocation, as on Lambda; the others start warm.
         cold = {f.logical_id for tool in self.tools() if (f := self.template.ops_function(tool))}
-        warm = [process for key, process in self.processes.items() if key not in cold]
+        warm = [pool for key, pool in self.processes.items() if key not in cold]
         with ThreadPoolExecutor(max_workers=len(warm) or 1) as pool:
-            list(pool.map(FunctionProcess.start, warm))
+            list(pool.map(FunctionPool.start, warm))
         wait_seconds = max(1, min(LAMBDA_LONG_POLL, round(LAMBDA_LONG_POLL / self.time_scale)))
         for tool in self.tools():
             worker = self.template.worker_function(tool)
@@ -174,6 +190,7 @@ class LocalStack:
                 region=REGION,
                 wait_seconds=wait_seconds,
                 paused=not worker.sqs.enabled,
+                concurrency=self.poller_concurrency(worker),
             )
             self.pollers[tool].start()
         routes = [
@@ -181,7 +198,9 @@ class LocalStack:
             for f in self.template.functions.values()
             if f.route is not None
         ]
-        self.server.app = LocalApp(routes, VendorSandbox(), self.pollers, self.status, self.token)
+        self.server.app = LocalApp(
+            routes, VendorSandbox(), self.pollers, self.status, self.token, warm=self.warm
+        )
         self.server.app.functions = {process.spec.name: process for process in self.processes.values()}
         self._serving = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
         self._serving.start()
@@ -193,10 +212,27 @@ class LocalStack:
         for poller in self.pollers.values():
             poller.pause()  # received batches are handed back, nothing new starts
         with ThreadPoolExecutor(max_workers=len(self.processes) or 1) as pool:
-            list(pool.map(FunctionProcess.stop, self.processes.values()))
+            list(pool.map(FunctionPool.stop, self.processes.values()))
         for poller in self.pollers.values():
             poller.stop()
         self.emulator.stop()
+
+    def warm(self) -> dict[str, Any]:
+        """Every function's whole pool started (two functions at a time); environments per function."""
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            counts = list(pool.map(FunctionPool.warm, self.processes.values()))
+        return {"environments": dict(zip(self.processes, counts, strict=True))}
+
+    def poller_concurrency(self, worker: Function) -> int:
+        """Concurrent batches of a worker: its mapping's MaximumConcurrency, at most its pool's size."""
+        declared = worker.sqs.max_concurrency if worker.sqs else None
+        pool = self.processes[worker.logical_id].size
+        if declared is None:
+            return pool
+        try:
+            return max(1, min(pool, int(resolve(declared, self.lookup))))
+        except (TemplateError, ValueError):
+            return pool
 
     # -- what users and the CLI see ----------------------------------------------------------------
     def tools(self) -> list[str]:
@@ -253,15 +289,7 @@ class LocalStack:
                 tool: {"queue": depth(info["queue_url"]), "dlq": depth(info["dlq_url"])}
                 for tool, info in infos.items()
             },
-            "functions": {
-                logical_id: {
-                    "name": process.spec.name,
-                    "pid": process.pid,
-                    "invocations": process.invocations,
-                    "restarts": process.restarts,
-                }
-                for logical_id, process in self.processes.items()
-            },
+            "functions": {logical_id: pool.status() for logical_id, pool in self.processes.items()},
         }
 
     def announce(self) -> None:
@@ -341,6 +369,10 @@ def _on_signals(stop: threading.Event) -> dict[int, Any]:
 
 
 def _prepare(port: int, time_scale: float, root: Path) -> tuple[LocalServer, Template]:
+    try:
+        pool_size_from(os.environ)  # bad input: nothing starts
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if not time_scale > 0:
         raise UsageError(f"--time-scale must be a positive number, not {time_scale:g}")
     if not 0 <= port <= 65535:
@@ -368,7 +400,7 @@ def run_up(port: int = DEFAULT_PORT, time_scale: float = DEFAULT_TIME_SCALE, roo
     state_file = root / LOCAL_JSON
     stop = threading.Event()
     previous = _on_signals(stop)
-    stack = LocalStack(template, root, server, time_scale)
+    stack = LocalStack(template, root, server, time_scale, pool_size_from(os.environ))
     try:
         stack.start()
         _write_state(state_file, stack.local_json())

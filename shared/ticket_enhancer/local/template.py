@@ -52,6 +52,7 @@ class SqsEvent:
     batch_size: int
     report_failures: bool
     enabled: bool = True
+    max_concurrency: Any = None  # ScalingConfig.MaximumConcurrency, unresolved (a Ref or a number)
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def _function(logical_id: str, props: dict[str, Any], globals_fn: dict[str, Any]
                 batch_size=int(event_props.get("BatchSize", 10)),
                 report_failures="ReportBatchItemFailures" in (event_props.get("FunctionResponseTypes") or []),
                 enabled=bool(event_props.get("Enabled", True)),
+                max_concurrency=(event_props.get("ScalingConfig") or {}).get("MaximumConcurrency"),
             )
     code_uri = props.get("CodeUri", globals_fn.get("CodeUri"))
     handler = props.get("Handler", globals_fn.get("Handler"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import json
 import re
 import time
 from abc import ABC, abstractmethod
@@ -25,9 +24,11 @@ from ticket_enhancer.models import Note, Priority, Ticket, TicketMetadata
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import (
     VendorOutcomeUnknownError,
+    VendorRequestError,
     WebhookEventIgnoredError,
     WebhookPayloadError,
 )
+from ticket_enhancer.plugins.payload import decode_json
 from ticket_enhancer.urls import BaseUrlError, HostPolicy, check_base_url, is_vendor_host
 from ticket_enhancer.webhooks import schemes
 
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
     from ticket_enhancer.plugins.requests import RetryPolicy, VendorRequest
 
 NoteFormat = Literal["html", "adf", "text"]
-MAX_JSON_DEPTH = 64
+# The footer check reads at most this many pages of a ticket's notes (100 a page: 10,000 notes).
+MAX_NOTE_PAGES = 100
 # Spellings of "a ticket was created" found in admin-written bodies; the canonical name is "created".
 CREATED_ALIASES = frozenset({"created", "create", "new", "ticket_created", "ticket.created", "issue_created"})
 # Ticket ids become REST path segments: letters, digits and - _ . : only, never a path of their own.
@@ -63,39 +65,6 @@ class WebhookEvent:
     status: str | None = None
     event_type: str = "created"
     delivery_id: str | None = None
-
-
-def _check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            raise WebhookPayloadError(f"JSON nested deeper than {limit} levels")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-
-
-def _not_json(constant: str) -> Any:
-    """``NaN``, ``Infinity`` and ``-Infinity``: Python's json accepts them, JSON (RFC 8259) does not."""
-    raise ValueError(f"{constant} is not JSON")
-
-
-def decode_json(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or ``WebhookPayloadError`` saying what is wrong."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise WebhookPayloadError("body is not UTF-8") from None
-    try:
-        payload = json.loads(text, parse_constant=_not_json)
-    except (ValueError, RecursionError):  # JSONDecodeError, or an integer over Python's digit limit
-        raise WebhookPayloadError("body is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise WebhookPayloadError("body must be a JSON object")
-    _check_depth(payload)
-    return payload
 
 
 def api_token(tenant: TenantContext) -> str:
@@ -137,6 +106,8 @@ class TicketingToolPlugin(ABC):
     sample_user_agent: ClassVar[str] = "Webhook"
     # Tenant options only this tool understands (``--option KEY=VALUE``; refused for other tools).
     tool_options: ClassVar[frozenset[str]] = frozenset()
+    # Secret extras only this tool reads (``--credential KEY=VALUE``; refused for other tools).
+    credential_keys: ClassVar[frozenset[str]] = frozenset()
 
     default_auth_mode: ClassVar[str] = schemes.SHARED_TOKEN
     # The tool's own webhook auth schemes (``webhooks.schemes.WebhookScheme``, e.g. from
@@ -313,17 +284,50 @@ class TicketingToolPlugin(ABC):
         """Post ``note`` as an internal note. Safe to call again after an unknown outcome."""
         request = self.tenant_note_request(tenant, _segment(ticket_id), self.render_note(note))
         try:
-            await self._call(tenant, request, "update_ticket")
+            response = await self._call(tenant, request, "update_ticket")
         except VendorOutcomeUnknownError:
             if await self.has_note(tenant, ticket_id, note.job_id):
                 return True
             raise
+        await self.check_posted(tenant, _segment(ticket_id), response)
         return True
 
+    async def check_posted(self, tenant: TenantContext, ticket_id: str, response: httpx.Response) -> None:  # noqa: B027
+        """Look at the tool's answer to a posted note (Jira: was it made public?); raise to fail."""
+
     async def has_note(self, tenant: TenantContext, ticket_id: str, job_id: str) -> bool:
-        """Whether a note carrying ``job_id``'s footer is already on the ticket."""
-        response = await self._call(tenant, self.notes_request(_segment(ticket_id)), "list_notes")
-        return any(job_id in body for body in self.parse_notes(response.json()))
+        """Whether a note carrying ``job_id``'s footer is already on the ticket.
+
+        Pages through the tool's note list (``next_notes_request``) until the footer is found or
+        the list ends: a ticket with more notes than one page must not get a second note. A list
+        longer than ``MAX_NOTE_PAGES`` pages ends the job (final) rather than risk a duplicate."""
+        request: VendorRequest | None = self.tenant_notes_request(tenant, _segment(ticket_id))
+        pages = 0
+        while request is not None:
+            if pages >= MAX_NOTE_PAGES:
+                raise VendorRequestError(
+                    f"more than {MAX_NOTE_PAGES} pages of notes: cannot tell whether the note is there",
+                    tool_type=self.__tool_type__,
+                    operation="list_notes",
+                )
+            response = await self._call(tenant, request, "list_notes")
+            data = response.json()
+            if any(job_id in body for body in self.parse_notes(data)):
+                return True
+            request = self.next_notes_request(request, data, response.headers)
+            pages += 1
+        return False
+
+    def tenant_notes_request(self, tenant: TenantContext, ticket_id: str) -> VendorRequest:
+        """``notes_request`` (the first page); a tool whose deployments differ overrides this."""
+        return self.notes_request(ticket_id)
+
+    def next_notes_request(
+        self, previous: VendorRequest, data: Any, headers: Mapping[str, str]
+    ) -> VendorRequest | None:
+        """The request for the page after ``previous`` (whose answer was ``data``), or ``None`` at
+        the end of the list. Default: the list is one page."""
+        return None
 
     def tenant_note_request(self, tenant: TenantContext, ticket_id: str, rendered: Any) -> VendorRequest:
         """``note_request``; a tool whose deployments differ (cloud or on-prem) overrides this."""

@@ -10,6 +10,7 @@ if TYPE_CHECKING:  # httpx is imported only on the worker path
     import httpx
 
     from ticket_enhancer.models import TenantConfig, TenantSecret
+    from ticket_enhancer.tokens import SharedTokens
 
 
 class Headers(Mapping[str, str]):
@@ -61,12 +62,15 @@ class TenantContext:
 
     ``pinned_address``: for a host the tenant chose, the address checked to be public for this job;
     vendor calls connect there (``plugins.http.send``), so DNS is not asked again mid-job.
+    ``tokens``: access tokens shared by every worker container (``ticket_enhancer.tokens``), for
+    issuers that limit refreshes (Zoho); None outside the worker (each process refreshes its own).
     """
 
     config: TenantConfig
     secret: TenantSecret
     http: httpx.AsyncClient | None = None
     pinned_address: str | None = None
+    tokens: SharedTokens | None = None
 
     @property
     def tenant_id(self) -> str:

@@ -49,6 +49,9 @@ class VendorError(Exception):
     """
 
     retryable = False
+    # The metric an operator's alarm watches (the template's alarms), or None: failures that need a
+    # person (refused credentials, a note that came out public), not the vendor being busy.
+    alarm: str | None = None
 
     def __init__(self, message: str, *, tool_type: str, operation: str, status: int | None = None) -> None:
         self.tool_type = tool_type
@@ -58,7 +61,9 @@ class VendorError(Exception):
 
 
 class VendorAuthError(VendorError):
-    """401/403: the tenant's API credentials are wrong or lack permission (final)."""
+    """401/403: the tenant's API credentials are wrong, expired or lack permission (final, alarmed)."""
+
+    alarm = "VendorCredentialsRefused"
 
 
 class VendorNotFoundError(VendorError):
@@ -67,6 +72,13 @@ class VendorNotFoundError(VendorError):
 
 class VendorRequestError(VendorError):
     """Another 4xx: the request was refused as invalid (final, not retried through the DLQ)."""
+
+
+class VendorNotePublicError(VendorRequestError):
+    """The tool made our internal note visible to the customer (Jira: ``jsdPublic: true``); the note
+    was deleted (or the message says why not). Final: posting again would do the same. Alarmed."""
+
+    alarm = "NotesMadePublic"
 
 
 class VendorRateLimitedError(VendorError):

@@ -17,6 +17,7 @@ import httpx
 
 from ticket_enhancer.sandbox import tools
 from ticket_enhancer.sandbox.model import Answer, Call, SandboxTool
+from ticket_enhancer.sandbox.zoho import ZohoAccounts
 
 __all__ = ["Answer", "Call", "SandboxState", "VendorSandbox"]
 
@@ -37,6 +38,7 @@ class VendorSandbox:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.tools: dict[str, SandboxTool] = tools.available()
+        self.zoho = ZohoAccounts()  # ServiceDesk Plus Cloud's OAuth (each data centre's accounts host)
         self.reset()
 
     def reset(self) -> None:
@@ -89,6 +91,18 @@ class VendorSandbox:
             if self.state.faults[tool]:
                 return self.state.faults[tool].pop(0)
             lowered = {k.lower(): v for k, v in headers.items()}
+            zoho = lowered.get("authorization", "")
+            if (
+                tool == "servicedesk_plus"
+                and zoho.startswith("Zoho-oauthtoken ")
+                and not self.zoho.active(zoho[16:])
+            ):
+                failed = {
+                    "status_code": 4000,
+                    "status": "failed",
+                    "messages": [{"status_code": 4001, "message": "UNAUTHORISED"}],
+                }
+                return Answer(401, {"response_status": failed})
             data = self.tools[tool].data(self.state.tickets[tool], self.state.notes[tool])
             return self.tools[tool].route(data, Call(method, rest, parse_qs(query), body, lowered))
 

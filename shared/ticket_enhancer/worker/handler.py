@@ -13,7 +13,9 @@ far, whichever is longer (at most SQS's 12 h, and never past the job's maximum a
 counts a deferral instead of an attempt, and the record is reported failed so it stays queued. Every
 deferral is a receive, so the growth keeps a job rate limited all day within about a dozen receives,
 far below ``maxReceiveCount`` (50). A job gives up as ``failed`` after ``MAX_ATTEMPTS`` real attempts
-or ``MAX_AGE_SECONDS``.
+or ``MAX_AGE_SECONDS``. On the local stack (``TICKET_ENHANCER_TIME_SCALE``, its documented factor,
+default 60) a deferral's visibility is divided by that factor, as the queues' timings are: a
+Retry-After of an hour holds the job a minute there.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import contextlib
 import dataclasses
 import math
 import os
-import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,14 +44,23 @@ from ticket_enhancer.plugins.registry import plugin_for_function
 from ticket_enhancer.retention import HISTORY, INDEX
 from ticket_enhancer.settings import Settings
 from ticket_enhancer.tenants import TenantStore
+from ticket_enhancer.tokens import DynamoTokens, SharedTokens
 from ticket_enhancer.urls import (
     BaseUrlError,
     HostResolutionError,
+    IPNetwork,
     Resolver,
     check_resolved_host,
     system_resolve,
 )
 from ticket_enhancer.worker.batch import SqsRecord, process_batch
+from ticket_enhancer.worker.deferral import (
+    DEFAULT_DEFERRAL_SECONDS,
+    MAX_VISIBILITY_SECONDS,
+    deferral_seconds,
+    scaled_wait,
+    time_scale_from,
+)
 from ticket_enhancer.worker.outcome import fallback_metric, over_note_limit
 
 if TYPE_CHECKING:
@@ -65,29 +75,15 @@ if TYPE_CHECKING:
     from ticket_enhancer.plugins.context import TenantContext
 
 
-# SQS's maximum visibility timeout: a deferral never asks for more.
-MAX_VISIBILITY_SECONDS = 43_200
-# The first deferral waits at least this long (a 429 that named no Retry-After too); each later one of
-# the same job doubles it (60 s x 2^deferrals so far), so a vendor that keeps answering a short
-# Retry-After uses ~12 receives a day, not one per Retry-After (maxReceiveCount is 50).
-DEFAULT_DEFERRAL_SECONDS = 60.0
-
-
 class JobFailedError(Exception):
     """The job cannot succeed (final); recorded as failed and acknowledged."""
 
 
+__all__ = ["MAX_VISIBILITY_SECONDS", "WorkerHandler", "deferral_seconds", "make_worker_handler"]
+
+
 class JobDeferredError(Exception):
     """The vendor asked us to wait: the record stays on the queue, invisible until then."""
-
-
-def deferral_seconds(retry_after: float | None, deferrals: int = 0) -> int:
-    """The visibility timeout of a job's deferral number ``deferrals + 1``: the vendor's Retry-After or
-    60 s x 2^deferrals, whichever is longer, plus up to 10 % jitter (at most 60 s), capped at 12 h."""
-    backoff = DEFAULT_DEFERRAL_SECONDS * (1 << min(max(0, deferrals), 16))
-    wait = max(backoff, 0.0 if retry_after is None else retry_after)
-    jitter = random.uniform(0, min(60.0, wait * 0.1))  # noqa: S311 # nosec B311 # jitter
-    return max(1, min(MAX_VISIBILITY_SECONDS, math.ceil(wait + jitter)))
 
 
 @dataclass
@@ -109,7 +105,10 @@ class WorkerHandler:
     sqs: SQSClient | None = None  # deferrals change the message's visibility on ...
     queue_url: str = ""  # ... the worker's own queue (QUEUE_URL)
     monotonic: Callable[[], float] = time.monotonic  # the deadline's clock
+    time_scale: float = 1.0  # the local stack's factor: deferrals wait 1/time_scale as long
     usage: UsageStore | None = None  # daily_note_limit / daily_model_token_budget counters
+    tokens: SharedTokens | None = None  # access tokens shared by the deployment's containers (Zoho)
+    private_networks: tuple[IPNetwork, ...] = ()  # the operator's AllowedPrivateCidrs (workers in a VPC)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         deadline = Deadline.from_context(context, clock=self.monotonic)
@@ -198,6 +197,9 @@ class WorkerHandler:
             )
             self.logger.error("job failed", extra={**log, "error": str(exc)})
             self.metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+            alarm = exc.alarm if isinstance(exc, VendorError) else None
+            if alarm:  # a person must act (credentials, a public note): the template alarms on it
+                self.metrics.add_metric(name=alarm, unit=MetricUnit.Count, value=1)
             return
         except TimeoutError as exc:
             # Out of time (the deadline): a real attempt; the rest of the batch goes on.
@@ -263,6 +265,7 @@ class WorkerHandler:
                 return True
         elif left < seconds:  # our own growth stops just short of the maximum age: one last try then
             seconds = max(1, math.floor(left))
+        seconds = scaled_wait(seconds, self.time_scale)
         if self.sqs is not None and self.queue_url and record.receipt_handle:
             try:
                 await asyncio.to_thread(
@@ -299,12 +302,14 @@ class WorkerHandler:
             # A host off the vendor's own domains (on-prem, a custom domain) is the tenant's to
             # resolve: checked to be public, then pinned for the job.
             if not self.local and self.plugin.pins_host(base_url, options):
-                pinned = await asyncio.to_thread(check_resolved_host, base_url, self.resolve)
+                pinned = await asyncio.to_thread(
+                    check_resolved_host, base_url, self.resolve, self.private_networks
+                )
         except HostResolutionError as exc:
             raise VendorUnavailableError(str(exc), tool_type=self.tool, operation="resolve") from None
         except BaseUrlError as exc:
             raise JobFailedError(f"base URL refused: {exc}") from None
-        return dataclasses.replace(tenant, http=self.http(), pinned_address=pinned)
+        return dataclasses.replace(tenant, http=self.http(), pinned_address=pinned, tokens=self.tokens)
 
     async def _run(self, job: EnhancementJob, claim: Claim) -> str:
         tenant = await self._tenant(job.tenant_id)
@@ -333,15 +338,19 @@ class WorkerHandler:
             tenant, ticket_id, Note(markdown=enhancement.markdown, job_id=claim.job_id)
         )
         stage_ms["post"] = (time.perf_counter() - started) * 1000
-        await self._finish(job, claim, stage_ms, enhancement)
+
+        async def index() -> None:
+            try:
+                days = INDEX.for_tenant(tenant.config.options)  # None: the deployment's default
+                await asyncio.to_thread(self.store.index_ticket, job.tenant_id, ticket, retention_days=days)
+            except Exception:  # the index only improves later notes: never fail a posted job for it
+                self.logger.exception("indexing the ticket failed", extra={"job_id": claim.job_id})
+
+        # The note is posted: the job's record, the delivery's and the index are independent writes.
+        await asyncio.gather(self._finish(job, claim, stage_ms, enhancement), index())
         metric = fallback_metric(enhancement.fallback_reason)
         if metric is not None:
             self.metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-        try:
-            days = INDEX.for_tenant(tenant.config.options)  # None: the deployment's default
-            await asyncio.to_thread(self.store.index_ticket, job.tenant_id, ticket, retention_days=days)
-        except Exception:  # the index only improves later notes: never fail a posted job for it
-            self.logger.exception("indexing the ticket failed", extra={"job_id": claim.job_id})
         return "posted"
 
     async def _finish(
@@ -351,24 +360,29 @@ class WorkerHandler:
         stage_ms: dict[str, float],
         enhancement: Enhancement | None,
     ) -> None:
-        done = enhancement
-        await asyncio.to_thread(
-            self.jobs.finish,
-            claim,
-            state="done",
-            stage_ms=stage_ms,
-            unavailable=done.unavailable if done else None,
-            provider=done.provider if done else None,
-            reasons=done.reasons if done else None,
-            fallback_from=done.fallback_from if done else None,
-            history_days=await asyncio.to_thread(self._history_days, job.tenant_id),
-        )
-        try:
-            await asyncio.to_thread(
-                mark_delivery_done, self.dynamodb, self.deliveries_table, job.metadata.dedupe_key
+        async def delivery() -> None:
+            try:
+                await asyncio.to_thread(
+                    mark_delivery_done, self.dynamodb, self.deliveries_table, job.metadata.dedupe_key
+                )
+            except Exception:  # an optimisation for late repeats only
+                self.logger.info("delivery record not updated", extra={"job_id": claim.job_id})
+
+        def record() -> None:  # one thread hop: the tenant (cached) for its retention, then the write
+            done = enhancement
+            self.jobs.finish(
+                claim,
+                state="done",
+                stage_ms=stage_ms,
+                unavailable=done.unavailable if done else None,
+                provider=done.provider if done else None,
+                reasons=done.reasons if done else None,
+                fallback_from=done.fallback_from if done else None,
+                history_days=self._history_days(job.tenant_id),
             )
-        except Exception:  # an optimisation for late repeats only
-            self.logger.info("delivery record not updated", extra={"job_id": claim.job_id})
+
+        # Independent writes, made at once (a batch's records would otherwise queue them one by one).
+        await asyncio.gather(asyncio.to_thread(record), delivery())
 
     def _history_days(self, tenant_id: str) -> int | None:
         """The tenant's ``history_retention_days`` (from the tenant cache), or None for the default."""
@@ -377,6 +391,20 @@ class WorkerHandler:
         except Exception:  # the record keeps the deployment's default
             return None
         return HISTORY.for_tenant(tenant.config.options) if tenant else None
+
+
+# Threads for the blocking AWS calls (``asyncio.to_thread``) of a batch's records at once: asyncio's
+# default pool has min(32, CPUs + 4) threads, 6 on a 2-vCPU Lambda, so 10 records' calls queued
+# behind each other. Threads start on demand (none at init); botocore's pool matches (aws.WORKER_CONFIG).
+AWS_THREADS = 32
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(ThreadPoolExecutor(AWS_THREADS, thread_name_prefix="aws"))
+    return loop
 
 
 def _constant(value: Any) -> Callable[[], Any]:
@@ -468,10 +496,14 @@ def make_worker_handler(
             timeout=httpx.Timeout(10.0, connect=3.0),
             follow_redirects=False,
         ),
-        loop=asyncio.new_event_loop(),
+        loop=_event_loop(),
         resolve=resolve,
         sqs=sqs,
         queue_url=settings.queue_url or "",
         monotonic=monotonic,
+        time_scale=time_scale_from(os.environ if env is None else env),
         usage=usage,
+        tokens=DynamoTokens(dynamodb, settings.context_table or ""),
+        # A malformed or non-private CIDR failed the init (Settings): the operator sees it at once.
+        private_networks=settings.private_networks,
     )

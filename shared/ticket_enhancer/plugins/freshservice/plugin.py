@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -16,6 +18,7 @@ from ticket_enhancer.urls import HostPolicy
 
 # {{ticket.id}} renders as "123", "#INC-123" or "SR-123" depending on the placeholder used.
 _TICKET_ID = re.compile(r"#?(?:[A-Za-z]+-)?(\d{1,20})")
+PAGE_SIZE = 100  # conversations per page (Freshservice's maximum; its default is 30)
 _STATUS = {"2": "Open", "3": "Pending", "4": "Resolved", "5": "Closed"}
 
 
@@ -124,7 +127,27 @@ class FreshservicePlugin(TicketingToolPlugin):
         )
 
     def notes_request(self, ticket_id: str) -> VendorRequest:
-        return VendorRequest("GET", f"/api/v2/tickets/{ticket_id}/conversations", idempotent=True)
+        # Oldest first, 30 a page by default (at most 100): every page is read until the footer.
+        return VendorRequest(
+            "GET",
+            f"/api/v2/tickets/{ticket_id}/conversations",
+            idempotent=True,
+            params={"page": "1", "per_page": str(PAGE_SIZE)},
+        )
+
+    def next_notes_request(
+        self, previous: VendorRequest, data: Any, headers: Mapping[str, str]
+    ) -> VendorRequest | None:
+        """The next page when the ``link`` header announces one (``rel="next"``), or when a full
+        page came without a ``link`` header; never the link's own URL (only its page number)."""
+        items = obj(data).get("conversations")
+        link = headers.get("link")
+        more = 'rel="next"' in link if link else isinstance(items, list) and len(items) >= PAGE_SIZE
+        if not more or not isinstance(items, list) or not items:
+            return None
+        params = dict(previous.params or {})
+        params["page"] = str(int(params.get("page", "1")) + 1)
+        return dataclasses.replace(previous, params=params)
 
     def parse_notes(self, data: Any) -> list[str]:
         items = obj(data).get("conversations")

@@ -13,11 +13,14 @@ type; group: the first component.
 Knowledge: the JSM knowledge base is a Confluence space on the same site (tenant option
 ``knowledge_space``, the space key): ``GET /wiki/api/v2/spaces?keys=KEY`` for its id, then
 ``GET /wiki/api/v2/spaces/{id}/pages?body-format=storage&status=current`` paged by the cursor in
-``_links.next``. Page URL: ``{site}/wiki`` + ``_links.webui``.
+``_links.next``. Page URL: ``{site}/wiki`` + ``_links.webui``. A tenant on Atlassian's API gateway
+(scoped tokens) reaches Confluence at ``https://api.atlassian.com/ex/confluence/<cloudId>`` and links
+to its site (``JiraPlugin.site_url``), for issues and pages alike.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,6 +29,7 @@ from ticket_enhancer.enhance.records import Article, IndexedTicket
 from ticket_enhancer.plugins.base import text_field
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.fields import adf_text, named, obj
+from ticket_enhancer.plugins.jira import sites
 from ticket_enhancer.plugins.requests import VendorRequest
 from ticket_enhancer.plugins.sourcing import (
     ARTICLE_LIMIT,
@@ -136,10 +140,11 @@ async def history_page(
     issues = body.get("issues")
     tickets: list[IndexedTicket] = []
     skipped = 0
+    site = await plugin.site_url(tenant) or tenant.config.base_url  # links: the site, not the gateway
     for issue in issues if isinstance(issues, list) else []:
         try:
             latest = await _latest_comments(plugin, tenant, obj(issue))
-            tickets.append(parse_issue(issue, tenant.config.base_url, latest))
+            tickets.append(parse_issue(issue, site, latest))
         except MalformedRecordError:
             skipped += 1
     next_token = text_field(body.get("nextPageToken"))
@@ -198,10 +203,16 @@ async def knowledge_page(plugin: JiraPlugin, tenant: TenantContext, cursor: str 
     space_id = numeric_id(state.get("space"))  # it goes into the request path
     if cursor is not None and not space_id:
         raise ValueError("not a cursor of this source")
+    site = await plugin.site_url(tenant) or tenant.config.base_url  # page links go to the site
+    # Through the API gateway Confluence has a base of its own (/ex/confluence/<cloudId>).
+    wiki = dataclasses.replace(
+        tenant,
+        config=tenant.config.model_copy(update={"base_url": sites.confluence_base(tenant.config.base_url)}),
+    )
     if not space_id:
         response = await fetch(
             plugin,
-            tenant,
+            wiki,
             VendorRequest("GET", SPACES, params={"keys": space_key}, idempotent=True),
             endpoint=f"GET {SPACES}",
             permission=SPACE_PERMISSION,
@@ -217,7 +228,7 @@ async def knowledge_page(plugin: JiraPlugin, tenant: TenantContext, cursor: str 
         params["cursor"] = page_cursor
     response = await fetch(
         plugin,
-        tenant,
+        wiki,
         VendorRequest("GET", path, params=params, idempotent=True),
         endpoint=f"GET {SPACES}/{{id}}/pages",
         permission=SPACE_PERMISSION,
@@ -230,7 +241,7 @@ async def knowledge_page(plugin: JiraPlugin, tenant: TenantContext, cursor: str 
         if text_field(obj(page).get("status")) not in ("", "current"):
             continue
         try:
-            found.append(parse_page(page, tenant.config.base_url))
+            found.append(parse_page(page, site))
         except MalformedRecordError:
             skipped += 1
     next_page = _next_cursor(obj(body.get("_links")))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ticket_enhancer.cache import TtlCache
 from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_token, text_field
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
@@ -21,10 +20,14 @@ from ticket_enhancer.plugins.servicedesk_plus.datacentres import (
     DataCentre,
     sdp_data_centre,
 )
+from ticket_enhancer.plugins.servicedesk_plus.zoho import ZohoTokens
 from ticket_enhancer.urls import BaseUrlError, HostPolicy
 
+if TYPE_CHECKING:
+    import httpx
+
 ACCEPT = "application/vnd.manageengine.sdp.v3+json"
-TOKEN_REFRESH_MARGIN = 60.0
+NOTES_PAGE_SIZE = 100  # list_info.row_count: the notes list's default is 10 rows
 
 
 def data_centre(base_url: str, options: Mapping[str, str] | None = None) -> DataCentre | None:
@@ -86,6 +89,7 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
     }
 
     tool_options = frozenset({ZOHO_DATA_CENTRE_OPTION})
+    credential_keys = frozenset({"zoho_client_id", "zoho_client_secret", "zoho_refresh_token"})  # Cloud
 
     # History and knowledge (``servicedesk_plus/history.py``): row_count 100 (the documented
     # maximum) plus one resolutions call per request; solutions 25 a page.
@@ -124,8 +128,8 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # tenant -> access token, kept until TOKEN_REFRESH_MARGIN before it expires
-        self._tokens: TtlCache[str, str] = TtlCache()
+        # The tenant's Zoho access token: in memory, shared by the deployment's containers (zoho.py)
+        self._zoho = ZohoTokens(sleep=self._sleep)
 
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
         body = obj(payload.get("request")) or payload
@@ -209,7 +213,32 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
         )
 
     def notes_request(self, ticket_id: str) -> VendorRequest:
-        return VendorRequest("GET", f"/api/v3/requests/{ticket_id}/notes", idempotent=True)
+        # The notes list answers 10 rows unless list_info asks for more (at most 100 a page).
+        return self._notes_page(ticket_id, 1)
+
+    @staticmethod
+    def _notes_page(ticket_id: str, start_index: int) -> VendorRequest:
+        list_info = {"list_info": {"row_count": NOTES_PAGE_SIZE, "start_index": start_index}}
+        return VendorRequest(
+            "GET",
+            f"/api/v3/requests/{ticket_id}/notes",
+            idempotent=True,
+            params={"input_data": json.dumps(list_info, separators=(",", ":"))},
+        )
+
+    def next_notes_request(
+        self, previous: VendorRequest, data: Any, headers: Mapping[str, str]
+    ) -> VendorRequest | None:
+        """The next ``list_info`` page while ``list_info.has_more_rows`` is true."""
+        body = obj(data)
+        info = obj(body.get("list_info"))
+        notes = body.get("notes")
+        if info.get("has_more_rows") is not True or not isinstance(notes, list) or not notes:
+            return None
+        ticket_id = previous.path.split("/")[-2]
+        start = info.get("start_index")
+        start = start if isinstance(start, int) and not isinstance(start, bool) else 1
+        return self._notes_page(ticket_id, start + len(notes))
 
     def parse_notes(self, data: Any) -> list[str]:
         notes = obj(data).get("notes")
@@ -232,39 +261,28 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
         return headers
 
     async def _zoho_token(self, tenant: TenantContext) -> str:
-        cached = self._tokens.get(tenant.tenant_id)
-        if cached is not None:
-            return cached
+        centre = None
         try:
-            token_url = zoho_accounts_url(tenant.config.base_url, tenant.config.options)
+            centre = data_centre(tenant.config.base_url, tenant.config.options)
         except BaseUrlError as exc:
             raise VendorAuthError(str(exc), tool_type=self.__tool_type__, operation="oauth") from None
-        secret = tenant.secret
-        if tenant.http is None or not (
-            secret.zoho_client_id and secret.zoho_client_secret and secret.zoho_refresh_token
-        ):
-            raise VendorAuthError(
-                "cloud tenant needs zoho_client_id, zoho_client_secret, zoho_refresh_token",
-                tool_type=self.__tool_type__,
-                operation="oauth",
-            )
-        response = await tenant.http.post(
-            token_url,
-            data={
-                "grant_type": "refresh_token",
-                "client_id": secret.zoho_client_id,
-                "client_secret": secret.zoho_client_secret.get_secret_value(),
-                "refresh_token": secret.zoho_refresh_token.get_secret_value(),
-            },
-        )
-        token = obj(response.json() if response.is_success else {}).get("access_token")
-        if not isinstance(token, str) or not token:
-            raise VendorAuthError(
-                f"Zoho token refresh failed (HTTP {response.status_code})",
-                tool_type=self.__tool_type__,
-                operation="oauth",
-                status=response.status_code,
-            )
-        expires = float(obj(response.json()).get("expires_in", 3600))
-        self._tokens.put(tenant.tenant_id, token, expires - TOKEN_REFRESH_MARGIN)
-        return token
+        if centre is None:  # is_cloud said so: cannot happen
+            raise VendorAuthError("not a cloud tenant", tool_type=self.__tool_type__, operation="oauth")
+        return await self._zoho.token(tenant, centre)
+
+    async def _call(self, tenant: TenantContext, request: VendorRequest, operation: str) -> httpx.Response:
+        """Cloud: a 401 drops the access token (revoked, or invalidated by Zoho's 16th) everywhere
+        and the call is tried once with a new one."""
+        try:
+            return await super()._call(tenant, request, operation)
+        except VendorAuthError as exc:
+            token = self._zoho.cached(tenant)
+            if (
+                exc.status != 401
+                or token is None
+                or not self.is_cloud(tenant.config.base_url, tenant.config.options)
+            ):
+                raise
+            if not await self._zoho.forget(tenant, token):
+                raise
+            return await super()._call(tenant, request, operation)

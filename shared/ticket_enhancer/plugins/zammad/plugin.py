@@ -242,6 +242,7 @@ class ZammadPlugin(TicketingToolPlugin):
         return VendorRequest("POST", "/api/v1/ticket_articles", json=body)
 
     def notes_request(self, ticket_id: str) -> VendorRequest:
+        # Every article in one answer: Zammad's index_by_ticket renders ticket.articles unpaged.
         return VendorRequest("GET", f"/api/v1/ticket_articles/by_ticket/{ticket_id}", idempotent=True)
 
     def parse_notes(self, data: Any) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -137,8 +139,21 @@ class ZendeskPlugin(TicketingToolPlugin):
 
     def notes_request(self, ticket_id: str) -> VendorRequest:
         return VendorRequest(
-            "GET", f"/api/v2/tickets/{ticket_id}/comments", idempotent=True, params={"sort_order": "desc"}
+            "GET",
+            f"/api/v2/tickets/{ticket_id}/comments",
+            idempotent=True,
+            params={"sort_order": "desc", "page[size]": "100"},  # cursor pagination, newest first
         )
+
+    def next_notes_request(
+        self, previous: VendorRequest, data: Any, headers: Mapping[str, str]
+    ) -> VendorRequest | None:
+        """Cursor pagination: ``page[after]`` = ``meta.after_cursor`` while ``meta.has_more``."""
+        meta = obj(obj(data).get("meta"))
+        cursor = text_field(meta.get("after_cursor"), limit=2048)
+        if meta.get("has_more") is not True or not cursor:
+            return None
+        return dataclasses.replace(previous, params={**(previous.params or {}), "page[after]": cursor})
 
     def parse_notes(self, data: Any) -> list[str]:
         comments = obj(data).get("comments")

@@ -46,5 +46,21 @@ def route(data: ToolData, call: Call) -> Answer:
     if m[2] == "/notes" and call.method == "POST":
         return Answer(201, {"conversation": {"id": data.add_note(ticket, dict(call.json()))}})
     if m[2] == "/conversations":
-        return Answer(200, {"conversations": data.notes_of(ticket)})
+        return _conversations(data.notes_of(ticket), call)
     return Answer(200, {"ticket": ticket}) if call.method == "GET" else Answer(405)
+
+
+def _conversations(notes: list[dict[str, Any]], call: Call) -> Answer:
+    """Oldest first, ``per_page`` (default 30, at most 100) a page; a ``link`` header names the
+    next page while there is one (Freshservice API v2 pagination)."""
+    try:
+        page = max(1, int(call.query.get("page", ["1"])[0]))
+        per_page = min(100, max(1, int(call.query.get("per_page", ["30"])[0])))
+    except ValueError:
+        return Answer(400, {"description": "Validation failed", "errors": [{"field": "page"}]})
+    start = (page - 1) * per_page
+    headers = {}
+    if start + per_page < len(notes):
+        host = call.headers.get("host", "localhost")
+        headers["link"] = f'<https://{host}{call.path}?page={page + 1}&per_page={per_page}>; rel="next"'
+    return Answer(200, {"conversations": notes[start : start + per_page]}, headers)

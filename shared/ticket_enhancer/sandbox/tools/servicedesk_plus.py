@@ -59,5 +59,25 @@ def route(data: ToolData, call: Call) -> Answer:
             return Answer(400, {"response_status": failed})
         return Answer(201, {wrapper: {"id": data.add_note(ticket, note[wrapper])}, "response_status": OK})
     if m[2]:
-        return Answer(200, {"notes": data.notes_of(ticket), "response_status": [OK]})
+        return _notes(data.notes_of(ticket), call)
     return Answer(200, {"request": ticket, "response_status": OK}) if call.method == "GET" else Answer(405)
+
+
+def _notes(notes: list[dict[str, Any]], call: Call) -> Answer:
+    """A page of notes: ``input_data={"list_info": {"row_count", "start_index"}}`` (row_count 10 by
+    default, at most 100; start_index from 1), answered with ``list_info.has_more_rows``."""
+    try:
+        raw = call.query.get("input_data", ["{}"])[0]
+        info = json.loads(raw).get("list_info", {})
+        size = min(100, max(1, int(info.get("row_count", 10))))
+        start = max(1, int(info.get("start_index", 1)))
+    except (ValueError, AttributeError, TypeError):
+        failed = {"status_code": 4000, "status": "failed", "messages": [{"message": "invalid input_data"}]}
+        return Answer(400, {"response_status": failed})
+    page = notes[start - 1 : start - 1 + size]
+    list_info = {
+        "has_more_rows": start - 1 + size < len(notes),
+        "start_index": start,
+        "row_count": len(page),
+    }
+    return Answer(200, {"notes": page, "list_info": list_info, "response_status": [OK]})
