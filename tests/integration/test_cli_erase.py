@@ -296,6 +296,7 @@ def test_erase_after_remove_finds_what_remove_left(planted: Deployment) -> None:
     assert not [
         i for i in planted.items("ContextTable") if i["pk"]["S"].startswith("_sync#") and GONE in str(i)
     ]
+    assert not [i for i in planted.items("ContextTable") if i["pk"]["S"] == f"{GONE}#oauth"]  # access tokens
 
     run = planted.cli("tenants", "erase", GONE, "--yes")
 

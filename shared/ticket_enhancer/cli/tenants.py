@@ -261,7 +261,7 @@ def disable(target: Target, args: Any) -> int:
 def remove(target: Target, args: Any) -> int:
     row = get_row(target, args.tenant_id)
     ddb = target.client("dynamodb")
-    for kind in ("kb", "asset", "ticket", "recent", "index", "sync"):
+    for kind in ("kb", "asset", "ticket", "recent", "index", "sync", "oauth"):  # oauth: access tokens
         pk = f"{args.tenant_id}#{kind}"
         for page in ddb.get_paginator("query").paginate(
             TableName=target.tables["ContextTable"],
