@@ -86,7 +86,8 @@ def built_functions() -> list[BuiltFunction]:
         props = resource["Properties"]
         module = props["Handler"].rsplit(".", 1)[0]
         env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
-        layers = [_layer(layer, template) for layer in props.get("Layers", [])] or global_layers
+        # SAM adds a function's own layers after the Globals ones (lists in Globals are additive).
+        layers = [*global_layers, *(_layer(layer, template) for layer in props.get("Layers", []))]
         kind = next((k for k in ("webhook", "worker") if module.endswith(f"_{k}")), "other")
         environment = _literal_env(env, template.get("Parameters", {}))
         functions.append(BuiltFunction(logical_id, module, kind, environment, tuple(layers)))

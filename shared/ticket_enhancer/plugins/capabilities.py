@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ticket_enhancer.enhance.records import Article, IndexedTicket
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the webhook path imports the plugins, never ``enhance``
+    from ticket_enhancer.enhance.records import Article, IndexedTicket
     from ticket_enhancer.plugins.context import TenantContext
 
 __all__ = [

@@ -16,7 +16,6 @@ answers HTTP 200 with ``{"error": "Access Denied"}``. So:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -33,6 +32,8 @@ from ticket_enhancer.plugins.errors import (
 )
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ticket_enhancer.plugins.context import TenantContext
     from ticket_enhancer.plugins.servicedesk_plus.datacentres import DataCentre
     from ticket_enhancer.tokens import SharedTokens
@@ -49,6 +50,13 @@ FINAL_ERRORS = frozenset({"invalid_client", "invalid_code", "invalid_client_secr
 TOOL = "servicedesk_plus"
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+def _asyncio() -> Any:
+    """asyncio, imported on first use (the webhook function imports this module but never waits)."""
+    import asyncio
+
+    return asyncio
 
 
 def _refused(message: str, retry_after: float = REFUSED_WAIT_SECONDS) -> VendorRateLimitedError:
@@ -119,7 +127,7 @@ class ZohoTokens:
         self._forgotten: dict[str, float] = {}  # tenant -> when a refused token was last dropped
         self._refused: dict[str, str] = {}  # tenant -> the token ServiceDesk Plus refused last
         self._clock = clock
-        self._sleep = sleep or asyncio.sleep
+        self._sleep = sleep  # None: asyncio.sleep, imported on first use (not on the webhook path)
 
     def cached(self, tenant: TenantContext) -> str | None:
         found = self._cache.get(tenant.tenant_id)
@@ -129,7 +137,8 @@ class ZohoTokens:
         cached = self.cached(tenant)
         if cached is not None:
             return cached
-        lock = self._locks.setdefault((id(asyncio.get_running_loop()), tenant.tenant_id), asyncio.Lock())
+        aio = _asyncio()
+        lock = self._locks.setdefault((id(aio.get_running_loop()), tenant.tenant_id), aio.Lock())
         async with lock:
             cached = self.cached(tenant)
             if cached is not None:
@@ -165,7 +174,7 @@ class ZohoTokens:
         self._refused[tenant.tenant_id] = token
         self._cache.drop(tenant.tenant_id)
         if tenant.tokens is not None:
-            await asyncio.to_thread(tenant.tokens.forget, tenant.tenant_id, KIND, token)
+            await _asyncio().to_thread(tenant.tokens.forget, tenant.tenant_id, KIND, token)
         return True
 
     async def _shared(
@@ -175,18 +184,18 @@ class ZohoTokens:
         owner = uuid.uuid4().hex
         for wait in (*WAITS, None):
             now = self._clock()
-            found = await asyncio.to_thread(shared.get, tenant_id, KIND)
+            found = await _asyncio().to_thread(shared.get, tenant_id, KIND)
             usable = found is not None and found.token != self._refused.get(tenant_id)
             if found is not None and usable and found.fresh(now, TOKEN_MARGIN_SECONDS):
                 return found.token, found.expires_at
             if found is not None and not usable and found.token:  # still stored: drop it there too
-                await asyncio.to_thread(shared.forget, tenant_id, KIND, found.token)
+                await _asyncio().to_thread(shared.forget, tenant_id, KIND, found.token)
             if found is not None and found.refused_until > now:
                 raise _refused(
                     "Zoho refused a token refresh for this tenant lately", found.refused_until - now
                 )
             fresh_after = now + TOKEN_MARGIN_SECONDS
-            if await asyncio.to_thread(
+            if await _asyncio().to_thread(
                 shared.lease,
                 tenant_id,
                 KIND,
@@ -198,7 +207,7 @@ class ZohoTokens:
                 return await self._refresh_leased(tenant, centre, shared, owner)
             if wait is None:
                 break
-            await self._sleep(wait)
+            await (self._sleep or _asyncio().sleep)(wait)
         raise VendorUnavailableError(
             "another worker is refreshing the tenant's Zoho token", tool_type=TOOL, operation="oauth"
         )
@@ -211,10 +220,10 @@ class ZohoTokens:
             token, expires_at = await refresh(tenant, centre)
         except VendorRateLimitedError as exc:
             until = self._clock() + (exc.retry_after or REFUSED_WAIT_SECONDS)
-            await asyncio.to_thread(shared.refuse, tenant_id, KIND, owner, until)
+            await _asyncio().to_thread(shared.refuse, tenant_id, KIND, owner, until)
             raise
         except BaseException:
-            await asyncio.to_thread(shared.release, tenant_id, KIND, owner)
+            await _asyncio().to_thread(shared.release, tenant_id, KIND, owner)
             raise
-        await asyncio.to_thread(shared.store, tenant_id, KIND, owner, token, expires_at)
+        await _asyncio().to_thread(shared.store, tenant_id, KIND, owner, token, expires_at)
         return token, expires_at

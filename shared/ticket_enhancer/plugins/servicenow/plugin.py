@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,6 +22,8 @@ from ticket_enhancer.urls import HostPolicy
 from ticket_enhancer.webhooks import schemes
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
 TOKEN_MARGIN_SECONDS = 60.0
@@ -242,6 +243,8 @@ class ServiceNowPlugin(TicketingToolPlugin):
         cached = self._tokens.get(key)
         if cached is not None:
             return cached
+        import asyncio  # on first use: the webhook function imports this module but never waits
+
         lock = self._token_locks.setdefault((id(asyncio.get_running_loop()), *key), asyncio.Lock())
         async with lock:
             cached = self._tokens.get(key)
