@@ -1,8 +1,8 @@
 """A deployed Ticket Enhancer stack inside moto, for the CLI's ``--stack`` tests.
 
 ``deploy()`` creates what ``template.yaml`` declares and the CLI touches (the four tables with the
-template's keys, a FIFO queue and FIFO DLQ per tool, one worker function per tool with its SQS event
-source mapping) and a CloudFormation stack whose Outputs carry exactly the names
+template's keys, the versioned index bucket, a FIFO queue and FIFO DLQ per tool, one worker function
+per tool with its SQS event source mapping) and a CloudFormation stack whose Outputs carry exactly the names
 ``cli/target.py`` ``outputs_to_target`` reads. ``Deployment.cli(...)`` runs
 ``ticket_enhancer.cli.main.main`` in-process against it and returns exit code, stdout and stderr
 (captured with ``contextlib.redirect_*``, so module-scoped fixtures can run commands too).
@@ -62,6 +62,8 @@ class Deployment:
     secretsmanager: SecretsManagerClient
     sqs: SQSClient
     lambda_: Any
+    s3: Any = None
+    bucket: str = ""  # ContextIndexBucket (versioned, as the template has it)
 
     def cli(self, *argv: str, target: bool = True) -> Run:
         """``ticket-enhancer ARGV --stack NAME --region R`` in this process."""
@@ -144,6 +146,10 @@ def deploy(world: World) -> Deployment:
             AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
             BillingMode="PAY_PER_REQUEST",
         )
+    s3: Any = boto3.client("s3", region_name=REGION)
+    bucket = f"{prefix}-index".lower()
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     iam: Any = boto3.client("iam", region_name=REGION)
     role = iam.create_role(
         RoleName=f"{prefix}-worker",
@@ -168,6 +174,7 @@ def deploy(world: World) -> Deployment:
     outputs: dict[str, str] = {
         "WebhookApiUrl": f"https://{prefix}.execute-api.{REGION}.amazonaws.com",
         **{f"{logical}Name": name for logical, name in tables.items()},
+        "ContextIndexBucketName": bucket,
     }
     for tool in TOOLS:
         camel = PluginManager().get_plugin(tool).logical_name()
@@ -216,4 +223,6 @@ def deploy(world: World) -> Deployment:
         secretsmanager=world.secretsmanager,
         sqs=sqs,
         lambda_=lambda_,
+        s3=s3,
+        bucket=bucket,
     )

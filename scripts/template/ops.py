@@ -29,7 +29,7 @@ from scripts.template.selection import Tool
 # A sync runs as long as Lambda allows and continues in the next invocation from its checkpoint.
 OPS_TIMEOUT = 900
 OPS_MEMORY = 2048  # the index build of a large tenant; more than one vCPU from 1,769 MB
-NONCURRENT_VERSION_DAYS = 7  # an index version replaced by a newer build is kept this long
+NONCURRENT_VERSION_DAYS = 7  # a deleted index version (publish deletes the older ones) stays this long
 
 SKIP_OPS_FUNCTION = [
     (check, comment)
@@ -206,7 +206,8 @@ def ops_resources(spec: Tool) -> Doc:
                 ],
                 [arn("ContextTable")],
             ),
-            statement(["s3:GetObject", "s3:PutObject"], [INDEX_OBJECTS]),
+            # DeleteObject: publishing deletes the versions older than the one it replaced
+            statement(["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [INDEX_OBJECTS]),
             statement(["s3:ListBucket"], [arn(INDEX_BUCKET)]),
             statement(["secretsmanager:GetSecretValue"], [secret_arn(tool)]),
             statement(["secretsmanager:GetSecretValue"], [secret_arn(tool, WEBHOOK_SECRETS)], effect="Deny"),

@@ -3,34 +3,75 @@ keeps it, erased, and nothing of it left anywhere but the places the command lis
 
 The stack is moto's (``tests.cli_support``). Data is planted the way the product writes it: the
 webhook's ``enqueue_once`` (delivery record and queued job), the worker's ``JobStore.claim`` (job
-record), the CLI's knowledge and assets, the worker's ``ContextStore.index_ticket`` (the index), and a
-job in the dead-letter queue as SQS's redrive leaves it. Last, the CLI's retention options.
+record), the CLI's knowledge and assets, the worker's ``ContextStore.index_ticket`` (processed tickets),
+the sync's imported history, checkpoint and pending entry and the search index it publishes to S3 (two
+versions), and a job in the dead-letter queue as SQS's redrive leaves it. Last, the CLI's retention
+options.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ticket_enhancer.cli.erase import erase
 from ticket_enhancer.cli.main import main
+from ticket_enhancer.cli.target import TABLES, load_local, load_stack, outputs_to_target
+from ticket_enhancer.enhance.index_store import IndexStore
+from ticket_enhancer.enhance.records import IndexedTicket
 from ticket_enhancer.enhance.store import ContextStore
 from ticket_enhancer.enhance.usage import UsageStore
 from ticket_enhancer.ingest.queueing import enqueue_once
 from ticket_enhancer.jobs import JobStore
 from ticket_enhancer.models import EnhancementJob, JobTicket, Ticket, TicketMetadata
+from ticket_enhancer.sync.checkpoint import Checkpoint, CheckpointStore
+from ticket_enhancer.sync.index import PublishedIndex
+from ticket_enhancer.sync.store import DynamoRecordStore
 from ticket_enhancer.tokens import DynamoTokens
 
 from tests.cli_support import Deployment
 from tests.integration.test_cli_stack import add
-from tests.support import BASE_URLS
+from tests.support import BASE_URLS, REGION
 
 GONE, KEPT = "erase-me", "keep-me"  # neither id contains the other
 TICKETS = ("TCK-ERASE-1", "TCK-ERASE-2")
 KEPT_TICKET = "TCK-OTHER-9"
+HISTORY = {"HIST-1": "Quokka monitor flickers", "HIST-2": "Wombat keyboard sticky"}  # imported, indexed
+HISTORY_IDS = list(HISTORY)
+
+
+def index_store(deployed: Deployment) -> IndexStore:
+    return IndexStore(deployed.dynamodb, deployed.tables["ContextTable"], deployed.s3, deployed.bucket)
+
+
+def plant_history(deployed: Deployment, tool: str, tenant_id: str) -> None:
+    """What a history sync leaves: imported tickets, a checkpoint, a pending entry, and the index it
+    published (twice: the previous version is kept)."""
+    table = deployed.tables["ContextTable"]
+    records = DynamoRecordStore(deployed.dynamodb, table)
+    tickets = [
+        IndexedTicket(
+            ticket_id=tid,
+            subject=text,
+            text=f"{text} in the {tenant_id} office",
+            resolution="Replaced it",
+            resolved="2026-11-20T10:00:00Z",
+            status="resolved",
+            scope="IT",
+        )
+        for tid, text in HISTORY.items()
+    ]
+    assert records.put_tickets(tenant_id, tickets, retention_days=3650).written == 2
+    checkpoints = CheckpointStore(deployed.dynamodb, table)
+    checkpoints.save(Checkpoint(tenant_id, "history"), "test", release=True)
+    checkpoints.mark_pending(tool, tenant_id)
+    for _ in range(2):
+        PublishedIndex(records, index_store(deployed)).build(tenant_id)
 
 
 def plant(deployed: Deployment, tool: str, tenant_id: str, ticket_ids: tuple[str, ...], tmp: Path) -> None:
@@ -43,6 +84,7 @@ def plant(deployed: Deployment, tool: str, tenant_id: str, ticket_ids: tuple[str
     assets.write_text("10.0.0.0/8,corp,all\n")
     assert deployed.cli("tenants", "knowledge", tenant_id, str(kb)).code == 0
     assert deployed.cli("tenants", "assets", tenant_id, str(assets)).code == 0
+    plant_history(deployed, tool, tenant_id)
     store = ContextStore(deployed.dynamodb, deployed.tables["ContextTable"])
     jobs = JobStore(deployed.dynamodb, deployed.tables["JobsTable"])
     # the worker's daily counter (daily_note_limit)
@@ -101,8 +143,23 @@ def messages(deployed: Deployment, url: str) -> list[str]:
     return sorted(bodies.values())
 
 
+def bucket(deployed: Deployment) -> dict[str, str]:
+    """Every version and delete marker of the index bucket: its key and version, and its text."""
+    found: dict[str, str] = {}
+    for page in deployed.s3.get_paginator("list_object_versions").paginate(Bucket=deployed.bucket):
+        for version in page.get("Versions", []):
+            body = deployed.s3.get_object(
+                Bucket=deployed.bucket, Key=version["Key"], VersionId=version["VersionId"]
+            )["Body"].read()
+            found[f"{version['Key']} {version['VersionId']}"] = zlib.decompress(body).decode("latin-1")
+        for marker in page.get("DeleteMarkers", []):
+            found[f"{marker['Key']} {marker['VersionId']}"] = "delete marker"
+    return found
+
+
 def everything(deployed: Deployment) -> str:
-    """Every table item, secret (name and value) and queued message of the stack, as one text.
+    """Every table item, secret (name and value), index object (every version, decompressed) and
+    queued message of the stack, as one text.
 
     A tool's queue and dead-letter queue count as one place: each peek is a receive, and a job
     received more than maxReceiveCount times moves to the dead-letter queue.
@@ -113,6 +170,7 @@ def everything(deployed: Deployment) -> str:
             name: deployed.secretsmanager.get_secret_value(SecretId=name)["SecretString"]
             for name in deployed.secret_names()
         },
+        "bucket": bucket(deployed),
         "queues": {
             tool: sorted(messages(deployed, deployed.queues[tool]) + messages(deployed, deployed.dlqs[tool]))
             for tool in deployed.queues
@@ -142,11 +200,14 @@ TENANT_PLACES = {
     "job records (JobsTable)": 2,
     "knowledge articles (ContextTable)": 1,
     "assets (ContextTable)": 1,
-    "ticket index entries (ContextTable)": 2,
+    "ticket index entries (ContextTable)": 4,  # 2 processed, 2 imported
     "recent ticket pointers (ContextTable)": 2,
     "daily usage counters (ContextTable)": 1,
-    "sync checkpoints (ContextTable)": 0,
+    "sync checkpoints (ContextTable)": 1,
+    "search index pointer (ContextTable)": 1,
     "shared access tokens (ContextTable)": 1,
+    "unfinished sync entries (ContextTable)": 1,
+    "search index objects, every version (S3 ContextIndexBucket)": 2,
     "queued jobs (job queues)": 2,
     "jobs in dead-letter queues": 2,
 }
@@ -155,6 +216,8 @@ TICKET_PLACES = {
     "job records (JobsTable)": 1,
     "ticket index entry (ContextTable)": 1,
     "recent ticket pointer (ContextTable)": 1,
+    "search index rebuilt without the ticket (S3 ContextIndexBucket)": 0,  # a processed ticket: not in it
+    "search index versions that may hold the ticket (S3 ContextIndexBucket)": 1,  # the previous one
     "queued jobs (job queues)": 1,
     "jobs in dead-letter queues": 1,
 }
@@ -195,6 +258,8 @@ def test_erase_deletes_every_trace_of_the_tenant_and_only_its(planted: Deploymen
     for name, items in before["tables"].items():  # the others' data is all still there
         assert [i for i in items if GONE not in json.dumps(i)] == after["tables"][name], name
     assert after["secrets"] == {k: v for k, v in before["secrets"].items() if GONE not in k}
+    assert after["bucket"] == {k: v for k, v in before["bucket"].items() if not k.startswith(f"{GONE}/")}
+    assert len(after["bucket"]) == 4  # 2 kept tenants x 2 versions
     for tool, bodies in before["queues"].items():
         assert after["queues"][tool] == [b for b in bodies if GONE not in b], tool
     assert sum(len(b) for b in after["queues"].values()) == 4  # 2 kept tenants x (queue + DLQ)
@@ -226,6 +291,12 @@ def test_erase_after_remove_finds_what_remove_left(planted: Deployment) -> None:
     removed = planted.cli("tenants", "remove", GONE)
     assert removed.code == 0
     assert f"tenants erase {GONE}" in removed.lines[1]
+    # remove already deletes the search index (every version) and the unfinished-sync entry
+    assert not [key for key in bucket(planted) if key.startswith(f"{GONE}/")]
+    assert not [
+        i for i in planted.items("ContextTable") if i["pk"]["S"].startswith("_sync#") and GONE in str(i)
+    ]
+    assert not [i for i in planted.items("ContextTable") if i["pk"]["S"] == f"{GONE}#oauth"]  # access tokens
 
     run = planted.cli("tenants", "erase", GONE, "--yes")
 
@@ -233,6 +304,7 @@ def test_erase_after_remove_finds_what_remove_left(planted: Deployment) -> None:
     assert counts(run.out)["job records (JobsTable)"] == 2
     assert counts(run.out)["queued jobs (job queues)"] == 2
     assert counts(run.out)["tenant config (TenantsTable)"] == 0
+    assert counts(run.out)["search index objects, every version (S3 ContextIndexBucket)"] == 0
     assert GONE not in everything(planted)
 
 
@@ -250,13 +322,15 @@ def test_erase_one_ticket_deletes_that_ticket_only(planted: Deployment) -> None:
     assert before.count(kept) == left.count(kept)  # the tenant's other ticket is untouched
     assert planted.row(GONE) is not None  # and so are its config, secrets, knowledge and assets
     assert planted.secret_names().count(f"ticket-enhancer/jira/{GONE}") == 1
-    pks = sorted(i["pk"]["S"] for i in planted.items("ContextTable") if i["pk"]["S"].startswith(GONE))
+    pks = sorted({i["pk"]["S"] for i in planted.items("ContextTable") if i["pk"]["S"].startswith(GONE)})
     # the daily usage counter holds job ids and counts only: it stays until its TTL
     assert pks == [
         f"{GONE}#asset",
+        f"{GONE}#index",
         f"{GONE}#kb",
         f"{GONE}#oauth",
         f"{GONE}#recent",
+        f"{GONE}#sync",
         f"{GONE}#ticket",
         f"{GONE}#usage",
     ]
@@ -265,6 +339,37 @@ def test_erase_one_ticket_deletes_that_ticket_only(planted: Deployment) -> None:
     again = planted.cli("tenants", "erase", GONE, "--ticket", gone, "--yes")
     assert set(counts(again.out).values()) == {0}
     assert everything(planted) == left
+
+
+def test_erase_one_imported_ticket_republishes_the_index_without_it(planted: Deployment) -> None:
+    (gone, gone_text), (kept, kept_text) = HISTORY.items()
+    assert gone_text in json.dumps(bucket(planted))
+    others = {k: v for k, v in bucket(planted).items() if not k.startswith(f"{GONE}/")}
+
+    run = planted.cli("tenants", "erase", GONE, "--ticket", gone, "--yes")
+
+    assert (run.code, run.err) == (0, ""), run.err
+    found = counts(run.out)
+    assert found["ticket index entry (ContextTable)"] == 1
+    assert found["search index rebuilt without the ticket (S3 ContextIndexBucket)"] == 1
+    assert found["search index versions that may hold the ticket (S3 ContextIndexBucket)"] == 2  # both old
+    objects = bucket(planted)
+    mine = {k: v for k, v in objects.items() if k.startswith(f"{GONE}/")}
+    assert len(mine) == 1  # the rebuilt index alone, no older version, no delete marker
+    assert gone_text not in json.dumps(mine)  # in no version of any of its objects (others have their own)
+    assert kept_text in next(iter(mine.values()))
+    assert {k: v for k, v in objects.items() if not k.startswith(f"{GONE}/")} == others
+    index = IndexStore(planted.dynamodb, planted.tables["ContextTable"], planted.s3, planted.bucket).load(
+        GONE
+    )
+    assert index is not None
+    assert index.tickets["ticket_id"] == [kept]
+    hits = index.similar_tickets(f"{gone_text} {kept_text}", scope=None, k=5)
+    assert [t.ticket_id for t, _ in hits] == [kept]
+
+    again = planted.cli("tenants", "erase", GONE, "--ticket", gone, "--yes")  # idempotent: no new build
+    assert set(counts(again.out).values()) == {0}
+    assert bucket(planted) == objects
 
 
 def test_erase_refuses_a_deployed_stack_without_yes(planted: Deployment) -> None:
@@ -309,6 +414,36 @@ def test_erase_on_the_local_stack_needs_no_yes(
     err = capsys.readouterr().err
     assert "no local stack is running" in err
     assert "--yes" not in err
+
+
+def test_the_index_bucket_comes_from_local_json_and_the_stack_outputs(tmp_path: Path) -> None:
+    state = {"region": "us-east-1", "endpoint_url": "http://127.0.0.1:1", "tables": {}, "tools": {}}
+    (tmp_path / ".ticket-enhancer").mkdir()
+    (tmp_path / ".ticket-enhancer" / "local.json").write_text(json.dumps(state))
+    assert load_local(tmp_path).index_bucket is None  # a local stack from before the index
+    state["buckets"] = {"ContextIndexBucket": "contextindexbucket"}
+    (tmp_path / ".ticket-enhancer" / "local.json").write_text(json.dumps(state))
+    assert load_local(tmp_path).index_bucket == "contextindexbucket"
+    outputs = {f"{name}Name": name.lower() for name in TABLES}
+    assert outputs_to_target(outputs, "us-east-1").index_bucket is None
+    outputs["ContextIndexBucketName"] = "stack-index"
+    assert outputs_to_target(outputs, "us-east-1").index_bucket == "stack-index"
+
+
+def test_a_stack_without_the_bucket_output_says_what_it_left(
+    planted: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = load_stack(planted.name, REGION)
+    target.index_bucket = None  # a stack from before ContextIndexBucketName
+
+    assert erase(target, GONE, HISTORY_IDS[0]) == 0
+    assert erase(target, GONE) == 0
+
+    out = capsys.readouterr().out
+    assert f"objects under {GONE}/index/ in its bucket, if any, were not deleted" in out
+    assert f"objects under {GONE}/ in its bucket, if any, were not deleted" in out
+    assert [k for k in bucket(planted) if k.startswith(f"{GONE}/")]  # untouched, as it says
+    assert GONE not in json.dumps([planted.items(name) for name in planted.tables])
 
 
 def test_erase_leaves_unreadable_and_in_flight_messages(planted: Deployment) -> None:

@@ -122,6 +122,51 @@ def test_a_job_reads_the_pointer_once_and_the_object_once_per_version(aws: tuple
     assert s3.calls["get_object"] == 2
 
 
+def keys(s3: Any, prefix: str = "") -> list[str]:
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", []))
+
+
+def test_publishing_deletes_older_versions_but_keeps_the_current_and_previous(
+    aws: tuple[Counting, Counting],
+) -> None:
+    dynamodb, s3 = aws
+    store = IndexStore(dynamodb, TABLE, s3, BUCKET)  # type: ignore[arg-type]
+    other = build_index("acme2", [history("9", "Other tenant")], [])
+    store.publish(other, version="20260101T000000Z-aaaaaaaa")  # "acme2/" does not start with "acme/"
+    store.publish(other, version="20260101T000000Z-bbbbbbbb")
+    versions = [f"20260102T0000{n:02d}Z-{n:08x}" for n in range(4)]
+    s3.put_object(
+        Bucket=BUCKET, Key=index_key("acme", "20260102T000009Z-ffffffff"), Body=b"x"
+    )  # newer, pointer not yet written
+    for n, version in enumerate(versions):
+        store.publish(build_index("acme", [history(str(n), f"VPN {n}")], []), version=version)
+        wanted = versions[max(0, n - 1) : n + 1]
+        assert keys(s3, "acme/index/") == sorted(
+            [index_key("acme", v) for v in wanted] + ["acme/index/20260102T000009Z-ffffffff"]
+        )
+    assert keys(s3, "acme2/") == [f"acme2/index/20260101T000000Z-{x * 8}" for x in "ab"]  # untouched
+    assert IndexStore(dynamodb, TABLE, s3, BUCKET).load("acme").ticket_count == 1  # type: ignore[arg-type, union-attr]
+
+
+def test_a_publish_whose_cleanup_is_refused_still_publishes(
+    aws: tuple[Counting, Counting], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dynamodb, s3 = aws
+    store = IndexStore(dynamodb, TABLE, s3, BUCKET)  # type: ignore[arg-type]
+    for version in ("v1", "v2"):
+        store.publish(build_index("acme", [history("1", "VPN")], []), version=version)
+
+    def refuse(**_: Any) -> dict[str, Any]:
+        return {"Errors": [{"Key": "acme/index/v1", "Code": "AccessDenied"}]}
+
+    monkeypatch.setattr(s3, "delete_objects", refuse, raising=False)
+    pointer = store.publish(
+        build_index("acme", [history("1", "VPN"), history("2", "Printer")], []), version="v3"
+    )
+    assert pointer.tickets == 2
+    assert keys(s3, "acme/") == ["acme/index/v1", "acme/index/v2", "acme/index/v3"]
+
+
 def test_no_index_means_none_and_one_read(aws: tuple[Counting, Counting]) -> None:
     dynamodb, s3 = aws
     reader = IndexStore(dynamodb, TABLE, s3, BUCKET)  # type: ignore[arg-type]

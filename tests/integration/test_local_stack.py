@@ -46,6 +46,7 @@ LOCAL_JSON_KEYS = {
     "pid",
     "time_scale",
     "tables",
+    "buckets",
     "tools",
     "sandbox_url",
     "control_url",
@@ -211,6 +212,9 @@ def test_ready_prints_urls_and_writes_local_json(stack: LocalStack) -> None:
     assert config["pid"] == stack.proc.pid
     assert config["time_scale"] == TIME_SCALE
     assert set(config["tables"]) == {"TenantsTable", "DeliveriesTable", "JobsTable", "ContextTable"}
+    assert set(config["buckets"]) == {
+        "ContextIndexBucket"
+    }  # `tenants erase` deletes the tenant's index there
     assert set(config["tools"]) == set(TOOLS)
     assert config["sandbox_url"] == f"{api}/_sandbox"
     assert config["control_url"] == f"{api}/_local"

@@ -429,6 +429,8 @@ def test_ops_function_reads_api_secrets_never_webhook_secrets(
     assert resources_for(template, ops, "dynamodb:Scan") == [{"Fn::GetAtt": ["TenantsTable", "Arn"]}]
     assert resources_for(template, ops, "dynamodb:PutItem") == [{"Fn::GetAtt": ["ContextTable", "Arn"]}]
     assert resources_for(template, ops, "s3:PutObject") == [{"Fn::Sub": "${ContextIndexBucket.Arn}/*"}]
+    # publishing deletes the tenant's older index versions (index_store.IndexStore.delete_older)
+    assert resources_for(template, ops, "s3:DeleteObject") == [{"Fn::Sub": "${ContextIndexBucket.Arn}/*"}]
     for stmt in statements(template, ops):
         for action in as_list(stmt["Action"]):
             assert "*" not in action, action

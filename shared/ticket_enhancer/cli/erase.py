@@ -8,13 +8,17 @@ A tenant's traces:
   deleted with ``ForceDeleteWithoutRecovery`` (no recovery window: they cannot be restored);
 - DeliveriesTable: ``dedupe_key`` = ``<tool>#<tenant>#<delivery>`` (``event_key`` names the ticket);
 - JobsTable: ``job_key`` = ``<tool>#<tenant>#<ticket>#<event>``;
-- ContextTable: the partitions ``<tenant>#kb``, ``<tenant>#asset``, ``<tenant>#ticket`` (the index),
-  ``<tenant>#recent`` (pointers to the newest indexed tickets), ``<tenant>#usage`` (daily counters) and
-  ``<tenant>#oauth`` (shared access tokens);
+- ContextTable: the partitions ``<tenant>#kb``, ``<tenant>#asset``, ``<tenant>#ticket`` (processed
+  and imported tickets), ``<tenant>#recent`` (pointers to the newest indexed tickets),
+  ``<tenant>#usage`` (daily counters), ``<tenant>#sync`` (sync checkpoints), ``<tenant>#index`` (the
+  search index pointer), ``<tenant>#oauth`` (shared access tokens), and its entry in each tool's
+  unfinished-sync list ``_sync#<tool>``;
+- the index bucket: every object (every version) under ``<tenant>/`` (:mod:`.erase_index`);
 - each tool's queue and dead-letter queue: jobs whose body names the tenant (ids only).
 
-With ``--ticket`` only that ticket's delivery and job records, its index entry and recent-ticket
-pointer, and its queued jobs.
+With ``--ticket`` only that ticket's delivery and job records, its ticket item and recent-ticket
+pointer, its queued jobs, and its text in the search index: rebuilt without it and republished, every
+other index version deleted (:mod:`.erase_index`).
 
 Costs and limits (README, under the CLI; the command says them too): the deliveries and jobs
 tables have no index by tenant, so each is read with one ``Scan`` (read capacity for the whole
@@ -24,17 +28,16 @@ secrets and queues are searched, so a second run finds what the first left or wh
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ticket_enhancer.cli import erase_index
+from ticket_enhancer.cli.erase_queues import erase_queues, matcher
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.target import Target, resolve
 from ticket_enhancer.tenants import deserialize_item, secret_name, valid_tenant_id, webhook_secret_name
 
-BATCH = 10  # SQS's maximum per receive and per visibility batch
-HOLD_SECONDS = 60  # others' jobs stay hidden at most this long should the command die mid-way
 MAX_TICKET_ID = 256  # as queued jobs allow
 CONTEXT_KINDS = {
     "kb": "knowledge articles",
@@ -43,6 +46,7 @@ CONTEXT_KINDS = {
     "recent": "recent ticket pointers",
     "usage": "daily usage counters",
     "sync": "sync checkpoints",
+    "index": "search index pointer",
     "oauth": "shared access tokens",  # ticket_enhancer.tokens (Zoho)
 }
 SECRETS = "secrets (Secrets Manager, ForceDeleteWithoutRecovery: no recovery window)"
@@ -108,7 +112,11 @@ def erase(target: Target, tenant_id: str, ticket_id: str | None = None) -> int:
         )
         report.add(f"{what} ({logical})", count)
     _erase_context(ddb, target.tables["ContextTable"], tenant_id, ticket_id, report)
-    _erase_queues(target, tools, _matcher(tenant_id, ticket_id), report, one_ticket=ticket_id is not None)
+    if ticket_id is None:
+        erase_index.erase_tenant(target, ddb, tenant_id, tools, report)
+    else:
+        erase_index.erase_ticket(target, ddb, tenant_id, ticket_id, report)
+    erase_queues(target, tools, matcher(tenant_id, ticket_id), report, one_ticket=ticket_id is not None)
     _later(target, ddb, tool, ticket_id, report)
     _print(report, subject)
     return 0
@@ -230,112 +238,6 @@ def _delete_secrets(sm: Any, names: list[str], report: Report) -> int:
     return count
 
 
-# -- SQS ----------------------------------------------------------------------------------------
-
-
-def _matcher(tenant_id: str, ticket_id: str | None) -> Callable[[str], bool]:
-    def match(body: str) -> bool:
-        try:
-            metadata = json.loads(body)["metadata"]
-        except (ValueError, KeyError, TypeError):
-            return False  # not a job of ours: left alone
-        if not isinstance(metadata, dict) or metadata.get("tenant_id") != tenant_id:
-            return False
-        return ticket_id is None or str(metadata.get("ticket_id")) == ticket_id
-
-    return match
-
-
-def _erase_queues(
-    target: Target, tools: list[str], match: Callable[[str], bool], report: Report, *, one_ticket: bool
-) -> None:
-    sqs = target.client("sqs")
-    queued = dead = 0
-    in_flight: list[str] = []
-    unreached: list[str] = []
-    for tool in tools:
-        if tool not in target.tools:
-            continue
-        resources = target.tools[tool]
-        for url, label in ((resources.queue_url, "queue"), (resources.dlq_url, "dead-letter queue")):
-            deleted, busy, left = _purge(sqs, url, match, count_left=one_ticket)
-            if label == "queue":
-                queued += deleted
-            else:
-                dead += deleted
-            if busy:
-                in_flight.append(f"{busy} in the {tool} {label}")
-            if left:
-                unreached.append(f"about {left} in the {tool} {label}")
-    report.add("queued jobs (job queues)", queued)
-    report.add("jobs in dead-letter queues", dead)
-    if unreached:
-        report.later.append(
-            f"queued jobs not examined: {', '.join(unreached)} waited behind other jobs of the tenant's "
-            "message groups, which SQS FIFO hands out in order, 10 at a time; run erase again once the "
-            "queue has moved on (SQS's counts lag by up to a minute: the figure may be stale)"
-        )
-    if in_flight:
-        report.later.append(
-            f"queued jobs, best effort: {', '.join(in_flight)} were being processed (in flight) and could "
-            "not be read; should one be of this tenant, its worker may still write a job record or post "
-            "a note: run erase again once they are done (the queue's visibility timeout, 6 minutes)"
-        )
-    else:
-        report.later.append(
-            "queued jobs, best effort: no job was in flight, so every queued job was read; reading "
-            "counted as one receive of other tenants' jobs (toward maxReceiveCount)"
-        )
-
-
-def _purge(sqs: Any, url: str, match: Callable[[str], bool], *, count_left: bool) -> tuple[int, int, int]:
-    """Delete the matching messages of one queue: (deleted, messages in flight that could not be read,
-    messages left unread if ``count_left``).
-
-    The others are held (hidden) for the pass, so each is read once, then made visible again at once.
-    A FIFO queue hands out a message group in order: behind a held job of the group (another ticket
-    of the tenant, with ``--ticket``) the rest of the group cannot be read; ``count_left`` counts them.
-    A tenant's own groups (``<tenant>#<shard>``) hold only its jobs, all deleted: nothing is left.
-    """
-    names: Any = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-    visible = int(attributes.get("ApproximateNumberOfMessages", "0"))
-    in_flight = int(attributes.get("ApproximateNumberOfMessagesNotVisible", "0"))
-    deleted = left = 0
-    held: list[str] = []
-    seen: set[str] = set()
-    try:
-        while True:
-            messages = sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=BATCH,
-                VisibilityTimeout=HOLD_SECONDS,
-                WaitTimeSeconds=1 if visible else 0,  # long polling asks every SQS server
-            ).get("Messages", [])
-            fresh = [m for m in messages if m["MessageId"] not in seen]
-            held += [m["ReceiptHandle"] for m in messages if m["MessageId"] in seen]  # back in sight
-            if not fresh:
-                break
-            for message in fresh:
-                seen.add(message["MessageId"])
-                if match(message.get("Body", "")):
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                    deleted += 1
-                else:
-                    held.append(message["ReceiptHandle"])
-        if count_left:
-            after = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-            left = int(after["Attributes"].get("ApproximateNumberOfMessages", "0"))
-    finally:
-        for start in range(0, len(held), BATCH):
-            entries = [
-                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-                for i, handle in enumerate(held[start : start + BATCH])
-            ]
-            sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
-    return deleted, in_flight, left
-
-
 # -- what stays, and the report ------------------------------------------------------------------
 
 
@@ -394,7 +296,10 @@ def _later(target: Target, ddb: Any, tool: str | None, ticket_id: str | None, re
             "(TENANT_CACHE_SECONDS): remove the webhook in the tool, then run erase again after that"
         )
     else:
-        report.later.append("a later event on the ticket makes new records: erase covers what exists now")
+        report.later.append(
+            "a later event on the ticket makes new records, and the next history sync imports it again "
+            "while the tool still has it: erase covers what exists now"
+        )
 
 
 def _print(report: Report, subject: str) -> None:

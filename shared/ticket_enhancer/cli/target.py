@@ -18,6 +18,7 @@ from ticket_enhancer.local.guard import TOKEN_HEADER
 
 LOCAL_STATE = Path(".ticket-enhancer") / "local.json"
 TABLES = ("TenantsTable", "DeliveriesTable", "JobsTable", "ContextTable")
+INDEX_BUCKET = "ContextIndexBucket"  # output ContextIndexBucketName; local.json's "buckets"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Target:
     control_token: str | None = None  # local.json's; the control routes need it
     sandbox_url: str | None = None
     api_url: str | None = None
+    index_bucket: str | None = None  # the tenants' search indexes (absent on stacks from before them)
     session: Any = None  # one boto3 session for every client (each new one reloads botocore's data)
     _clients: dict[str, Any] = field(default_factory=dict)
 
@@ -105,6 +107,7 @@ def load_local(root: Path | None = None) -> Target:
         control_token=state.get("control_token"),
         sandbox_url=state.get("sandbox_url"),
         api_url=state.get("api_url"),
+        index_bucket=(state.get("buckets") or {}).get(INDEX_BUCKET),
     )
 
 
@@ -141,6 +144,7 @@ def outputs_to_target(
         tools,
         endpoint_url=endpoint_url,
         api_url=outputs.get("WebhookApiUrl"),
+        index_bucket=outputs.get(f"{INDEX_BUCKET}Name"),
         session=session,
     )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ticket_enhancer import retention
-from ticket_enhancer.cli import tools
+from ticket_enhancer.cli import erase_index, tools
 from ticket_enhancer.cli.credentials import (
     CREDENTIAL_KEYS,
     ENV_API_TOKEN,
@@ -261,7 +261,7 @@ def disable(target: Target, args: Any) -> int:
 def remove(target: Target, args: Any) -> int:
     row = get_row(target, args.tenant_id)
     ddb = target.client("dynamodb")
-    for kind in ("kb", "asset", "ticket", "recent", "index", "sync"):
+    for kind in ("kb", "asset", "ticket", "recent", "index", "sync", "oauth"):  # oauth: access tokens
         pk = f"{args.tenant_id}#{kind}"
         for page in ddb.get_paginator("query").paginate(
             TableName=target.tables["ContextTable"],
@@ -273,11 +273,14 @@ def remove(target: Target, args: Any) -> int:
                 ddb.delete_item(
                     TableName=target.tables["ContextTable"], Key={"pk": item["pk"], "sk": item["sk"]}
                 )
+    tools = sorted(set(target.tools) | {str(row["tool_type"])})
+    erase_index.delete_pending(ddb, target.tables["ContextTable"], tools, args.tenant_id)
+    erase_index.delete_tenant_objects(target, args.tenant_id)  # its search index, every version
     ddb.delete_item(TableName=target.tables["TenantsTable"], Key={"tenant_id": {"S": args.tenant_id}})
     sm = target.client("secretsmanager")
     for secret_id in (str(row["secret_id"]), str(row["secret_id"]) + WEBHOOK_SECRET_SUFFIX):
         delete_secret(sm, secret_id)
-    print(f"tenant {args.tenant_id} removed (config, secrets, knowledge, assets, ticket index)")
+    print(f"tenant {args.tenant_id} removed (config, secrets, knowledge, assets, ticket index, search index)")
     print(
         "job and delivery records and queued jobs stay until they expire: "
         f"`ticket-enhancer tenants erase {args.tenant_id}` deletes every trace and says what remains"

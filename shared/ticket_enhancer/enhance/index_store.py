@@ -15,6 +15,7 @@ name the tenant it was asked for (:func:`~ticket_enhancer.enhance.index_codec.de
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -33,7 +34,17 @@ if TYPE_CHECKING:
 
     from ticket_enhancer.enhance.index import TenantIndex
 
-__all__ = ["BUCKET_ENV", "IndexPointer", "IndexStore", "LazyClient", "index_key"]
+__all__ = [
+    "BUCKET_ENV",
+    "IndexPointer",
+    "IndexStore",
+    "LazyClient",
+    "delete_keys",
+    "index_key",
+    "index_prefix",
+]
+
+logger = logging.getLogger(__name__)
 
 BUCKET_ENV = "CONTEXT_INDEX_BUCKET"
 POINTER_SK = "current"
@@ -46,8 +57,27 @@ def _tenant(tenant_id: str) -> str:
     return tenant_id
 
 
+def index_prefix(tenant_id: str) -> str:
+    """Every index object of the tenant, and nothing of another (ids hold no ``/``)."""
+    return f"{_tenant(tenant_id)}/index/"
+
+
 def index_key(tenant_id: str, version: str) -> str:
-    return f"{_tenant(tenant_id)}/index/{version}"
+    return index_prefix(tenant_id) + version
+
+
+_DELETE_BATCH = 1000  # S3 DeleteObjects' maximum
+
+
+def delete_keys(s3: Any, bucket: str, objects: list[dict[str, str]]) -> int:
+    """Delete ``objects`` (``Key``, maybe ``VersionId``) in batches; how many; raises on a refusal."""
+    for start in range(0, len(objects), _DELETE_BATCH):
+        batch = objects[start : start + _DELETE_BATCH]
+        answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        if answer.get("Errors"):
+            error = answer["Errors"][0]
+            raise ContextStoreError(f"S3 refused to delete {error.get('Key')}: {error.get('Code')}")
+    return len(objects)
 
 
 class LazyClient:
@@ -114,6 +144,7 @@ class IndexStore:
         built = datetime.now(UTC)
         version = version or f"{built.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
         key = index_key(tenant_id, version)
+        replaced = self._read_pointer(tenant_id, consistent=True)
         body = encode_index(index)
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/octet-stream")
         pointer = IndexPointer(
@@ -133,22 +164,46 @@ class IndexStore:
             },
         )
         self._pointers.put(tenant_id, pointer, self._pointer_seconds)
+        if replaced is not None:
+            try:
+                self.delete_older(tenant_id, replaced.version, keep={version})
+            except Exception as exc:  # the new index is live; the old objects wait for the next publish
+                logger.warning(
+                    "old index versions not deleted",
+                    extra={"tenant_id": tenant_id, "error": type(exc).__name__},
+                )
         return pointer
+
+    def delete_older(self, tenant_id: str, version: str, *, keep: set[str]) -> int:
+        """Delete the tenant's index objects of versions before ``version`` (``version`` and ``keep``
+        stay; versions sort by time); how many. Newer ones stay too: another publish may have written
+        its object but not yet its pointer."""
+        prefix = index_prefix(tenant_id)
+        old = [
+            {"Key": obj["Key"]}
+            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix)
+            for obj in page.get("Contents", [])
+            if (v := obj["Key"].removeprefix(prefix)) < version and v not in keep
+        ]
+        return delete_keys(self._s3, self._bucket, old)
 
     # The worker -------------------------------------------------------------------------------------
 
-    def pointer(self, tenant_id: str) -> IndexPointer | None:
-        """The tenant's current pointer (one ``GetItem``, cached ``pointer_seconds``); ``None``: no index."""
+    def pointer(self, tenant_id: str, *, fresh: bool = False) -> IndexPointer | None:
+        """The tenant's current pointer (one ``GetItem``, cached ``pointer_seconds``); ``None``: no index.
+        ``fresh``: a strongly consistent read, not cached (the CLI's erase)."""
         tenant_id = _tenant(tenant_id)
+        if fresh:
+            return self._read_pointer(tenant_id, consistent=True)
         return self._pointers.get_or_load(
             tenant_id, lambda: self._read_pointer(tenant_id), self._pointer_seconds
         )
 
-    def _read_pointer(self, tenant_id: str) -> IndexPointer | None:
+    def _read_pointer(self, tenant_id: str, *, consistent: bool = False) -> IndexPointer | None:
         answer = self._dynamodb.get_item(
             TableName=self._table,
             Key={"pk": {"S": f"{tenant_id}#index"}, "sk": {"S": POINTER_SK}},
-            ConsistentRead=False,
+            ConsistentRead=consistent,
         )
         item = dict(answer.get("Item") or {})
         version, key = _str(item, "version"), _str(item, "key")

@@ -262,6 +262,7 @@ class LocalStack:
             "pid": os.getpid(),
             "time_scale": self.time_scale,
             "tables": dict(self.resources.tables),
+            "buckets": dict(self.resources.buckets),
             "tools": {tool: self.tool_info(tool) for tool in self.tools()},
             "sandbox_url": f"{self.api_url}/_sandbox",
             "control_url": f"{self.api_url}/_local",

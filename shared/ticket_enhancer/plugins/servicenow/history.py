@@ -23,6 +23,7 @@ from ticket_enhancer.plugins.base import text_field
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.fields import obj
 from ticket_enhancer.plugins.requests import VendorRequest
+from ticket_enhancer.plugins.servicenow.records import field_part
 from ticket_enhancer.plugins.sourcing import (
     ARTICLE_LIMIT,
     RESOLUTION_LIMIT,
@@ -49,12 +50,6 @@ INCIDENT_FIELDS = (
 INCIDENT_PERMISSION = "the itil role (read on the incident table, including close_notes)"
 ARTICLES = "/api/now/table/kb_knowledge"
 ARTICLE_PERMISSION = "read on kb_knowledge (the knowledge role, and the knowledge bases' user criteria)"
-
-
-def field_part(record: dict[str, Any], key: str, which: str) -> str:
-    """``value`` or ``display_value`` of a field answered with ``sysparm_display_value=all``."""
-    field = record.get(key)
-    return text_field(obj(field).get(which)) if isinstance(field, dict) else text_field(field)
 
 
 def _offset(state: dict[str, Any]) -> int:

@@ -17,7 +17,6 @@ from ticket_enhancer.plugins.errors import VendorAuthError, VendorRequestError, 
 from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
 from ticket_enhancer.plugins.requests import VendorRequest
 from ticket_enhancer.plugins.servicenow import records
-from ticket_enhancer.plugins.servicenow.history import field_part
 from ticket_enhancer.urls import HostPolicy
 from ticket_enhancer.webhooks import schemes
 
@@ -202,9 +201,9 @@ class ServiceNowPlugin(TicketingToolPlugin):
             created_at=parse_datetime(record.get("opened_at") or record.get("sys_created_on")),
             status=named(record.get("state")),
             url=f"{tenant.config.base_url.rstrip('/')}/nav_to.do?uri={table}.do?sys_id={sys_id}",
-            scope=field_part(raw, "company", "value"),  # the company's sys_id, as the history's
-            category=field_part(raw, "category", "display_value"),
-            group=field_part(raw, "assignment_group", "display_value"),
+            scope=records.field_part(raw, "company", "value"),  # the company's sys_id, as the history's
+            category=records.field_part(raw, "category", "display_value"),
+            group=records.field_part(raw, "assignment_group", "display_value"),
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:

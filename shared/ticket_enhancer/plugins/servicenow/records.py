@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from ticket_enhancer.plugins.base import text_field
+from ticket_enhancer.plugins.fields import obj
 from ticket_enhancer.urls import BaseUrlError
 
 TABLES_OPTION = "servicenow_tables"
@@ -70,3 +72,9 @@ def split(ticket_id: str) -> tuple[str, str]:
     """``(table, sys_id)`` of a job's ticket id (raw or as a quoted path segment)."""
     table, sep, sys_id = unquote(ticket_id).partition(":")
     return (table, sys_id) if sep else (DEFAULT_TABLE, table)
+
+
+def field_part(record: dict[str, Any], key: str, which: str) -> str:
+    """``value`` or ``display_value`` of a field answered with ``sysparm_display_value=all``."""
+    field = record.get(key)
+    return text_field(obj(field).get(which)) if isinstance(field, dict) else text_field(field)
