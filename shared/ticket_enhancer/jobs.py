@@ -11,7 +11,7 @@ crashed attempt's lease expires before SQS makes its message visible again.
 
 ``attempts`` counts real attempts: every claim adds one, and a deferral for a vendor's rate limit
 (``defer``) takes it back and adds to ``deferrals`` instead (with ``deferred_until`` and
-``deferral_reason``); the worker makes each deferral twice as long as the last (``worker.handler``),
+``deferral_reason``); the worker makes each deferral twice as long as the last (``worker.deferral``),
 so deferrals stay far below ``maxReceiveCount``. The worker gives a job up as ``failed`` after
 ``MAX_ATTEMPTS`` real attempts or once it is older than ``MAX_AGE_SECONDS`` (from ``created_at``),
 the reason in ``last_error``.

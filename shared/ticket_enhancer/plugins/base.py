@@ -4,51 +4,62 @@ Template methods (the contract's four operations) own what all tools share: choo
 the webhook auth scheme, JSON decoding, priority normalisation, retries, error mapping, latency
 metrics and the exactly-once footer check. A tool implements only the small primitives that
 differ: how to read its webhook body, its REST paths, its auth header and its field mapping.
+
+This module holds the tool's facts and the webhook side; the REST side (vendor calls, footer
+check, latency) is :class:`~ticket_enhancer.plugins.vendor_calls.VendorCalls`, which
+:class:`TicketingToolPlugin` extends. ``api_token``, ``MAX_NOTE_PAGES``, ``MetricsSink`` and
+``NoteFormat`` are re-exported from there.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import re
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ticket_enhancer.models import Note, Priority, Ticket, TicketMetadata
+from ticket_enhancer.models import Priority, TicketMetadata
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import (
-    VendorOutcomeUnknownError,
-    VendorRequestError,
     WebhookEventIgnoredError,
     WebhookPayloadError,
 )
 from ticket_enhancer.plugins.payload import decode_json
+from ticket_enhancer.plugins.vendor_calls import (
+    MAX_NOTE_PAGES,
+    MetricsSink,
+    NoteFormat,
+    VendorCalls,
+    api_token,
+)
 from ticket_enhancer.urls import BaseUrlError, HostPolicy, check_base_url, is_vendor_host
 from ticket_enhancer.webhooks import schemes
 
 if TYPE_CHECKING:
-    import httpx
-
     from ticket_enhancer.plugins.http import Sleep
-    from ticket_enhancer.plugins.requests import RetryPolicy, VendorRequest
+    from ticket_enhancer.plugins.requests import RetryPolicy
 
-NoteFormat = Literal["html", "adf", "text"]
-# The footer check reads at most this many pages of a ticket's notes (100 a page: 10,000 notes).
-MAX_NOTE_PAGES = 100
+__all__ = [
+    "CREATED_ALIASES",
+    "MAX_NOTE_PAGES",
+    "TICKET_ID_RE",
+    "MetricsSink",
+    "NoteFormat",
+    "TicketingToolPlugin",
+    "WebhookEvent",
+    "api_token",
+    "text_field",
+]
+
 # Spellings of "a ticket was created" found in admin-written bodies; the canonical name is "created".
 CREATED_ALIASES = frozenset({"created", "create", "new", "ticket_created", "ticket.created", "issue_created"})
 # Ticket ids become REST path segments: letters, digits and - _ . : only, never a path of their own.
 TICKET_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
-
-
-class MetricsSink(Protocol):
-    def add_metric(self, name: str, unit: Any, value: float) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,16 +78,6 @@ class WebhookEvent:
     delivery_id: str | None = None
 
 
-def api_token(tenant: TenantContext) -> str:
-    """The tenant's API token (empty when not set)."""
-    return tenant.secret.api_token.get_secret_value() if tenant.secret.api_token else ""
-
-
-def _segment(ticket_id: str) -> str:
-    """A ticket id made safe as one URL path segment (defence in depth behind TICKET_ID_RE)."""
-    return quote(ticket_id, safe="")
-
-
 def text_field(value: Any, limit: int = 65_536) -> str:
     """A JSON scalar as text (numbers become strings), bounded in length."""
     if value is None or isinstance(value, dict | list):
@@ -86,7 +87,7 @@ def text_field(value: Any, limit: int = 65_536) -> str:
     return str(value)[:limit]
 
 
-class TicketingToolPlugin(ABC):
+class TicketingToolPlugin(VendorCalls):
     """Base class of a ticketing tool's plugin. Stateless; shared by every tenant of a process."""
 
     __tool_type__: ClassVar[str]
@@ -156,10 +157,10 @@ class TicketingToolPlugin(ABC):
         self._sleep = sleep
 
     # -- lifecycle hooks (optional) ---------------------------------------------------------
-    def setup(self) -> None:  # noqa: B027 (optional hook)
+    def setup(self) -> None:
         """Called once, when the registry first hands the plugin out."""
 
-    def teardown(self) -> None:  # noqa: B027 (optional hook)
+    def teardown(self) -> None:
         """Called when the plugin is unregistered or replaced."""
 
     # -- tool facts ------------------------------------------------------------------------
@@ -273,130 +274,3 @@ class TicketingToolPlugin(ABC):
     @abstractmethod
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
         """Read the tool's webhook body (already decoded JSON). Raise ``WebhookPayloadError``."""
-
-    # -- REST side ---------------------------------------------------------------------------
-    async def get_ticket(self, tenant: TenantContext, ticket_id: str) -> Ticket:
-        """Fetch the full ticket from the tool."""
-        response = await self._call(tenant, self.ticket_request(_segment(ticket_id)), "get_ticket")
-        return self.parse_ticket(response.json(), tenant, ticket_id)
-
-    async def update_ticket(self, tenant: TenantContext, ticket_id: str, note: Note) -> bool:
-        """Post ``note`` as an internal note. Safe to call again after an unknown outcome."""
-        request = self.tenant_note_request(tenant, _segment(ticket_id), self.render_note(note))
-        try:
-            response = await self._call(tenant, request, "update_ticket")
-        except VendorOutcomeUnknownError:
-            if await self.has_note(tenant, ticket_id, note.job_id):
-                return True
-            raise
-        await self.check_posted(tenant, _segment(ticket_id), response)
-        return True
-
-    async def check_posted(self, tenant: TenantContext, ticket_id: str, response: httpx.Response) -> None:  # noqa: B027
-        """Look at the tool's answer to a posted note (Jira: was it made public?); raise to fail."""
-
-    async def has_note(self, tenant: TenantContext, ticket_id: str, job_id: str) -> bool:
-        """Whether a note carrying ``job_id``'s footer is already on the ticket.
-
-        Pages through the tool's note list (``next_notes_request``) until the footer is found or
-        the list ends: a ticket with more notes than one page must not get a second note. A list
-        longer than ``MAX_NOTE_PAGES`` pages ends the job (final) rather than risk a duplicate."""
-        request: VendorRequest | None = self.tenant_notes_request(tenant, _segment(ticket_id))
-        pages = 0
-        while request is not None:
-            if pages >= MAX_NOTE_PAGES:
-                raise VendorRequestError(
-                    f"more than {MAX_NOTE_PAGES} pages of notes: cannot tell whether the note is there",
-                    tool_type=self.__tool_type__,
-                    operation="list_notes",
-                )
-            response = await self._call(tenant, request, "list_notes")
-            data = response.json()
-            if any(job_id in body for body in self.parse_notes(data)):
-                return True
-            request = self.next_notes_request(request, data, response.headers)
-            pages += 1
-        return False
-
-    def tenant_notes_request(self, tenant: TenantContext, ticket_id: str) -> VendorRequest:
-        """``notes_request`` (the first page); a tool whose deployments differ overrides this."""
-        return self.notes_request(ticket_id)
-
-    def next_notes_request(
-        self, previous: VendorRequest, data: Any, headers: Mapping[str, str]
-    ) -> VendorRequest | None:
-        """The request for the page after ``previous`` (whose answer was ``data``), or ``None`` at
-        the end of the list. Default: the list is one page."""
-        return None
-
-    def tenant_note_request(self, tenant: TenantContext, ticket_id: str, rendered: Any) -> VendorRequest:
-        """``note_request``; a tool whose deployments differ (cloud or on-prem) overrides this."""
-        return self.note_request(ticket_id, rendered)
-
-    def render_note(self, note: Note) -> Any:
-        """The note in this tool's format (HTML, ADF or plain text), footer included."""
-        from ticket_enhancer.render import render_note  # type: ignore[import-not-found,unused-ignore]  # worker-only
-
-        return render_note(note.markdown, self.note_format, footer=note.footer)
-
-    async def auth_headers(self, tenant: TenantContext) -> dict[str, str]:
-        """HTTP Basic over ``basic_credentials``; tools with other schemes override this."""
-        user, password = self.basic_credentials(tenant)
-        encoded = base64.b64encode(f"{user}:{password}".encode()).decode()
-        return {"Authorization": f"Basic {encoded}", "Accept": "application/json"}
-
-    def basic_credentials(self, tenant: TenantContext) -> tuple[str, str]:
-        """``(user, password)`` for HTTP Basic: ``api_user`` and ``api_token`` by default."""
-        return tenant.secret.api_user or "", api_token(tenant)
-
-    @abstractmethod
-    def ticket_request(self, ticket_id: str) -> VendorRequest:
-        """The REST call that fetches a ticket."""
-
-    @abstractmethod
-    def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
-        """Map the tool's ticket JSON to ``Ticket``."""
-
-    @abstractmethod
-    def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:
-        """The REST call that adds an internal note with the rendered body."""
-
-    @abstractmethod
-    def notes_request(self, ticket_id: str) -> VendorRequest:
-        """The REST call that lists a ticket's notes (for the footer check)."""
-
-    @abstractmethod
-    def parse_notes(self, data: Any) -> list[str]:
-        """The note bodies in the list-notes answer."""
-
-    async def _call(self, tenant: TenantContext, request: VendorRequest, operation: str) -> httpx.Response:
-        from ticket_enhancer.plugins.http import send  # worker-only: httpx stays off the webhook path
-        from ticket_enhancer.plugins.requests import RetryPolicy
-
-        client = tenant.http
-        if client is None:
-            raise RuntimeError("TenantContext.http is required for REST calls")
-        started = time.perf_counter()
-        try:
-            return await send(
-                client,
-                tenant.config.base_url,
-                request,
-                connect_to=tenant.pinned_address,
-                headers=await self.auth_headers(tenant),
-                tool=self.__tool_type__,
-                operation=operation,
-                policy=self._retry or RetryPolicy(),
-                sleep=self._sleep,
-            )
-        finally:
-            self._record_latency(operation, (time.perf_counter() - started) * 1000)
-
-    def _record_latency(self, operation: str, millis: float) -> None:
-        if self._metrics is None:
-            from aws_lambda_powertools.metrics import Metrics
-
-            self._metrics = Metrics()
-        self._metrics.add_metric(
-            name=f"{self.__tool_type__}_{operation}_latency", unit="Milliseconds", value=millis
-        )
