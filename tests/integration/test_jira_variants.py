@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -201,6 +202,29 @@ def test_a_comment_that_came_out_public_is_deleted_and_alarmed(workers: WorkerFa
     assert state["state"] == "failed"
     assert "jsdPublic: true" in state["last_error"]
     assert "it was deleted" in state["last_error"]
+    assert "NotesMadePublic" in metrics.names
+
+
+def test_a_public_comment_found_by_listing_after_a_lost_answer_is_deleted_too(
+    workers: WorkerFactory,
+) -> None:
+    """The POST stored the comment but its answer was lost: the footer check finds it in the list,
+    and its ``jsdPublic: true`` there is acted on like in a POST's answer."""
+    h = workers("jira")
+    h.vendor.sandbox.state.tickets["jira"][ISSUE]["_comments_public"] = True
+    h.vendor.fail(
+        "POST", re.escape(f"/rest/api/3/issue/{ISSUE}/comment"), error=httpx.ReadTimeout, store_first=True
+    )
+    metrics = spy(h)
+    job = h.job()
+
+    assert h.run(sqs_record(job.model_dump_json())) == []  # final
+
+    assert h.vendor.notes(ISSUE) == []  # deleted
+    assert len(h.vendor.calls("DELETE", rf"/rest/api/3/issue/{ISSUE}/comment/\d+")) == 1
+    state = h.record(job)
+    assert state["state"] == "failed"
+    assert "jsdPublic: true" in state["last_error"]
     assert "NotesMadePublic" in metrics.names
 
 

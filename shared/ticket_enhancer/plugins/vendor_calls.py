@@ -73,6 +73,10 @@ class VendorCalls(ABC):
     async def check_posted(self, tenant: TenantContext, ticket_id: str, response: httpx.Response) -> None:  # noqa: B027
         """Look at the tool's answer to a posted note (Jira: was it made public?); raise to fail."""
 
+    async def check_listed(self, tenant: TenantContext, ticket_id: str, page: Any, job_id: str) -> None:  # noqa: B027
+        """The same check for our note found in a page of the tool's note list (after a POST whose
+        answer was lost, or a redelivered job): ``page`` is the listing's JSON; raise to fail."""
+
     async def has_note(self, tenant: TenantContext, ticket_id: str, job_id: str) -> bool:
         """Whether a note carrying ``job_id``'s footer is already on the ticket.
 
@@ -91,6 +95,7 @@ class VendorCalls(ABC):
             response = await self._call(tenant, request, "list_notes")
             data = response.json()
             if any(job_id in body for body in self.parse_notes(data)):
+                await self.check_listed(tenant, _segment(ticket_id), data, job_id)
                 return True
             request = self.next_notes_request(request, data, response.headers)
             pages += 1

@@ -217,6 +217,17 @@ class JiraPlugin(TicketingToolPlugin):
             comment = obj(response.json())
         except ValueError:
             return
+        await self._unpublish(tenant, ticket_id, comment)
+
+    async def check_listed(self, tenant: TenantContext, ticket_id: str, page: Any, job_id: str) -> None:
+        """Our comment found by listing (its POST's answer was lost): the same ``jsdPublic`` check."""
+        comments = obj(page).get("comments")
+        for comment in comments if isinstance(comments, list) else []:
+            if job_id in adf_text(obj(comment).get("body")):
+                await self._unpublish(tenant, ticket_id, obj(comment))
+
+    async def _unpublish(self, tenant: TenantContext, ticket_id: str, comment: dict[str, Any]) -> None:
+        """A comment of ours with ``jsdPublic: true``: delete it and fail (alarmed)."""
         if comment.get("jsdPublic") is not True:
             return
         comment_id = text_field(comment.get("id"))

@@ -75,6 +75,7 @@ def _add_comment(data: ToolData, ticket: dict[str, Any], call: Call) -> Answer:
     }
     if ticket["fields"]["project"].get("projectTypeKey") == "service_desk":
         answer["jsdPublic"] = bool(ticket.get("_comments_public")) or not _internal(note["properties"])
+        note["jsdPublic"] = answer["jsdPublic"]  # the comment list shows it too (Jira's Comment object)
     return Answer(201, answer)
 
 
