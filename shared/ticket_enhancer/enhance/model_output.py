@@ -81,14 +81,14 @@ class ModelOutputError(SynthesisError):
 
 
 class TriageGuess(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     value: str = Field(default="", max_length=MAX_VALUE_CHARS)  # "" = no suggestion
     confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class Triage(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     category: TriageGuess = TriageGuess()
     priority: TriageGuess = TriageGuess()
@@ -98,7 +98,7 @@ class Triage(BaseModel):
 class ModelAnswer(BaseModel):
     """What the model must return (``extra`` forbidden: an unexpected key fails the answer)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     summary: str = Field(max_length=MAX_SUMMARY_CHARS)
     likely_cause: str = Field(default="", max_length=MAX_CAUSE_CHARS)
