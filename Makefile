@@ -113,7 +113,7 @@ template: $(VENV)/.installed
 
 # Security linters: bandit over our Python, checkov over the template (cfn-lint runs in `validate`).
 static: $(VENV)/.installed $(CHECKOV)/.installed validate
-	$(VENV)/bin/bandit -q -r shared functions scripts benchmarks
+	$(VENV)/bin/bandit -q -r shared functions scripts benchmarks evaluation
 	$(CHECKOV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 
 # Proof under load, faults and abuse: static checks, the fault and abuse suites, the CI-size load test

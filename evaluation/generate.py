@@ -163,7 +163,7 @@ def _language(rng: random.Random, theme: Theme) -> str:
 
 
 def generate() -> list[dict[str, object]]:
-    rng = random.Random(SEED)  # noqa: S311 (test data, not security)
+    rng = random.Random(SEED)  # noqa: S311 # nosec B311 (test data, not security)
     rows: list[dict[str, object]] = []
     for tool in TOOLS:
         rows += _tool_rows(rng, tool)
