@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from ticket_enhancer.enhance.context import EnhancementContext
 from ticket_enhancer.enhance.duplicates import DuplicatesStep
 from ticket_enhancer.enhance.index import build_index
+from ticket_enhancer.enhance.note import compose_offline_note
 from ticket_enhancer.enhance.pipeline import Pipeline, build_default_pipeline
 from ticket_enhancer.enhance.records import IndexedTicket, TriageSuggestion
 from ticket_enhancer.enhance.steps import IndexedTicketsStep
@@ -224,8 +225,11 @@ class ModelSynthesis:
     always_run = True
 
     async def run(self, ctx: EnhancementContext) -> None:
+        # As compose_model_note does: the model's part, then the offline note (which leads with the
+        # burst line itself).
+        offline = compose_offline_note(ctx.gathered())
         ctx.results[self.name] = SynthesisResult(
-            "### AI summary\n\nThe VPN gateway rejects clients.", "bedrock"
+            f"### AI summary\n\nThe VPN gateway rejects clients.\n\n{offline}", "bedrock"
         )
 
 
@@ -241,6 +245,7 @@ def test_a_model_note_also_starts_with_the_burst_line(store: ContextStore) -> No
     lead, rest = result.markdown.split("\n\n", 1)
     assert lead.startswith("**4 similar tickets in the last 60 minutes: possible major incident**")
     assert rest.startswith("### AI summary")
+    assert result.markdown.count("possible major incident") == 1  # once, at the top
 
 
 def test_triage_votes_with_what_the_similar_step_found_when_the_index_read_failed() -> None:

@@ -125,8 +125,10 @@ class Pipeline:
             result = SynthesisResult(compose_offline_note(ctx.gathered()), OfflineProvider.name)
         markdown = result.markdown
         lead = duplicate_line(ctx.gathered().duplicates)
-        if lead and not markdown.startswith(lead):  # a model's note starts with it too
-            markdown = f"{lead}\n\n{markdown}"
+        if lead and not markdown.startswith(lead):  # a model's note starts with it too, once:
+            # the offline part after the model's leads with it as well, so it moves to the top.
+            block = lead + "\n\n"
+            markdown = block + markdown.replace(block, "", 1)
         line = unavailable_line(ctx.reasons, self.names)
         if line:
             markdown = f"{markdown}\n\n{line}"
