@@ -13,10 +13,10 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from ticket_enhancer.htmltext import html_to_text
@@ -63,6 +63,26 @@ CURSOR_LIMIT = 262_144
 
 class MalformedRecordError(ValueError):
     """A listed record lacks what makes it usable (an id, a subject): skipped and counted."""
+
+
+T = TypeVar("T")
+
+
+def parse_each(
+    items: Any, parse: Callable[[Any], T], keep: Callable[[Any], bool] | None = None
+) -> tuple[tuple[T, ...], int]:
+    """Each record of a vendor's list (anything but a list: none) that ``keep`` accepts, parsed;
+    a malformed one is skipped and counted, never fatal. Returns the records and the count."""
+    parsed: list[T] = []
+    skipped = 0
+    for item in items if isinstance(items, list) else []:
+        if keep is not None and not keep(item):
+            continue
+        try:
+            parsed.append(parse(item))
+        except MalformedRecordError:
+            skipped += 1
+    return tuple(parsed), skipped
 
 
 async def fetch(

@@ -37,6 +37,7 @@ from ticket_enhancer.plugins.sourcing import (
     is_our_note,
     iso_utc,
     last_resolution,
+    parse_each,
     reduce_html,
     segment,
 )
@@ -231,18 +232,13 @@ async def knowledge_page(
         endpoint="GET /api/v2/solutions/articles",
         permission=SOLUTIONS_PERMISSION,
     )
-    items = obj(response.json()).get("articles")
-    found: list[Article] = []
-    skipped = 0
-    for item in items if isinstance(items, list) else []:
-        if text_field(obj(item).get("status")) != "2":  # 1 draft, 2 published
-            continue
-        try:
-            found.append(parse_article(item, tenant.config.base_url))
-        except MalformedRecordError:
-            skipped += 1
+    found, skipped = parse_each(
+        obj(response.json()).get("articles"),
+        lambda item: parse_article(item, tenant.config.base_url),
+        keep=lambda item: text_field(obj(item).get("status")) == "2",  # 1 draft, 2 published
+    )
     if _has_next(response):
         following: str | None = encode_cursor({"folders": folders, "page": page + 1})
     else:
         following = encode_cursor({"folders": folders[1:], "page": 1}) if folders[1:] else None
-    return KnowledgePage(tuple(found), following, skipped)
+    return KnowledgePage(found, following, skipped)

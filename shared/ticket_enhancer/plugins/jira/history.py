@@ -43,6 +43,7 @@ from ticket_enhancer.plugins.sourcing import (
     iso_utc,
     last_resolution,
     numeric_id,
+    parse_each,
     reduce_html,
     safe_url,
     segment,
@@ -234,16 +235,11 @@ async def knowledge_page(plugin: JiraPlugin, tenant: TenantContext, cursor: str 
         permission=SPACE_PERMISSION,
     )
     body = obj(response.json())
-    results = body.get("results")
-    found: list[Article] = []
-    skipped = 0
-    for page in results if isinstance(results, list) else []:
-        if text_field(obj(page).get("status")) not in ("", "current"):
-            continue
-        try:
-            found.append(parse_page(page, site))
-        except MalformedRecordError:
-            skipped += 1
+    found, skipped = parse_each(
+        body.get("results"),
+        lambda page: parse_page(page, site),
+        keep=lambda page: text_field(obj(page).get("status")) in ("", "current"),
+    )
     next_page = _next_cursor(obj(body.get("_links")))
     following = encode_cursor({"space": space_id, "cursor": next_page}) if next_page else None
-    return KnowledgePage(tuple(found), following, skipped)
+    return KnowledgePage(found, following, skipped)

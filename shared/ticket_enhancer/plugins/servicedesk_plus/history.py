@@ -34,6 +34,7 @@ from ticket_enhancer.plugins.sourcing import (
     fetch_detail,
     is_our_note,
     iso_utc,
+    parse_each,
     reduce_html,
     segment,
 )
@@ -173,15 +174,10 @@ async def knowledge_page(
         permission=SOLUTIONS_PERMISSION,
     )
     body = obj(response.json())
-    listed = body.get("solutions")
-    found: list[Article] = []
-    skipped = 0
-    for item in listed if isinstance(listed, list) else []:
-        if (named(obj(item).get("approval_status")) or "").lower() in UNPUBLISHED:
-            continue
-        try:
-            found.append(parse_solution(item, tenant.config.base_url))
-        except MalformedRecordError:
-            skipped += 1
+    found, skipped = parse_each(
+        body.get("solutions"),
+        lambda item: parse_solution(item, tenant.config.base_url),
+        keep=lambda item: (named(obj(item).get("approval_status")) or "").lower() not in UNPUBLISHED,
+    )
     more = obj(body.get("list_info")).get("has_more_rows") is True
-    return KnowledgePage(tuple(found), encode_cursor({"start": start + size}) if more else None, skipped)
+    return KnowledgePage(found, encode_cursor({"start": start + size}) if more else None, skipped)

@@ -34,6 +34,7 @@ from ticket_enhancer.plugins.sourcing import (
     fetch,
     is_our_note,
     iso_utc,
+    parse_each,
     reduce_html,
     segment,
 )
@@ -106,15 +107,9 @@ async def history_page(
     )
     result = obj(response.json()).get("result")
     records = result if isinstance(result, list) else []
-    tickets: list[IndexedTicket] = []
-    skipped = 0
-    for record in records:
-        try:
-            tickets.append(parse_incident(record, tenant.config.base_url))
-        except MalformedRecordError:
-            skipped += 1
+    tickets, skipped = parse_each(records, lambda record: parse_incident(record, tenant.config.base_url))
     following = encode_cursor({"offset": offset + len(records)}) if len(records) >= size else None
-    return HistoryPage(tuple(tickets), following, skipped)
+    return HistoryPage(tickets, following, skipped)
 
 
 def parse_article(data: Any, base_url: str) -> Article:
@@ -150,12 +145,6 @@ async def knowledge_page(
     )
     result = obj(response.json()).get("result")
     records = result if isinstance(result, list) else []
-    found: list[Article] = []
-    skipped = 0
-    for record in records:
-        try:
-            found.append(parse_article(record, tenant.config.base_url))
-        except MalformedRecordError:
-            skipped += 1
+    found, skipped = parse_each(records, lambda record: parse_article(record, tenant.config.base_url))
     following = encode_cursor({"offset": offset + len(records)}) if len(records) >= size else None
-    return KnowledgePage(tuple(found), following, skipped)
+    return KnowledgePage(found, following, skipped)

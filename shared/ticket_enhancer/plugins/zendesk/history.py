@@ -39,6 +39,7 @@ from ticket_enhancer.plugins.sourcing import (
     iso_utc,
     last_resolution,
     own_url,
+    parse_each,
     reduce_html,
     safe_url,
     segment,
@@ -180,17 +181,12 @@ async def knowledge_page(plugin: ZendeskPlugin, tenant: TenantContext, cursor: s
         permission=ARTICLES_PERMISSION,
     )
     body = obj(response.json())
-    found: list[Article] = []
-    skipped = 0
-    listed = body.get("articles")
-    for item in listed if isinstance(listed, list) else []:
-        if obj(item).get("draft") is True:
-            continue
-        try:
-            found.append(parse_article(item, tenant.config.base_url))
-        except MalformedRecordError:
-            skipped += 1
+    found, skipped = parse_each(
+        body.get("articles"),
+        lambda item: parse_article(item, tenant.config.base_url),
+        keep=lambda item: obj(item).get("draft") is not True,
+    )
     meta = obj(body.get("meta"))
     after_cursor = text_field(meta.get("after_cursor"))
     more = meta.get("has_more") is True and after_cursor
-    return KnowledgePage(tuple(found), encode_cursor({"after": after_cursor}) if more else None, skipped)
+    return KnowledgePage(found, encode_cursor({"after": after_cursor}) if more else None, skipped)
