@@ -212,6 +212,15 @@ def test_preview_renders_the_note_with_synced_context_and_posts_nothing(ops: Ops
     assert len(ops.items(f"{tenant_id}#ticket")) == 31
 
 
+def test_a_preview_neither_counts_against_nor_fills_the_daily_limits(ops: Ops) -> None:
+    """Preview records nothing: the ops function's worker has no usage counters, so its model calls
+    reserve no tokens and its notes count against no daily_note_limit (the worker's do)."""
+    handler = ops.handler()
+    assert handler.worker.usage is None
+    synthesis = next(step for step in handler.worker.pipeline.steps if step.name == "synthesis")
+    assert getattr(synthesis, "_usage", "missing") is None
+
+
 @pytest.mark.parametrize(
     "event",
     [

@@ -331,6 +331,7 @@ def make_ops_handler(
         transport=transport,
         env=environ,
         monotonic=monotonic,
+        count_usage=False,  # a preview neither counts against nor fills a tenant's daily limits
         **worker_options,
     )
     return OpsHandler(

@@ -116,6 +116,7 @@ def make_worker_handler(
     monotonic: Callable[[], float] = time.monotonic,
     clock: Callable[[], float] = time.time,  # the job records' (leases, ages)
     s3: Any = None,
+    count_usage: bool = True,  # False: the ops function's preview, which records nothing
 ) -> WorkerHandler:
     """Build the worker at import time (Lambda init): settings checked, clients, plugin, pipeline."""
     from ticket_enhancer.enhance.pipeline import build_default_pipeline
@@ -130,7 +131,7 @@ def make_worker_handler(
         cache_seconds=settings.context_cache_seconds,
         index_retention_days=settings.index_retention_days,
     )
-    usage = UsageStore(dynamodb, settings.context_table or "")
+    usage = UsageStore(dynamodb, settings.context_table or "") if count_usage else None
     metrics = make_metrics(tool, settings)
     if sqs is None and settings.queue_url:  # Lambda: the worker's own queue, for deferrals
         sqs = aws.sqs(aws.WORKER_CONFIG)
