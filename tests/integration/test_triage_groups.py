@@ -17,9 +17,10 @@ import pytest
 from ticket_enhancer.enhance.triage import suggest_triage
 from ticket_enhancer.models import Ticket
 from ticket_enhancer.sandbox.tickets import seed_ticket_id
-from ticket_enhancer.sandbox.tools import zammad_history
+from ticket_enhancer.sandbox.tools import servicenow_history, zammad_history, zendesk_history
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 
+from tests.integration.test_context_end_to_end import replaced, the_case
 from tests.integration.test_history_sources import TOOLS, all_history, plugin, tenant
 
 pytestmark = pytest.mark.filterwarnings("ignore:Dimension 'tool' has already been added")
@@ -38,10 +39,13 @@ def sandbox() -> VendorSandbox:
     return VendorSandbox()
 
 
-def fetched(name: str, sandbox: VendorSandbox) -> Ticket:
-    ticket_id, fields = NEW_TICKETS.get(name, (seed_ticket_id(name), {}))
-    if fields:
-        sandbox.add_ticket(name, ticket_id, fields)
+def fetched(name: str, sandbox: VendorSandbox, ticket_id: str | None = None) -> Ticket:
+    """The ticket as the worker fetches it: ``ticket_id``, or the tool's new ticket (``NEW_TICKETS``,
+    else its seed)."""
+    if ticket_id is None:
+        ticket_id, fields = NEW_TICKETS.get(name, (seed_ticket_id(name), {}))
+        if fields:
+            sandbox.add_ticket(name, ticket_id, fields)
 
     async def run() -> Ticket:
         context = tenant(TOOLS[name], sandbox)
@@ -72,3 +76,26 @@ def test_the_group_suggested_for_a_new_ticket_is_its_similar_tickets_by_id_and_n
     assert suggestion.group is not None
     assert (suggestion.group.id, suggestion.group.value) == (ticket.group_id, ticket.group)
     assert suggestion.group.votes >= 2
+
+
+# The two tools whose sides once disagreed, with a new ticket in another group than their seed's:
+# the ticket's group field as the tool stores it.
+GROUP_FIELDS: dict[str, Any] = {
+    "zendesk": lambda group: {"group_id": zendesk_history.GROUP_IDS[group]},
+    "servicenow": lambda group: {"assignment_group": servicenow_history.sys_id("group", group)},
+}
+
+
+@pytest.mark.parametrize("name", sorted(GROUP_FIELDS))
+def test_a_new_ticket_in_another_group_gets_that_group_suggested(name: str, sandbox: VendorSandbox) -> None:
+    _, history = all_history(name, sandbox)
+    case = the_case()  # a full disk: Server Operations' work, not Network Operations'
+    new_id = "5f3c9a1e2b7d4c6e8a0b1c2d3e4f5a6b" if name == "servicenow" else "778"
+    copy = replaced(sandbox.tools[name].copy_as(new_id), case.subject, case.description)
+    sandbox.add_ticket(name, new_id, copy | GROUP_FIELDS[name](case.group))
+    ticket = fetched(name, sandbox, new_id)
+    assert ticket.group == case.group != GROUP
+    suggestion = suggest_triage(f"{ticket.subject}\n{ticket.description}", history, exclude=ticket.ticket_id)
+    assert suggestion is not None
+    assert suggestion.group is not None
+    assert (suggestion.group.id, suggestion.group.value) == (ticket.group_id, case.group)
