@@ -67,7 +67,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/python scripts/gen_template.py --check
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy shared functions scripts tests benchmarks evaluation
+	$(VENV)/bin/mypy shared dev functions scripts tests benchmarks evaluation
 
 # Every test but the built-artifact ones and the load test (`make proof` runs that): faults and abuse included.
 unit: $(VENV)/.installed
@@ -113,7 +113,7 @@ template: $(VENV)/.installed
 
 # Security linters: bandit over our Python, checkov over the template (cfn-lint runs in `validate`).
 static: $(VENV)/.installed $(CHECKOV)/.installed validate
-	$(VENV)/bin/bandit -q -r shared functions scripts benchmarks evaluation
+	$(VENV)/bin/bandit -q -r shared dev functions scripts benchmarks evaluation
 	$(CHECKOV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 
 # Proof under load, faults and abuse: static checks, the fault and abuse suites, the CI-size load test

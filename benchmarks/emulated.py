@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-    from ticket_enhancer.local.emulator import Emulator, Resources
+    from ticket_enhancer_dev.local.emulator import Emulator, Resources
 
 ROOT = Path(__file__).resolve().parent.parent
 TENANT = "bench"
@@ -54,7 +54,7 @@ class Emulated:
 
 def _serve(conn: Connection) -> None:
     """The child process: an emulator until the parent says stop (or goes away)."""
-    from ticket_enhancer.local.emulator import Emulator
+    from ticket_enhancer_dev.local.emulator import Emulator
 
     emulator = Emulator()
     conn.send(emulator.start())
@@ -65,7 +65,7 @@ def _serve(conn: Connection) -> None:
 
 @contextmanager
 def _emulator(separate_process: bool) -> Iterator[Emulator]:
-    from ticket_enhancer.local.emulator import Emulator
+    from ticket_enhancer_dev.local.emulator import Emulator
 
     if not separate_process:
         emulator = Emulator()
@@ -96,8 +96,8 @@ def _emulator(separate_process: bool) -> Iterator[Emulator]:
 @contextmanager
 def emulated_aws(*, separate_process: bool = False) -> Iterator[Emulated]:
     """A started emulator holding the template's resources; ``AWS_*`` point at it meanwhile."""
-    from ticket_enhancer.local import template
-    from ticket_enhancer.local.emulator import DUMMY_CREDENTIALS, create_resources
+    from ticket_enhancer_dev.local import template
+    from ticket_enhancer_dev.local.emulator import DUMMY_CREDENTIALS, create_resources
 
     with _emulator(separate_process) as emulator:
         saved = dict(os.environ)

@@ -26,7 +26,7 @@ Three parts, one stack:
    quiet tenants' deliveries at the same times; full: of the plan's first 2,000). The quiet tenants'
    end-to-end p50/p99 in both, and 0 lost, 0 doubled, 0 DLQ.
 
-The local stack runs a pool of up to 4 processes per function (``ticket_enhancer.local.pool``, as
+The local stack runs a pool of up to 4 processes per function (``ticket_enhancer_dev.local.pool``, as
 Lambda scales execution environments; all started before measuring, ``POST /_local/warm``) and each
 worker's MaximumConcurrency pollers, on the machine it is given: the numbers are this machine's, not
 Lambda's. Results: ``benchmarks/results/load.json``
@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ticket_enhancer.local.launcher import Launched, launch, link_project  # noqa: E402
+from ticket_enhancer_dev.local.launcher import Launched, code_path, launch, link_project  # noqa: E402
 
 from benchmarks.load_plan import (  # noqa: E402 (after the path set-up)
     NOISY_TOOL,
@@ -115,7 +115,7 @@ def local_stack(time_scale: float = TIME_SCALE, pool_size: int = 2) -> Iterator[
     """`ticket-enhancer local up` in a temporary project root; stopped with SIGINT at the end."""
     with tempfile.TemporaryDirectory(prefix="te-load-") as tmp:
         root = link_project(Path(tmp), ROOT)
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "shared"), "TICKET_ENHANCER_LOCAL_POOL": str(pool_size)}
+        env = {**os.environ, "PYTHONPATH": code_path(ROOT), "TICKET_ENHANCER_LOCAL_POOL": str(pool_size)}
         stack = launch(root, time_scale=time_scale, timeout=READY_TIMEOUT, env=env)
         try:
             yield stack

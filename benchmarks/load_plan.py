@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from ticket_enhancer.local.launcher import Launched
+from ticket_enhancer_dev.local.launcher import Launched
 
 TOOLS = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus")
 MODES = {
@@ -85,7 +85,7 @@ def ticket_id_for(tool: str, index: int) -> str:
 
 def webhook_body_for(tool: str, tenant_id: str, ticket_id: str) -> dict[str, Any]:
     """What the tool sends when ``ticket_id`` is created (the seed ticket's webhook, re-keyed)."""
-    from ticket_enhancer.sandbox.tickets import webhook_body
+    from ticket_enhancer_dev.sandbox.tickets import webhook_body
 
     body = webhook_body(tool, tenant_id)
     if tool == "jira":

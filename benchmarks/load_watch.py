@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from ticket_enhancer.local.launcher import Launched
+from ticket_enhancer_dev.local.launcher import Launched
 
 from benchmarks.load_plan import MODES, TOOLS, Delivery
 

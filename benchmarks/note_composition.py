@@ -43,7 +43,7 @@ def _p50(fn: Callable[[], object], samples: int) -> float:
 
 def _round_trip(samples: int) -> float:
     import httpx
-    from ticket_enhancer.sandbox.vendor import VendorSandbox
+    from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
     sandbox = VendorSandbox()
     sandbox.add_ticket("jira", "30001")

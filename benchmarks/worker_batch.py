@@ -44,7 +44,7 @@ def _record(job: str, i: int) -> dict[str, Any]:
 
 def run(rounds: int = 3) -> dict[str, object]:
     from ticket_enhancer.models import EnhancementJob, JobTicket, TicketMetadata, new_job_id
-    from ticket_enhancer.sandbox.vendor import VendorSandbox
+    from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
     sandbox = VendorSandbox()
     quiet = io.StringIO()

@@ -4,7 +4,7 @@
 template's keys, the versioned index bucket, a FIFO queue and FIFO DLQ per tool, one worker function
 per tool with its SQS event source mapping) and a CloudFormation stack whose Outputs carry exactly the names
 ``cli/target.py`` ``outputs_to_target`` reads. ``Deployment.cli(...)`` runs
-``ticket_enhancer.cli.main.main`` in-process against it and returns exit code, stdout and stderr
+``ticket_enhancer_dev.cli.main.main`` in-process against it and returns exit code, stdout and stderr
 (captured with ``contextlib.redirect_*``, so module-scoped fixtures can run commands too).
 """
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from ticket_enhancer.cli.main import main
 from ticket_enhancer.plugins import PluginManager
+from ticket_enhancer_dev.cli.main import main
 
 from tests.support import REGION, TOOLS, create_tool_queues, unique
 

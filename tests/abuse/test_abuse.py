@@ -32,10 +32,10 @@ from hypothesis import strategies as st
 from ticket_enhancer.ingest.handler import WebhookHandler
 from ticket_enhancer.models import EnhancementJob, JobTicket, TicketMetadata, new_job_id
 from ticket_enhancer.plugins.base import TICKET_ID_RE
-from ticket_enhancer.sandbox.tickets import webhook_body
 from ticket_enhancer.tenants import deserialize_item, secret_name, valid_tenant_id
 from ticket_enhancer.urls import BaseUrlError, Resolver
 from ticket_enhancer.worker.handler import make_worker_handler
+from ticket_enhancer_dev.sandbox.tickets import webhook_body
 
 from tests.support import TOOLS, Stack, Tenant, World, check_base_url, public_resolver, unique, webhook_event
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import TypedDict
 
@@ -14,6 +15,7 @@ from benchmarks.lambda_layout import (
     ROOT,
     BuiltFunction,
     built_functions,
+    lambda_env,
     run_in_lambda_layout,
 )
 
@@ -69,7 +71,7 @@ def test_every_handler_imports_from_the_build_only(probes: dict[str, Probe]) -> 
         assert probe["handler"] is True, logical_id
         assert str(BUILD / "SharedLayer" / "python") in str(probe["package"]), logical_id
         paths = [str(p) for p in probe["sys_path"]]
-        assert not any(p.startswith(str(ROOT / "shared")) for p in paths), logical_id
+        assert not any(p.startswith((str(ROOT / "shared"), str(ROOT / "dev"))) for p in paths), logical_id
         assert not any(p.startswith(str(ROOT / ".venv")) for p in paths), logical_id
 
 
@@ -118,8 +120,7 @@ def test_webhook_imports_no_other_tool_and_no_dev_dependency(tool: str, probes: 
         "yaml",
         "httpx",
         "asyncio",
-        "ticket_enhancer.cli",
-        "ticket_enhancer.local",
+        "ticket_enhancer_dev",
         "ticket_enhancer.enhance",
         "ticket_enhancer.render",
         "aws_xray_sdk",
@@ -175,11 +176,41 @@ def test_built_webhook_queues_a_job_on_aws_from_lambdas_python(tool: str) -> Non
         assert queued.job.job_id == json.loads(first["body"])["job_id"]
 
 
-def test_dev_only_code_is_not_in_the_layer() -> None:
-    package = BUILD / "SharedLayer" / "python" / "ticket_enhancer"
+def test_dev_only_code_is_not_in_the_layer(probes: dict[str, Probe]) -> None:
+    """The CLI, the local stack and the sandbox are a package of their own (dev/ticket_enhancer_dev):
+    the layer is shared/ticket_enhancer copied whole, and no function sees or imports the dev package."""
+    python = BUILD / "SharedLayer" / "python"
+    assert sorted(p.name for p in python.iterdir()) == ["ticket_enhancer"]
+    package = python / "ticket_enhancer"
     assert (package / "plugins" / "registry.py").exists()
-    for dev_only in ("cli", "local", "sandbox", "__main__.py"):
+    for dev_only in ("cli", "local", "sandbox"):
         assert not (package / dev_only).exists(), dev_only
+    for logical_id, probe in probes.items():
+        assert not [m for m in probe["modules"] if m.partition(".")[0] == "ticket_enhancer_dev"], logical_id
+
+
+def test_python_m_ticket_enhancer_without_the_dev_package_is_one_line_and_exit_2() -> None:
+    """`python -m ticket_enhancer` ships in the layer (never run there): without the dev package it
+    says so in one line on stderr and exits 2, as every CLI error does."""
+    (function,) = [fn for fn in _functions() if fn.module == "jira_webhook"]
+    code = (
+        "import runpy, sys; sys.argv = ['ticket-enhancer', 'tenants', 'list']; "
+        "runpy.run_module('ticket_enhancer', run_name='__main__')"
+    )
+    result = subprocess.run(  # noqa: S603 # our own interpreter, fixed arguments, no shell
+        [str(LAMBDA_PYTHON), "-s", "-P", "-c", code],
+        env=lambda_env(function),
+        cwd=function.task_root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        "ticket-enhancer: error: the CLI's package ticket_enhancer_dev (dev/) is not installed"
+    )
 
 
 def _camel(tool: str) -> str:

@@ -30,16 +30,16 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.dynamodb.models import DynamoDBBackend
 from ticket_enhancer import jobs as jobs_module
-from ticket_enhancer.local.functions import Outcome
-from ticket_enhancer.local.poller import lambda_record, succeeded
 from ticket_enhancer.models import NOTE_FOOTER_PREFIX
 from ticket_enhancer.plugins import PluginManager
 from ticket_enhancer.plugins.base import TicketingToolPlugin
 from ticket_enhancer.plugins.requests import RetryPolicy
-from ticket_enhancer.sandbox.tickets import seed_ticket_id
-from ticket_enhancer.sandbox.vendor import VendorSandbox
 from ticket_enhancer.tenants import deserialize_item
 from ticket_enhancer.worker.handler import WorkerHandler, make_worker_handler
+from ticket_enhancer_dev.local.functions import Outcome
+from ticket_enhancer_dev.local.poller import lambda_record, succeeded
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
+from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 from tests.support import (
     BASE_URLS,

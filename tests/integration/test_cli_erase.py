@@ -19,9 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ticket_enhancer.cli.erase import erase
-from ticket_enhancer.cli.main import main
-from ticket_enhancer.cli.target import TABLES, load_local, load_stack, outputs_to_target
 from ticket_enhancer.enhance.index_store import IndexStore
 from ticket_enhancer.enhance.records import IndexedTicket
 from ticket_enhancer.enhance.store import ContextStore
@@ -33,6 +30,9 @@ from ticket_enhancer.sync.checkpoint import Checkpoint, CheckpointStore
 from ticket_enhancer.sync.index import PublishedIndex
 from ticket_enhancer.sync.store import DynamoRecordStore, erased_marker
 from ticket_enhancer.tokens import DynamoTokens
+from ticket_enhancer_dev.cli.erase import erase
+from ticket_enhancer_dev.cli.main import main
+from ticket_enhancer_dev.cli.target import TABLES, load_local, load_stack, outputs_to_target
 
 from tests.cli_support import Deployment
 from tests.integration.test_cli_stack import add

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from ticket_enhancer.cli.history import format_job
 from ticket_enhancer.jobs import JobStore
 from ticket_enhancer.models import EnhancementJob, JobTicket, TicketMetadata
+from ticket_enhancer_dev.cli.history import format_job
 
 from tests.cli_support import Deployment
 

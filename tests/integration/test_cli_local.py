@@ -22,11 +22,11 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from ticket_enhancer.local.launcher import launch, link_project
 from ticket_enhancer.plugins.registry import known_tools
-from ticket_enhancer.sandbox.tickets import seed_ticket_id, webhook_body
 from ticket_enhancer.webhooks import schemes
 from ticket_enhancer.webhooks.signing import sign
+from ticket_enhancer_dev.local.launcher import code_path, launch, link_project
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id, webhook_body
 
 from tests.waiting import eventually
 
@@ -50,7 +50,7 @@ class Stack:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        return {**env, "PYTHONPATH": str(REPO / "shared")}
+        return {**env, "PYTHONPATH": code_path(REPO)}
 
     def cli(self, *args: str, timeout: float = CLI_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """`ticket-enhancer ARGS` in the project root, where `local up` wrote local.json."""
@@ -120,7 +120,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = link_project(tmp_path_factory.mktemp("cli-local"), REPO)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "PYTHONPATH": str(REPO / "shared"),
+        "PYTHONPATH": code_path(REPO),
     }
     launched = launch(root, time_scale=TIME_SCALE, timeout=READY_TIMEOUT, env=env)
     assert launched.ready_line == f"ready: http://127.0.0.1:{launched.port}"

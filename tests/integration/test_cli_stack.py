@@ -414,7 +414,7 @@ def test_sign_prints_headers_the_webhook_accepts(
 
 
 def test_sign_without_a_body_signs_a_sample(deployed: Deployment) -> None:
-    from ticket_enhancer.sandbox.tickets import webhook_body
+    from ticket_enhancer_dev.sandbox.tickets import webhook_body
 
     secret = "jira-secret-0123456789abcdef"
     run = deployed.cli("sign", "jira", "--secret", secret, target=False)

@@ -56,7 +56,7 @@ def test_sync_runs_inside_the_stack_and_the_cli_follows_it(stack: Stack) -> None
 
 
 def test_preview_prints_the_note_and_posts_nothing(stack: Stack) -> None:
-    from ticket_enhancer.sandbox.tickets import seed_ticket_id
+    from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
 
     assert stack.http.post(f"{stack.config['sandbox_url']}/_reset").status_code == 200
     stack.onboard("jira", "preview-1")

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from ticket_enhancer.cli import sync as cli_sync
-from ticket_enhancer.cli.errors import CliError
-from ticket_enhancer.cli.target import Target, ToolResources
 from ticket_enhancer.ops.handler import OpsHandler
-from ticket_enhancer.sandbox.tickets import seed_ticket_id
+from ticket_enhancer_dev.cli import sync as cli_sync
+from ticket_enhancer_dev.cli.errors import CliError
+from ticket_enhancer_dev.cli.target import Target, ToolResources
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
 
 from tests.integration.test_ops_function import Context, Ops
 from tests.support import Stack

@@ -16,18 +16,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from ticket_enhancer.local.poller import lambda_record
 from ticket_enhancer.models import EnhancementJob
 from ticket_enhancer.ops.handler import make_ops_handler
 from ticket_enhancer.plugins.capabilities import knowledge_source
 from ticket_enhancer.plugins.registry import plugin_for_function
-from ticket_enhancer.sandbox.history import SandboxCase, cases
-from ticket_enhancer.sandbox.incident import DESCRIPTION, SUBJECT
-from ticket_enhancer.sandbox.model import SandboxTool
-from ticket_enhancer.sandbox.vendor import VendorSandbox
 from ticket_enhancer.sync.store import DynamoRecordStore
 from ticket_enhancer.tenants import WEBHOOK_SECRET_SUFFIX, secret_name
 from ticket_enhancer.worker.handler import WorkerHandler, make_worker_handler
+from ticket_enhancer_dev.local.poller import lambda_record
+from ticket_enhancer_dev.sandbox.history import SandboxCase, cases
+from ticket_enhancer_dev.sandbox.incident import DESCRIPTION, SUBJECT
+from ticket_enhancer_dev.sandbox.model import SandboxTool
+from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 from tests.integration.test_ops_function import Context
 from tests.integration.test_sync_sources import TOOLS, Counting, Harness, by_source

@@ -29,10 +29,10 @@ from ticket_enhancer.plugins.capabilities import (
 from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.plugins.errors import VendorRateLimitedError, VendorUnavailableError
 from ticket_enhancer.plugins.requests import RetryPolicy
-from ticket_enhancer.sandbox.history import SCOPES, THANKS, articles, cases
-from ticket_enhancer.sandbox.tickets import seed_ticket_id
-from ticket_enhancer.sandbox.tools.servicenow_history import COMPANIES
-from ticket_enhancer.sandbox.vendor import VendorSandbox
+from ticket_enhancer_dev.sandbox.history import SCOPES, THANKS, articles, cases
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
+from ticket_enhancer_dev.sandbox.tools.servicenow_history import COMPANIES
+from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 pytestmark = pytest.mark.filterwarnings("ignore:Dimension 'tool' has already been added")
 
@@ -348,8 +348,8 @@ def test_a_detail_call_for_a_vanished_or_garbled_record_gives_none(status: int, 
 
 
 def test_knowledge_space_is_a_jira_option_only() -> None:
-    from ticket_enhancer.cli.errors import CliError
-    from ticket_enhancer.cli.tools import check_tool_options
+    from ticket_enhancer_dev.cli.errors import CliError
+    from ticket_enhancer_dev.cli.tools import check_tool_options
 
     check_tool_options("jira", {"knowledge_space": "KB"})
     with pytest.raises(CliError, match="knowledge_space"):

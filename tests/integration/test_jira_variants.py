@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from ticket_enhancer.models import TenantConfig, TenantSecret
 from ticket_enhancer.plugins.context import Headers, TenantContext, WebhookRequest
 from ticket_enhancer.plugins.jira.plugin import JiraPlugin
-from ticket_enhancer.sandbox.tickets import seed_ticket_id
-from ticket_enhancer.sandbox.tools import jira as jira_sandbox
 from ticket_enhancer.urls import BaseUrlError
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
+from ticket_enhancer_dev.sandbox.tools import jira as jira_sandbox
 
 from tests.integration.test_worker import (  # noqa: F401 (atomic_conditional_writes: an autouse fixture)
     FakeSleep,
@@ -269,8 +269,8 @@ def test_a_server_info_naming_no_atlassian_site_gives_no_link(
 def test_through_the_gateway_the_knowledge_base_is_read_at_ex_confluence_and_linked_on_the_site() -> None:
     """Confluence has a gateway base of its own (``/ex/confluence/<cloudId>``); page links go to the
     site that ``serverInfo`` names."""
-    from ticket_enhancer.sandbox.tools import jira_history
-    from ticket_enhancer.sandbox.vendor import VendorSandbox
+    from ticket_enhancer_dev.sandbox.tools import jira_history
+    from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
     sandbox, seen = VendorSandbox(), []
 

@@ -2,7 +2,8 @@
 
 One stack serves the whole module (startup is the slow part); tests run in file order and the
 last one stops it with SIGINT. The project root is a temporary directory linking to the repo's
-template, functions and shared code, so `.ticket-enhancer/local.json` never touches the checkout.
+template, functions, shared and dev code (``link_project``), so `.ticket-enhancer/local.json` never
+touches the checkout.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ import boto3
 import httpx
 import pytest
 from ticket_enhancer.plugins.registry import PluginManager, known_tools
-from ticket_enhancer.sandbox.tickets import webhook_body
 from ticket_enhancer.webhooks import schemes
 from ticket_enhancer.webhooks.signing import sign
+from ticket_enhancer_dev.local.launcher import code_path, link_project
+from ticket_enhancer_dev.sandbox.tickets import webhook_body
 
 from tests.waiting import eventually
 
@@ -77,7 +79,7 @@ def command(port: int) -> list[str]:
 
 
 def subprocess_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO / "shared")}
+    return {**os.environ, "PYTHONPATH": code_path(REPO)}
 
 
 @dataclass
@@ -147,8 +149,7 @@ class LocalStack:
 
 
 def start_stack(root: Path) -> LocalStack:
-    for name in ("template.yaml", "functions", "shared"):
-        (root / name).symlink_to(REPO / name)
+    link_project(root, REPO)
     port = free_port()
     log = (root / "stack.log").open("w", encoding="utf-8")
     proc = subprocess.Popen(  # noqa: S603

@@ -18,7 +18,7 @@ from ticket_enhancer.plugins.base import MAX_NOTE_PAGES, TicketingToolPlugin
 from ticket_enhancer.plugins.errors import VendorRequestError
 from ticket_enhancer.plugins.freshservice.plugin import PAGE_SIZE as FRESHSERVICE_PAGE
 from ticket_enhancer.plugins.servicedesk_plus.plugin import NOTES_PAGE_SIZE as SDP_PAGE
-from ticket_enhancer.sandbox.tickets import seed_ticket_id
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
 
 from tests.integration.test_worker import (  # noqa: F401 (atomic_conditional_writes: an autouse fixture)
     Harness,

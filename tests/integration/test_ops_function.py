@@ -14,10 +14,10 @@ from ticket_enhancer.ops.handler import OpsHandler, make_ops_handler
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.plugins.jira.plugin import JiraPlugin
-from ticket_enhancer.sandbox.tickets import seed_ticket_id
-from ticket_enhancer.sandbox.vendor import VendorSandbox
 from ticket_enhancer.sync.checkpoint import CheckpointStore, pending_pk
 from ticket_enhancer.tenants import secret_name
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
+from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 from tests.support import Stack, create_table, unique
 from tests.sync_support import Clock, FakeSource, article, history_ticket

@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from ticket_enhancer.local.launcher import Launched, launch
 from ticket_enhancer.webhooks import schemes
 from ticket_enhancer.webhooks.signing import sign
+from ticket_enhancer_dev.local.launcher import Launched, launch
 
 from tests.waiting import eventually
 
@@ -209,10 +209,11 @@ def stack(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Laun
     from its own directory only."""
     root = tmp_path_factory.mktemp("acme-project")
     (root / "shared").symlink_to(REPO / "shared")
+    (root / "dev").symlink_to(REPO / "dev")
     (root / "functions").mkdir()
     (root / "functions" / "secrets_migration").symlink_to(REPO / "functions" / "secrets_migration")
     generate(root, site, "--only", TOOL)
-    launched = launch(root, time_scale=120, timeout=90, env=python_env(REPO / "shared", site))
+    launched = launch(root, time_scale=120, timeout=90, env=python_env(REPO / "shared", REPO / "dev", site))
     yield launched
     assert launched.stop(timeout=20) == 0
 
@@ -229,18 +230,18 @@ def test_onboarded_with_tenants_add_and_noted_through_the_local_stack(
     secret_args = ["--api-token", API_TOKEN, "--option", "synthesis_provider=offline"]
 
     # Not installed where the CLI runs: an unknown tool, and nothing is written.
-    missing = cli(stack, python_env(REPO / "shared"), *add, *secret_args)
+    missing = cli(stack, python_env(REPO / "shared", REPO / "dev"), *add, *secret_args)
     assert (missing.returncode, missing.stdout) == (2, "")
     assert f"unknown tool {TOOL!r}" in missing.stderr
 
     # Installed: onboarded like a built-in, with no switch to turn on.
-    added = cli(stack, python_env(REPO / "shared", site), *add, *secret_args)
+    added = cli(stack, python_env(REPO / "shared", REPO / "dev", site), *add, *secret_args)
     assert (added.returncode, added.stderr) == (0, ""), added.stdout
     url = stack.config["tools"][TOOL]["webhook_url"].replace("{tenant_id}", "acme-1")
     assert f"URL:     {url}" in added.stdout.splitlines()
     found = re.search(r"webhook secret \(shown once\): (\S+)", added.stdout)
     assert found is not None, added.stdout
-    listed = cli(stack, python_env(REPO / "shared", site), "plugins", "list", "--local")
+    listed = cli(stack, python_env(REPO / "shared", REPO / "dev", site), "plugins", "list", "--local")
     rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:]}
     assert rows[TOOL][1:5] == ["0.1.0", "loaded", "entry-point", "running"], listed.stdout
 

@@ -14,9 +14,9 @@ from ticket_enhancer.enhance.store import ContextStore
 from ticket_enhancer.jobs import JobStore
 from ticket_enhancer.models import EnhancementJob, JobTicket, Ticket, TicketMetadata
 from ticket_enhancer.retention import DAY_SECONDS, HISTORY, INDEX, option_problems
-from ticket_enhancer.sandbox.tickets import seed_ticket_id
 from ticket_enhancer.settings import Settings, SettingsError
 from ticket_enhancer.worker.handler import make_worker_handler
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
 
 from tests.integration.test_worker import (  # noqa: F401 (fixtures)
     WorkerFactory,

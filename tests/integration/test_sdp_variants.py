@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 from ticket_enhancer.plugins.servicedesk_plus.plugin import ServiceDeskPlusPlugin
 from ticket_enhancer.plugins.servicedesk_plus.zoho import KIND, REFUSED_WAIT_SECONDS
-from ticket_enhancer.sandbox import zoho as zoho_sandbox
 from ticket_enhancer.tokens import DynamoTokens
 from ticket_enhancer.worker.handler import WorkerHandler, make_worker_handler
+from ticket_enhancer_dev.sandbox import zoho as zoho_sandbox
 
 from tests.integration.test_jira_variants import MetricSpy
 from tests.integration.test_worker import (  # noqa: F401 (atomic_conditional_writes: an autouse fixture)

@@ -21,10 +21,10 @@ from ticket_enhancer.plugins.context import Headers, TenantContext, WebhookReque
 from ticket_enhancer.plugins.errors import WebhookPayloadError
 from ticket_enhancer.plugins.servicenow import records
 from ticket_enhancer.plugins.servicenow.plugin import ServiceNowPlugin
-from ticket_enhancer.sandbox.incident import REQUESTER
-from ticket_enhancer.sandbox.tickets import seed_ticket_id
-from ticket_enhancer.sandbox.tools import servicenow as sandbox
 from ticket_enhancer.urls import BaseUrlError
+from ticket_enhancer_dev.sandbox.incident import REQUESTER
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
+from ticket_enhancer_dev.sandbox.tools import servicenow as sandbox
 
 from tests.integration.test_worker import (  # noqa: F401 (atomic_conditional_writes: an autouse fixture)
     Harness,

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 from ticket_enhancer.ops.handler import OpsHandler, make_ops_handler
-from ticket_enhancer.sandbox.vendor import VendorSandbox
 from ticket_enhancer.tenants import secret_name
+from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 from tests.integration.test_ops_function import Context
 from tests.support import Stack, create_table, unique

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from ticket_enhancer.enhance.triage import suggest_triage
 from ticket_enhancer.models import Ticket
-from ticket_enhancer.sandbox.tickets import seed_ticket_id
-from ticket_enhancer.sandbox.tools import servicenow_history, zammad_history, zendesk_history
-from ticket_enhancer.sandbox.vendor import VendorSandbox
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
+from ticket_enhancer_dev.sandbox.tools import servicenow_history, zammad_history, zendesk_history
+from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 from tests.integration.test_context_end_to_end import replaced, the_case
 from tests.integration.test_history_sources import TOOLS, all_history, plugin, tenant

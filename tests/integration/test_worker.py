@@ -38,10 +38,10 @@ from ticket_enhancer.plugins.base import TicketingToolPlugin
 from ticket_enhancer.plugins.jira.plugin import JiraPlugin
 from ticket_enhancer.plugins.servicedesk_plus.datacentres import SDP_CLOUD_DATA_CENTRES
 from ticket_enhancer.plugins.servicedesk_plus.plugin import ACCEPT as SDP_ACCEPT
-from ticket_enhancer.sandbox.tickets import seed_ticket_id
-from ticket_enhancer.sandbox.vendor import VendorSandbox
 from ticket_enhancer.tenants import deserialize_item, secret_name
 from ticket_enhancer.worker.handler import WorkerHandler, make_worker_handler
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
+from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 from tests.support import TOOLS, Stack, create_table, public_resolver, unique
 

@@ -17,7 +17,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from ticket_enhancer.enhance.pipeline import build_default_pipeline
 from ticket_enhancer.enhance.store import ContextStore
 from ticket_enhancer.enhance.usage import UsageStore
-from ticket_enhancer.sandbox.tickets import seed_ticket_id
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
 
 from tests.integration.test_worker import Harness, WorkerFactory
 from tests.support import Stack, create_table

@@ -24,10 +24,10 @@ from ticket_enhancer.plugins import PluginManager
 from ticket_enhancer.plugins.context import Headers, TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import WebhookPayloadError
 from ticket_enhancer.plugins.zammad.plugin import ZAMMAD_HMAC, ZAMMAD_SCHEME, ZammadPlugin, html_text
-from ticket_enhancer.sandbox.incident import DESCRIPTION, SUBJECT
-from ticket_enhancer.sandbox.tickets import seed_ticket_id, webhook_body
 from ticket_enhancer.urls import BaseUrlError
 from ticket_enhancer.webhooks.signing import sign
+from ticket_enhancer_dev.sandbox.incident import DESCRIPTION, SUBJECT
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id, webhook_body
 
 from tests.integration.test_worker import API_TOKEN, PUBLIC_ADDRESSES, WorkerFactory
 from tests.support import (
@@ -351,7 +351,7 @@ class SandboxClient:
     """The sandbox alone, called as the local stack serves it."""
 
     def __init__(self) -> None:
-        from ticket_enhancer.sandbox.vendor import VendorSandbox
+        from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
         self.sandbox = VendorSandbox()
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ticket_enhancer.cli.demo_pages import note_fragment, terminal_text, write_page
 from ticket_enhancer.render import NoteFormat, link, render_note
+from ticket_enhancer_dev.cli.demo_pages import note_fragment, terminal_text, write_page
 
 FOOTER = "Ticket Enhancer · job 01JDEMO"
 KB = "https://kb.example.com/vpn"

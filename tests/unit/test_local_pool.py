@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ticket_enhancer.local.functions import FunctionSpec, Outcome
-from ticket_enhancer.local.pool import FunctionPool
+from ticket_enhancer_dev.local.functions import FunctionSpec, Outcome
+from ticket_enhancer_dev.local.launcher import code_path
+from ticket_enhancer_dev.local.pool import FunctionPool
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLER = """
@@ -27,7 +28,7 @@ def handler(event, context):
 
 def make_pool(tmp_path: Path, size: int) -> FunctionPool:
     (tmp_path / "pool_handler.py").write_text(HANDLER, encoding="utf-8")
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO / 'shared'}"}
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{tmp_path}{os.pathsep}{code_path(REPO)}"}
     spec = FunctionSpec("Pooled", "pooled", "pool_handler.handler", tmp_path, env, timeout=10.0)
     return FunctionPool(spec, size)
 
@@ -113,8 +114,8 @@ def test_warming_starts_the_whole_pool_before_any_invocation(pool: FunctionPool)
 
 
 def test_the_warm_route_needs_the_control_token_and_answers_the_environments() -> None:
-    from ticket_enhancer.local.server import LocalApp
-    from ticket_enhancer.sandbox.vendor import VendorSandbox
+    from ticket_enhancer_dev.local.server import LocalApp
+    from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
     warmed: list[bool] = []
 
@@ -134,7 +135,7 @@ def test_the_warm_route_needs_the_control_token_and_answers_the_environments() -
 
 @pytest.mark.parametrize(("value", "size"), [(None, 4), ("", 4), ("1", 1), ("16", 16), (" 2 ", 2)])
 def test_the_pool_size_comes_from_the_environment(value: str | None, size: int) -> None:
-    from ticket_enhancer.local.pool import pool_size_from
+    from ticket_enhancer_dev.local.pool import pool_size_from
 
     assert pool_size_from({} if value is None else {"TICKET_ENHANCER_LOCAL_POOL": value}) == size
 
@@ -143,7 +144,7 @@ def test_the_pool_size_comes_from_the_environment(value: str | None, size: int) 
 def test_a_bad_pool_size_is_one_line_exit_2_and_nothing_starts(
     value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ticket_enhancer.local.stack import run_up
+    from ticket_enhancer_dev.local.stack import run_up
 
     monkeypatch.setenv("TICKET_ENHANCER_LOCAL_POOL", value)
 

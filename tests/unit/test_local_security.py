@@ -18,13 +18,13 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from ticket_enhancer.cli import plugins
-from ticket_enhancer.cli.errors import CliError
-from ticket_enhancer.cli.target import load_local
-from ticket_enhancer.local import server as server_module
-from ticket_enhancer.local.emulator import Emulator
-from ticket_enhancer.local.functions import Outcome
-from ticket_enhancer.local.guard import (
+from ticket_enhancer_dev.cli import plugins
+from ticket_enhancer_dev.cli.errors import CliError
+from ticket_enhancer_dev.cli.target import load_local
+from ticket_enhancer_dev.local import server as server_module
+from ticket_enhancer_dev.local.emulator import Emulator
+from ticket_enhancer_dev.local.functions import Outcome
+from ticket_enhancer_dev.local.guard import (
     HostCheck,
     host_allowed,
     loopback_hosts,
@@ -33,9 +33,9 @@ from ticket_enhancer.local.guard import (
     token_matches,
     write_private,
 )
-from ticket_enhancer.local.server import Handler, LocalApp, LocalServer, Route
-from ticket_enhancer.local.stack import _write_state
-from ticket_enhancer.sandbox.vendor import VendorSandbox
+from ticket_enhancer_dev.local.server import Handler, LocalApp, LocalServer, Route
+from ticket_enhancer_dev.local.stack import _write_state
+from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 from tests.waiting import eventually
 

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ticket_enhancer.local.functions import FunctionProcess, FunctionSpec, Outcome
-from ticket_enhancer.local.http_api import http_api_event, http_api_reply
-from ticket_enhancer.local.poller import lambda_record, succeeded
-from ticket_enhancer.local.server import LocalApp
-from ticket_enhancer.local.template import load
-from ticket_enhancer.sandbox.vendor import VendorSandbox
+from ticket_enhancer_dev.local.functions import FunctionProcess, FunctionSpec, Outcome
+from ticket_enhancer_dev.local.http_api import http_api_event, http_api_reply
+from ticket_enhancer_dev.local.launcher import code_path
+from ticket_enhancer_dev.local.poller import lambda_record, succeeded
+from ticket_enhancer_dev.local.server import LocalApp
+from ticket_enhancer_dev.local.template import load
+from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -149,7 +150,7 @@ def handler(event, context):
 @pytest.fixture
 def process(tmp_path: Path) -> Iterator[FunctionProcess]:
     (tmp_path / "tiny_handler.py").write_text(HANDLER, encoding="utf-8")
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO / 'shared'}"}
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{tmp_path}{os.pathsep}{code_path(REPO)}"}
     spec = FunctionSpec("Tiny", "tiny", "tiny_handler.handler", tmp_path, env, timeout=1.0)
     function = FunctionProcess(spec)
     assert function.start()
@@ -247,7 +248,7 @@ def test_sandbox_delay_endpoint_validates(body: bytes, status: int) -> None:
 
 def test_sandbox_delay_slows_that_tools_vendor_calls_only_until_reset() -> None:
     """A slow vendor for the load test: each of the tool's API calls answers ``seconds`` later."""
-    from ticket_enhancer.sandbox.tickets import seed_ticket_id
+    from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
 
     local = app()
     assert local.handle("POST", "/_sandbox/nope/_delay", AUTH, b'{"seconds": 1}', "127.0.0.1").status == 404
@@ -336,7 +337,7 @@ def test_keep_alive_answers_are_not_held_back_by_nagle() -> None:
     import time
 
     import httpx
-    from ticket_enhancer.local.server import Handler, LocalServer
+    from ticket_enhancer_dev.local.server import Handler, LocalServer
 
     server = LocalServer(("127.0.0.1", 0), Handler)  # no app: every request is a quick 503
     threading.Thread(target=server.serve_forever, daemon=True).start()

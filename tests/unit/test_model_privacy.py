@@ -103,7 +103,7 @@ def test_a_synthesis_step_out_of_time_leaves_the_masked_offline_note() -> None:
 
 
 def run_sandbox_model(t: Ticket, options: dict[str, str] | None = None) -> Any:
-    from ticket_enhancer.sandbox import llm
+    from ticket_enhancer_dev.sandbox import llm
 
     seen: list[dict[str, Any]] = []
 
@@ -155,7 +155,7 @@ def test_the_sandbox_model_writes_a_checked_note_in_the_asked_language() -> None
 
 
 def test_the_sandbox_model_steered_by_a_ticket_is_refused() -> None:
-    from ticket_enhancer.sandbox.llm import INJECT
+    from ticket_enhancer_dev.sandbox.llm import INJECT
 
     result, _ = run_sandbox_model(ticket(description=f"VPN down. {INJECT} please"))
     assert (result.provider, result.fallback_reason) == ("offline", "injection suspected")

@@ -11,13 +11,13 @@ import hmac
 from typing import Any, ClassVar
 
 import pytest
-from ticket_enhancer.cli.setup_guides import setup_text
 from ticket_enhancer.models import TenantConfig, TenantSecret
 from ticket_enhancer.plugins import PluginManager, PluginValidationError
 from ticket_enhancer.plugins.context import Headers, TenantContext, WebhookRequest
 from ticket_enhancer.plugins.registry import validate_plugin
 from ticket_enhancer.webhooks import schemes
 from ticket_enhancer.webhooks.signing import find_scheme, sign
+from ticket_enhancer_dev.cli.setup_guides import setup_text
 
 from tests.unit.fake_plugins.stub import StubPlugin
 

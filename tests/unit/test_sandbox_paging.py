@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 from ticket_enhancer.plugins.jira import sites
-from ticket_enhancer.sandbox.tickets import seed_ticket_id
-from ticket_enhancer.sandbox.vendor import VendorSandbox
+from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
+from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 
 def _seeded(tool: str, count: int, note: dict[str, object]) -> VendorSandbox:

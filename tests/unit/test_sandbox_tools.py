@@ -7,10 +7,10 @@ import json
 
 import pytest
 from ticket_enhancer.plugins.registry import known_tools
-from ticket_enhancer.sandbox import tools
-from ticket_enhancer.sandbox.model import ToolData
-from ticket_enhancer.sandbox.tickets import SEED_TICKETS, seed_ticket_id, webhook_body
-from ticket_enhancer.sandbox.vendor import VendorSandbox
+from ticket_enhancer_dev.sandbox import tools
+from ticket_enhancer_dev.sandbox.model import ToolData
+from ticket_enhancer_dev.sandbox.tickets import SEED_TICKETS, seed_ticket_id, webhook_body
+from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 
 def test_every_registered_tool_has_a_sandbox_module() -> None:

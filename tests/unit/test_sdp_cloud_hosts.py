@@ -122,8 +122,8 @@ def test_a_data_centre_that_contradicts_the_cloud_host_is_refused() -> None:
 
 
 def test_the_data_centre_option_is_for_servicedesk_plus_only() -> None:
-    from ticket_enhancer.cli.errors import CliError
-    from ticket_enhancer.cli.tools import check_tool_options
+    from ticket_enhancer_dev.cli.errors import CliError
+    from ticket_enhancer_dev.cli.tools import check_tool_options
 
     with pytest.raises(CliError, match="ServiceDesk Plus only"):
         check_tool_options("jira", {"zoho_data_centre": "us"})
