@@ -222,6 +222,15 @@ def test_a_field_reads_keys_and_paths_in_order_first_non_empty_wins() -> None:
     assert NOTHING({"anything": "x"}) == ""
 
 
+def test_first_present_reads_the_first_key_with_a_value_even_when_it_reads_empty() -> None:
+    """ServiceNow's requester: the caller when the record has one, whatever it reads as."""
+    present = field("caller_id", "opened_by", read=named, first_present=True)
+    assert present({"caller_id": [1], "opened_by": "Bob"}) is None
+    assert present({"caller_id": False, "opened_by": "Bob"}) == "Bob"
+    assert present({}) is None
+    assert field("caller_id", "opened_by", read=named)({"caller_id": [1], "opened_by": "Bob"}) == "Bob"
+
+
 def test_webhook_keys_replace_the_api_keys_in_webhook_bodies_only() -> None:
     subject = text("subject", webhook=("ticket_subject", "subject"))
     body = {"ticket_subject": "From the body", "subject": "plain"}
@@ -245,7 +254,8 @@ def test_the_base_class_assembles_event_and_ticket_through_the_mapping() -> None
     ticket = zendesk.mapped_ticket(
         {**detail, "group_id": 7}, tenant("zendesk"), "999", url=lambda i: f"u/{i}"
     )
-    assert (ticket.ticket_id, ticket.display_key, ticket.url, ticket.group) == ("123", "123", "u/123", "7")
+    assert (ticket.ticket_id, ticket.display_key, ticket.url) == ("123", "123", "u/123")
+    assert (ticket.group_id, ticket.group) == ("7", "")  # the name: sideloaded, parse_ticket's own
     assert ticket.priority is Priority.HIGH
     missing = zendesk.mapped_ticket({}, tenant("zendesk"), "999", display_key=lambda i: f"#{i}")
     assert (missing.ticket_id, missing.display_key, missing.url) == ("999", "#999", None)

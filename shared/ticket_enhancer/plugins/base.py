@@ -318,6 +318,7 @@ class TicketingToolPlugin(VendorCalls):
         scope: str | None = None,
         category: str | None = None,
         group: str | None = None,
+        group_id: str | None = None,
     ) -> Ticket:
         """A ``Ticket`` from the fetched ticket object, read through ``fields``: its id (else the
         one asked for), its display key (else that id), ``url(id)`` for its link. Keyword values
@@ -345,4 +346,5 @@ class TicketingToolPlugin(VendorCalls):
             scope=f.scope(ticket) if scope is None else scope,
             category=f.category(ticket) if category is None else category,
             group=f.group(ticket) if group is None else group,
+            group_id=f.group_id(ticket) if group_id is None else group_id,
         )

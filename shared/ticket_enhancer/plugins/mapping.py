@@ -52,14 +52,20 @@ class Field(Generic[T]):
     read: Callable[[Any], T]
     # The keys in webhook bodies when they differ from the API's (``()``: bodies never carry it).
     webhook: tuple[Key, ...] | None = None
+    # The first key holding a value (not false, 0 or empty) is the field, even when that value
+    # reads as empty; by default the first value that reads as non-empty is.
+    first_present: bool = False
 
     def __call__(self, *sources: Mapping[str, Any], webhook: bool = False) -> T:
         """The field from the first source (then the first key) where it reads as non-empty."""
         keys = self.webhook if webhook and self.webhook is not None else self.keys
         for source in sources:
             for key in keys:
-                value = self.read(_at(source, key))
-                if value:
+                raw = _at(source, key)
+                if self.first_present and raw:
+                    return self.read(raw)
+                value = self.read(raw)
+                if value and not self.first_present:
                     return value
         return self.read(None)
 
@@ -72,9 +78,14 @@ def _label(value: Any) -> str:
     return named(value) or ""
 
 
-def field(*keys: Key, read: Callable[[Any], T], webhook: tuple[Key, ...] | None = None) -> Field[T]:
+def field(
+    *keys: Key,
+    read: Callable[[Any], T],
+    webhook: tuple[Key, ...] | None = None,
+    first_present: bool = False,
+) -> Field[T]:
     """A field read by ``read`` (a tool's own shape: Zammad's people, Jira's components)."""
-    return Field(keys, read, webhook)
+    return Field(keys, read, webhook, first_present)
 
 
 def text(*keys: Key, webhook: tuple[Key, ...] | None = None) -> Field[str]:
@@ -125,4 +136,5 @@ class FieldMap:
     # Fetched tickets only (the context's scope, category and group: ``models.Ticket``).
     scope: Field[str] = NOTHING
     category: Field[str] = NOTHING
-    group: Field[str] = NOTHING
+    group: Field[str] = NOTHING  # its name, shown
+    group_id: Field[str] = NOTHING  # its stable id, what triage votes match on

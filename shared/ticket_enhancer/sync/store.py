@@ -101,6 +101,7 @@ def ticket_item(tenant_id: str, ticket: IndexedTicket, expires_at: int) -> dict[
         "status": (ticket.status or "resolved")[:32],
         "category": ticket.category[:MAX_FIELD_CHARS],
         "group": ticket.group[:MAX_FIELD_CHARS],
+        "group_id": ticket.group_id[:MAX_FIELD_CHARS],
         "priority": ticket.priority[:MAX_FIELD_CHARS],
         "scope": ticket.scope[:MAX_FIELD_CHARS],
         "origin": "history",
@@ -212,7 +213,7 @@ class DynamoRecordStore:
         if not valid_tenant_id(tenant_id):
             raise ValueError(f"invalid tenant id {tenant_id!r}")
         names = ("display_key", "subject", "text", "url", "created", "resolution", "resolved")
-        more = ("status", "category", "group", "priority", "scope")
+        more = ("status", "category", "group", "priority", "scope", "group_id")
         for item in self._items(f"{tenant_id}#ticket"):
             if origin is not None and item.get("origin", {}).get("S", "") != origin:
                 continue

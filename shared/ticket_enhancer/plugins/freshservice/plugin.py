@@ -66,6 +66,7 @@ class FreshservicePlugin(TicketingToolPlugin):
         scope=text("department_id"),
         category=text("category"),
         group=text("group_id"),
+        group_id=text("group_id"),  # no names without a groups listing
     )
 
     priority_map = {

@@ -31,9 +31,14 @@ REFUSED_MESSAGE = (
 )
 
 
-def _first_name(items: Any) -> str:
-    """The name of a list's first ``{"name": ...}`` (Jira components: the group)."""
-    return text_field(obj(items[0]).get("name")) if isinstance(items, list) and items else ""
+def _first_name(items: Any, field: str = "name") -> str:
+    """The name (or other ``field``) of a list's first ``{"name": ...}`` (Jira components: the group)."""
+    return text_field(obj(items[0]).get(field)) if isinstance(items, list) and items else ""
+
+
+def _first_id(items: Any) -> str:
+    """The id of a list's first ``{"id": ...}`` (Jira components: the group's id)."""
+    return _first_name(items, "id")
 
 
 class JiraPlugin(TicketingToolPlugin):
@@ -90,6 +95,7 @@ class JiraPlugin(TicketingToolPlugin):
         scope=text(("fields", "project", "key")),
         category=label(("fields", "issuetype")),
         group=field(("fields", "components"), read=_first_name),
+        group_id=field(("fields", "components"), read=_first_id),  # as the history's
     )
 
     default_auth_mode = schemes.JIRA_HMAC

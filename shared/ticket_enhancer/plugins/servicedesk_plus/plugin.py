@@ -92,6 +92,7 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
         scope=label("site"),
         category=label("category"),
         group=label("group"),
+        group_id=text(("group", "id")),  # as the history's
     )
 
     priority_map = {

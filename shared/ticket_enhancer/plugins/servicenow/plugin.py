@@ -14,8 +14,8 @@ from ticket_enhancer.plugins.base import NoteFormat, TicketingToolPlugin, Webhoo
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import VendorAuthError, VendorRequestError, WebhookPayloadError
-from ticket_enhancer.plugins.fields import first_text, obj
-from ticket_enhancer.plugins.mapping import FieldMap, date, name, text
+from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
+from ticket_enhancer.plugins.mapping import FieldMap, field, name, text
 from ticket_enhancer.plugins.requests import VendorRequest
 from ticket_enhancer.plugins.servicenow import records
 from ticket_enhancer.urls import HostPolicy
@@ -77,8 +77,9 @@ class ServiceNowPlugin(TicketingToolPlugin):
         subject=text("short_description"),
         description=text("description"),
         priority=name("priority"),
-        requester=name(*records.REQUESTER_FIELDS),
-        created_at=date("opened_at", "sys_created_on"),
+        # The first of these the record has: the incident's caller, the item's "requested for".
+        requester=field(*records.REQUESTER_FIELDS, read=named, first_present=True),
+        created_at=field("opened_at", "sys_created_on", read=parse_datetime, first_present=True),
         status=name("state"),
     )
 
@@ -203,10 +204,12 @@ class ServiceNowPlugin(TicketingToolPlugin):
             found_id=records.job_ticket_id(table, sys_id),
             display_key=self.fields.display_key(record) or sys_id,
             url=lambda _: f"{base}/nav_to.do?uri={table}.do?sys_id={sys_id}",
-            # Read from the pairs: the company's sys_id (as the history's scope), the others' names.
+            # Read from the pairs: the company's sys_id (as the history's scope), the category's and
+            # group's names, the group's sys_id.
             scope=records.field_part(raw, "company", "value"),
             category=records.field_part(raw, "category", "display_value"),
             group=records.field_part(raw, "assignment_group", "display_value"),
+            group_id=records.field_part(raw, "assignment_group", "value"),  # its sys_id, as the history's
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:

@@ -160,6 +160,7 @@ class ZammadPlugin(TicketingToolPlugin):
         status=name("state"),
         scope=label("organization"),  # expanded: the organisation's name
         group=label("group"),
+        group_id=text("group_id"),  # as the history's
     )
 
     webhook_schemes = (ZAMMAD_SCHEME,)

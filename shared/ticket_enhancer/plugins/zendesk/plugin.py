@@ -71,7 +71,7 @@ class ZendeskPlugin(TicketingToolPlugin):
         status=maybe("status"),
         scope=text("organization_id"),
         category=text("type"),
-        group=text("group_id"),
+        group_id=text("group_id"),  # the group's name comes sideloaded (``parse_ticket``)
     )
 
     default_auth_mode = schemes.ZENDESK_HMAC
@@ -124,16 +124,25 @@ class ZendeskPlugin(TicketingToolPlugin):
         )
 
     def ticket_request(self, ticket_id: str) -> VendorRequest:
-        return VendorRequest("GET", f"/api/v2/tickets/{ticket_id}", idempotent=True)
+        # The ticket has its group's id only: its name sideloaded (include=groups, as the history's
+        # export does), so both name the group alike (developer.zendesk.com, Side-loading).
+        params = {"include": "groups"}
+        return VendorRequest("GET", f"/api/v2/tickets/{ticket_id}", idempotent=True, params=params)
 
     def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
+        ticket = obj(obj(data).get("ticket"))
+        group_id = self.fields.group_id(ticket)
+        sideloaded = obj(data).get("groups")
+        groups = [obj(g) for g in (sideloaded if isinstance(sideloaded, list) else [])]
+        named_as = {text_field(g.get("id")): text_field(g.get("name")) for g in groups}
         base = tenant.config.base_url.rstrip("/")
         return self.mapped_ticket(
-            obj(obj(data).get("ticket")),
+            ticket,
             tenant,
             ticket_id,
             url=lambda found: f"{base}/agent/tickets/{found}",
             display_key=lambda found: f"#{found}",
+            group=named_as.get(group_id) or group_id,  # the name; the id when none was sideloaded
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:
