@@ -32,10 +32,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ticket_enhancer_dev.local import references
 from ticket_enhancer_dev.local.emulator import (
-    DUMMY_CREDENTIALS,
     REGION,
-    STACK_NAME,
     Emulator,
     Resources,
     create_resources,
@@ -44,8 +43,6 @@ from ticket_enhancer_dev.local.emulator import (
 )
 from ticket_enhancer_dev.local.functions import FunctionSpec
 from ticket_enhancer_dev.local.guard import new_token, write_private
-from ticket_enhancer_dev.local.http_api import ACCOUNT_ID
-from ticket_enhancer_dev.local.launcher import CODE_DIRS, code_path
 from ticket_enhancer_dev.local.poller import LAMBDA_LONG_POLL, Poller
 from ticket_enhancer_dev.local.pool import DEFAULT_POOL_SIZE, FunctionPool, pool_size_from
 from ticket_enhancer_dev.local.server import Handler, LocalApp, LocalServer, Route
@@ -56,13 +53,6 @@ DEFAULT_PORT = 3000
 DEFAULT_TIME_SCALE = 60.0
 LOCAL_JSON = Path(".ticket-enhancer") / "local.json"
 HOST = "127.0.0.1"
-PSEUDO_PARAMETERS = {
-    "AWS::Region": REGION,
-    "AWS::AccountId": ACCOUNT_ID,
-    "AWS::Partition": "aws",
-    "AWS::URLSuffix": "amazonaws.com",
-    "AWS::StackName": STACK_NAME,
-}
 
 
 class UsageError(Exception):
@@ -93,68 +83,18 @@ class LocalStack:
         self._serving: threading.Thread | None = None
         self._status_sqs: Any = None
 
-    # -- template references, resolved to local resources -------------------------------------
+    # -- template references, resolved to local resources (``references``) ---------------------
     def lookup(self, logical_id: str, attribute: str | None) -> str:
-        tables, queues = self.resources.tables, self.resources.queues
-        if attribute is None:
-            refs: dict[str, str] = {
-                **PSEUDO_PARAMETERS,
-                **self.template.parameters,
-                **tables,
-                **{key: queue.url for key, queue in queues.items()},
-                **{key: local_name(key) for key in self.template.functions},
-                **self.resources.buckets,
-            }
-            found = refs.get(logical_id)
-        else:
-            attributes: dict[tuple[str, str], str] = {
-                **{
-                    (key, "Arn"): f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{n}"
-                    for key, n in tables.items()
-                },
-                **{(key, "Arn"): queue.arn for key, queue in queues.items()},
-                **{(key, "QueueName"): queue.name for key, queue in queues.items()},
-                **{(key, "Arn"): f"arn:aws:s3:::{name}" for key, name in self.resources.buckets.items()},
-            }
-            found = attributes.get((logical_id, attribute))
-        if found is None:
-            where = f"{logical_id}.{attribute}" if attribute else logical_id
-            raise TemplateError(f"cannot resolve {where} locally")
-        return found
+        return references.lookup(self.template, self.resources, logical_id, attribute)
 
     def function_env(self, function: Function) -> dict[str, str]:
-        env = {key: resolve(value, self.lookup) for key, value in function.env.items()}
-        env.update(DUMMY_CREDENTIALS)
-        env.update(
-            PATH=os.environ.get("PATH", "/usr/bin:/bin"),
-            LANG="C.UTF-8",
-            PYTHONUTF8="1",
-            PYTHONUNBUFFERED="1",
-            TZ=":UTC",
-            AWS_ENDPOINT_URL=self.emulator.endpoint_url,
-            AWS_REGION=REGION,
-            AWS_DEFAULT_REGION=REGION,
-            AWS_CONFIG_FILE=os.devnull,  # never the developer's profiles or real credentials
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            AWS_EC2_METADATA_DISABLED="true",
-            AWS_LAMBDA_FUNCTION_NAME=local_name(function.logical_id),
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(function.memory),
-            AWS_LAMBDA_FUNCTION_TIMEOUT=str(function.timeout),
-            AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
-            _HANDLER=function.handler,
-            LAMBDA_TASK_ROOT=str(function.code_dir),
-            TICKET_ENHANCER_LOCAL="1",
-            TICKET_ENHANCER_TIME_SCALE=f"{self.time_scale:g}",
-            # Then what `local up` itself imports from: a plugin package installed outside the
-            # environment (`pip install --target`) serves locally as the CLI sees it; in Lambda,
-            # `sam build` installs it into the function (its generated requirements.txt).
-            PYTHONPATH=os.pathsep.join(
-                [str(function.code_dir), code_path(self.root), *_extra_paths(self.root)]
-            ),
+        return references.function_env(
+            function,
+            self.lookup,
+            endpoint_url=self.emulator.endpoint_url,
+            time_scale=self.time_scale,
+            root=self.root,
         )
-        if "PYTHONDONTWRITEBYTECODE" in os.environ:
-            env["PYTHONDONTWRITEBYTECODE"] = os.environ["PYTHONDONTWRITEBYTECODE"]
-        return env
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -307,13 +247,6 @@ class LocalStack:
             f"visibility timeout {v} s -> {scaled(v, self.time_scale)} s" for v in sorted(declared)
         )
         print(f"time scale: {self.time_scale:g} ({timings or 'no queue timings'})")
-
-
-def _extra_paths(root: Path) -> list[str]:
-    """This process's PYTHONPATH entries, other than the project's own code (shared/, dev/)."""
-    own = {(root / name).resolve() for name in CODE_DIRS}
-    entries = os.environ.get("PYTHONPATH", "").split(os.pathsep)
-    return [entry for entry in entries if entry and Path(entry).resolve() not in own]
 
 
 # -- run_up ----------------------------------------------------------------------------------------

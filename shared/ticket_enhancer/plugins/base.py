@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ticket_enhancer.models import Priority, TicketMetadata
+from ticket_enhancer.models import Priority, Ticket, TicketMetadata
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import (
     WebhookEventIgnoredError,
     WebhookPayloadError,
 )
+from ticket_enhancer.plugins.fields import text_field
+from ticket_enhancer.plugins.mapping import FieldMap
 from ticket_enhancer.plugins.payload import decode_json
 from ticket_enhancer.plugins.vendor_calls import (
     MAX_NOTE_PAGES,
@@ -48,6 +50,7 @@ __all__ = [
     "CREATED_ALIASES",
     "MAX_NOTE_PAGES",
     "TICKET_ID_RE",
+    "FieldMap",
     "MetricsSink",
     "NoteFormat",
     "TicketingToolPlugin",
@@ -76,15 +79,6 @@ class WebhookEvent:
     status: str | None = None
     event_type: str = "created"
     delivery_id: str | None = None
-
-
-def text_field(value: Any, limit: int = 65_536) -> str:
-    """A JSON scalar as text (numbers become strings), bounded in length."""
-    if value is None or isinstance(value, dict | list):
-        return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)[:limit]
 
 
 class TicketingToolPlugin(VendorCalls):
@@ -126,6 +120,11 @@ class TicketingToolPlugin(VendorCalls):
     # delivery is identified by a hash of the (authenticated) body, so a replay with a new id header
     # is the same delivery.
     dedupe_on_body: ClassVar[bool] = False
+    # Where the tool's ticket object keeps each field (``plugins.mapping``): read the same way
+    # from the webhook body (``webhook_event``) and from the fetched ticket (``mapped_ticket``).
+    # Optional: a plugin may build ``WebhookEvent`` and ``Ticket`` in its own ``parse_webhook``
+    # and ``parse_ticket``.
+    fields: ClassVar[FieldMap | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -274,3 +273,78 @@ class TicketingToolPlugin(VendorCalls):
     @abstractmethod
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
         """Read the tool's webhook body (already decoded JSON). Raise ``WebhookPayloadError``."""
+
+    # -- the field mapping: one per tool, for webhook bodies and fetched tickets ----------------
+    def _field_map(self) -> FieldMap:
+        if self.fields is None:
+            raise TypeError(f"{type(self).__name__} declares no field mapping (`fields`)")
+        return self.fields
+
+    def webhook_event(
+        self,
+        *sources: Mapping[str, Any],
+        event_type: str = "created",
+        delivery_id: str | None = None,
+        ticket_id: str | None = None,
+        display_key: str | None = None,
+        description: str | None = None,
+    ) -> WebhookEvent:
+        """A ``WebhookEvent`` from the ticket object(s) located in a webhook body, read through
+        ``fields`` (the webhook keys); each field from the first source that has it. Keyword
+        values the tool works out itself replace the mapped ones."""
+        f = self._field_map()
+        return WebhookEvent(
+            ticket_id=f.ticket_id(*sources, webhook=True) if ticket_id is None else ticket_id,
+            display_key=f.display_key(*sources, webhook=True) if display_key is None else display_key,
+            subject=f.subject(*sources, webhook=True),
+            description=f.description(*sources, webhook=True) if description is None else description,
+            priority_raw=f.priority(*sources, webhook=True),
+            requester=f.requester(*sources, webhook=True),
+            created_at=f.created_at(*sources, webhook=True),
+            status=f.status(*sources, webhook=True),
+            event_type=event_type,
+            delivery_id=delivery_id,
+        )
+
+    def mapped_ticket(
+        self,
+        ticket: Mapping[str, Any],
+        tenant: TenantContext,
+        ticket_id: str,
+        *,
+        url: Callable[[str], str | None] | None = None,
+        found_id: str | None = None,
+        display_key: str | Callable[[str], str] | None = None,
+        scope: str | None = None,
+        category: str | None = None,
+        group: str | None = None,
+        group_id: str | None = None,
+    ) -> Ticket:
+        """A ``Ticket`` from the fetched ticket object, read through ``fields``: its id (else the
+        one asked for), its display key (else that id), ``url(id)`` for its link. Keyword values
+        the tool works out itself replace the mapped ones (``display_key`` may be made from the id)."""
+        f = self._field_map()
+        found = found_id if found_id is not None else f.ticket_id(ticket) or ticket_id
+        if display_key is None:
+            display_key = f.display_key(ticket) or found
+        elif callable(display_key):
+            display_key = display_key(found)
+        priority = f.priority(ticket)
+        return Ticket(
+            tool_type=self.__tool_type__,
+            tenant_id=tenant.tenant_id,
+            ticket_id=found,
+            display_key=display_key,
+            subject=f.subject(ticket),
+            description=f.description(ticket),
+            priority=self.normalise_priority(priority),
+            priority_raw=priority,
+            requester=f.requester(ticket),
+            created_at=f.created_at(ticket),
+            status=f.status(ticket),
+            url=url(found) if url is not None else None,
+            scope=f.scope(ticket) if scope is None else scope,
+            category=f.category(ticket) if category is None else category,
+            group=f.group(ticket) if group is None else group,
+            group_id=f.group_id(ticket) if group_id is None else group_id,
+        )

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ticket_enhancer.plugins.base import text_field
+
+def text_field(value: Any, limit: int = 65_536) -> str:
+    """A JSON scalar as text (numbers become strings), bounded in length."""
+    if value is None or isinstance(value, dict | list):
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)[:limit]
 
 
 def obj(value: Any) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_token, text_field
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
-from ticket_enhancer.plugins.fields import first_text, obj, parse_datetime
+from ticket_enhancer.plugins.fields import first_text, obj
+from ticket_enhancer.plugins.mapping import FieldMap, date, field, maybe, text
 from ticket_enhancer.plugins.requests import VendorRequest
 from ticket_enhancer.urls import HostPolicy
 
@@ -20,6 +21,12 @@ from ticket_enhancer.urls import HostPolicy
 _TICKET_ID = re.compile(r"#?(?:[A-Za-z]+-)?(\d{1,20})")
 PAGE_SIZE = 100  # conversations per page (Freshservice's maximum; its default is 30)
 _STATUS = {"2": "Open", "3": "Pending", "4": "Resolved", "5": "Closed"}
+
+
+def _status(value: Any) -> str | None:
+    """A status as its name: the API's number (2..5) named, a name (webhook bodies) as it is."""
+    status = text_field(value)
+    return _STATUS.get(status, status or None)
 
 
 class FreshservicePlugin(TicketingToolPlugin):
@@ -45,6 +52,22 @@ class FreshservicePlugin(TicketingToolPlugin):
             "ticket_requester_email": "demo.user@example.com",
         }
     }
+
+    # The API's keys, and where webhook bodies (admin-written Workflow Automator bodies: the
+    # ``ticket_*`` names of ``sample_webhook``) differ. Statuses are numbers in the API, names in bodies.
+    fields = FieldMap(
+        ticket_id=text("id", webhook=("ticket_id", "id")),
+        subject=text("subject", webhook=("ticket_subject", "subject")),
+        description=text("description_text", "description", webhook=("ticket_description", "description")),
+        priority=maybe("priority", webhook=("ticket_priority", "priority")),
+        requester=maybe("requester_id", webhook=("ticket_requester_email", "requester")),
+        created_at=date("created_at", webhook=()),
+        status=field("status", read=_status, webhook=("ticket_status", "status")),
+        scope=text("department_id"),
+        category=text("category"),
+        group=text("group_id"),
+        group_id=text("group_id"),  # no names without a groups listing
+    )
 
     priority_map = {
         "4": Priority.CRITICAL,
@@ -82,16 +105,12 @@ class FreshservicePlugin(TicketingToolPlugin):
 
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
         body = obj(payload.get("freshservice_webhook")) or payload
-        raw_id = first_text(body, "ticket_id", "id").strip()
+        raw_id = self.fields.ticket_id(body, webhook=True).strip()
         match = _TICKET_ID.fullmatch(raw_id)
-        return WebhookEvent(
+        return self.webhook_event(
+            body,
             ticket_id=match.group(1) if match else raw_id,
             display_key=raw_id,
-            subject=first_text(body, "ticket_subject", "subject"),
-            description=first_text(body, "ticket_description", "description"),
-            priority_raw=first_text(body, "ticket_priority", "priority") or None,
-            requester=first_text(body, "ticket_requester_email", "requester") or None,
-            status=first_text(body, "ticket_status", "status") or None,
             event_type=first_text(body, "event") or "created",
         )
 
@@ -99,27 +118,13 @@ class FreshservicePlugin(TicketingToolPlugin):
         return VendorRequest("GET", f"/api/v2/tickets/{ticket_id}", idempotent=True)
 
     def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
-        ticket = obj(obj(data).get("ticket"))
-        priority = text_field(ticket.get("priority")) or None
-        found_id = text_field(ticket.get("id")) or ticket_id
-        status = text_field(ticket.get("status"))
-        return Ticket(
-            tool_type=self.__tool_type__,
-            tenant_id=tenant.tenant_id,
-            ticket_id=found_id,
-            display_key=f"#{found_id}",
-            subject=text_field(ticket.get("subject")),
-            description=first_text(ticket, "description_text", "description"),
-            priority=self.normalise_priority(priority),
-            priority_raw=priority,
-            requester=text_field(ticket.get("requester_id")) or None,
-            created_at=parse_datetime(ticket.get("created_at")),
-            status=_STATUS.get(status, status or None),
-            url=f"{tenant.config.base_url.rstrip('/')}/helpdesk/tickets/{found_id}",
-            scope=text_field(ticket.get("department_id")),
-            category=text_field(ticket.get("category")),
-            group=text_field(ticket.get("group_id")),
-            group_id=text_field(ticket.get("group_id")),  # no names without a groups listing
+        base = tenant.config.base_url.rstrip("/")
+        return self.mapped_ticket(
+            obj(obj(data).get("ticket")),
+            tenant,
+            ticket_id,
+            url=lambda found: f"{base}/helpdesk/tickets/{found}",
+            display_key=lambda found: f"#{found}",
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:

@@ -14,8 +14,9 @@ from ticket_enhancer.plugins.base import NoteFormat, TicketingToolPlugin, Webhoo
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import VendorAuthError, VendorError, VendorNotePublicError
-from ticket_enhancer.plugins.fields import adf_text, named, obj, parse_datetime
+from ticket_enhancer.plugins.fields import adf_text, obj
 from ticket_enhancer.plugins.jira import sites
+from ticket_enhancer.plugins.mapping import FieldMap, adf, date, field, label, name, text
 from ticket_enhancer.plugins.requests import VendorRequest
 from ticket_enhancer.urls import HostPolicy
 from ticket_enhancer.webhooks import schemes
@@ -28,6 +29,16 @@ REFUSED_MESSAGE = (
     "the tenant's Jira token was refused (HTTP 401): API tokens expire (scoped and classic alike); "
     "set a new one with `ticket-enhancer tenants update <tenant> --api-token -`"
 )
+
+
+def _first_name(items: Any, field: str = "name") -> str:
+    """The name (or other ``field``) of a list's first ``{"name": ...}`` (Jira components: the group)."""
+    return text_field(obj(items[0]).get(field)) if isinstance(items, list) and items else ""
+
+
+def _first_id(items: Any) -> str:
+    """The id of a list's first ``{"id": ...}`` (Jira components: the group's id)."""
+    return _first_name(items, "id")
 
 
 class JiraPlugin(TicketingToolPlugin):
@@ -70,6 +81,22 @@ class JiraPlugin(TicketingToolPlugin):
             },
         },
     }
+
+    # The issue JSON: the same in webhook bodies and in ``GET /rest/api/3/issue/{id}``.
+    fields = FieldMap(
+        ticket_id=text("id", webhook=("id", "key")),  # a body may name the issue by its key only
+        display_key=text("key"),
+        subject=text(("fields", "summary")),
+        description=adf(("fields", "description")),
+        priority=name(("fields", "priority")),
+        requester=name(("fields", "reporter")),
+        created_at=date(("fields", "created")),
+        status=name(("fields", "status")),
+        scope=text(("fields", "project", "key")),
+        category=label(("fields", "issuetype")),
+        group=field(("fields", "components"), read=_first_name),
+        group_id=field(("fields", "components"), read=_first_id),  # as the history's
+    )
 
     default_auth_mode = schemes.JIRA_HMAC
     webhook_schemes = (schemes.JIRA,)
@@ -135,17 +162,9 @@ class JiraPlugin(TicketingToolPlugin):
             and (payload.get("id") or payload.get("key"))
         ):
             issue = payload
-        fields = obj(issue.get("fields"))
         event = text_field(payload.get("webhookEvent")) or "jira:issue_created"
-        return WebhookEvent(
-            ticket_id=text_field(issue.get("id")) or text_field(issue.get("key")),
-            display_key=text_field(issue.get("key")),
-            subject=text_field(fields.get("summary")),
-            description=adf_text(fields.get("description")),
-            priority_raw=named(fields.get("priority")),
-            requester=named(fields.get("reporter")),
-            created_at=parse_datetime(fields.get("created")),
-            status=named(fields.get("status")),
+        return self.webhook_event(
+            issue,
             event_type=event.removeprefix("jira:issue_"),
             delivery_id=request.headers.get("x-atlassian-webhook-identifier"),
         )
@@ -162,26 +181,14 @@ class JiraPlugin(TicketingToolPlugin):
 
     def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
         issue = obj(data)
-        fields = obj(issue.get("fields"))
-        priority = named(fields.get("priority"))
-        key = text_field(issue.get("key"))
-        return Ticket(
-            tool_type=self.__tool_type__,
-            tenant_id=tenant.tenant_id,
-            ticket_id=text_field(issue.get("id")) or ticket_id,
+        key = self.fields.display_key(issue)
+        base = tenant.config.base_url.rstrip("/")
+        return self.mapped_ticket(
+            issue,
+            tenant,
+            ticket_id,
             display_key=key or ticket_id,
-            subject=text_field(fields.get("summary")),
-            description=adf_text(fields.get("description")),
-            priority=self.normalise_priority(priority),
-            priority_raw=priority,
-            requester=named(fields.get("reporter")),
-            created_at=parse_datetime(fields.get("created")),
-            status=named(fields.get("status")),
-            url=f"{tenant.config.base_url.rstrip('/')}/browse/{key}" if key else None,
-            scope=text_field(obj(fields.get("project")).get("key")),
-            category=named(fields.get("issuetype")) or "",
-            group=_first_name(fields.get("components")),
-            group_id=_first_name(fields.get("components"), "id"),  # as the history's
+            url=lambda _: f"{base}/browse/{key}" if key else None,
         )
 
     async def get_ticket(self, tenant: TenantContext, ticket_id: str) -> Ticket:
@@ -303,8 +310,3 @@ class JiraPlugin(TicketingToolPlugin):
     def parse_notes(self, data: Any) -> list[str]:
         comments = obj(data).get("comments")
         return [adf_text(obj(c).get("body")) for c in comments] if isinstance(comments, list) else []
-
-
-def _first_name(items: Any, field: str = "name") -> str:
-    """The name (or other ``field``) of a list's first ``{"name": ...}`` (Jira components: the group)."""
-    return text_field(obj(items[0]).get(field)) if isinstance(items, list) and items else ""

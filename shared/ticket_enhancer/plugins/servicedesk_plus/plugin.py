@@ -12,7 +12,8 @@ from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import VendorAuthError, VendorRequestError
-from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
+from ticket_enhancer.plugins.fields import first_text, obj
+from ticket_enhancer.plugins.mapping import FieldMap, date, label, name, text
 from ticket_enhancer.plugins.requests import VendorRequest
 from ticket_enhancer.plugins.servicedesk_plus.datacentres import (
     SDP_CLOUD_HOSTS,
@@ -78,6 +79,22 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
         }
     }
 
+    # The request object: the same in webhook bodies (``request``, or flat) and in the API's answer.
+    fields = FieldMap(
+        ticket_id=text("id"),
+        display_key=text("display_id"),
+        subject=text("subject"),
+        description=text("description"),
+        priority=name("priority"),
+        requester=name("requester"),
+        created_at=date(("created_time", "value")),
+        status=name("status"),
+        scope=label("site"),
+        category=label("category"),
+        group=label("group"),
+        group_id=text(("group", "id")),  # as the history's
+    )
+
     priority_map = {
         "urgent": Priority.CRITICAL,
         "critical": Priority.CRITICAL,
@@ -132,17 +149,8 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
         self._zoho = ZohoTokens(sleep=self._sleep)
 
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
-        body = obj(payload.get("request")) or payload
-        return WebhookEvent(
-            ticket_id=first_text(body, "id"),
-            display_key=first_text(body, "display_id"),
-            subject=first_text(body, "subject"),
-            description=first_text(body, "description"),
-            priority_raw=named(body.get("priority")),
-            requester=named(body.get("requester")),
-            created_at=parse_datetime(obj(body.get("created_time")).get("value")),
-            status=named(body.get("status")),
-            event_type=first_text(payload, "event") or "created",
+        return self.webhook_event(
+            obj(payload.get("request")) or payload, event_type=first_text(payload, "event") or "created"
         )
 
     def ticket_request(self, ticket_id: str) -> VendorRequest:
@@ -151,26 +159,12 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
     def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
         body = obj(data)
         self._check_status(body, "get_ticket")
-        request = obj(body.get("request"))
-        priority = named(request.get("priority"))
-        found_id = first_text(request, "id") or ticket_id
-        return Ticket(
-            tool_type=self.__tool_type__,
-            tenant_id=tenant.tenant_id,
-            ticket_id=found_id,
-            display_key=first_text(request, "display_id") or found_id,
-            subject=first_text(request, "subject"),
-            description=first_text(request, "description"),
-            priority=self.normalise_priority(priority),
-            priority_raw=priority,
-            requester=named(request.get("requester")),
-            created_at=parse_datetime(obj(request.get("created_time")).get("value")),
-            status=named(request.get("status")),
-            url=f"{tenant.config.base_url.rstrip('/')}/WorkOrder.do?woMode=viewWO&woID={found_id}",
-            scope=named(request.get("site")) or "",
-            category=named(request.get("category")) or "",
-            group=named(request.get("group")) or "",
-            group_id=text_field(obj(request.get("group")).get("id")),  # as the history's
+        base = tenant.config.base_url.rstrip("/")
+        return self.mapped_ticket(
+            obj(body.get("request")),
+            tenant,
+            ticket_id,
+            url=lambda found: f"{base}/WorkOrder.do?woMode=viewWO&woID={found}",
         )
 
     def _check_status(self, body: dict[str, Any], operation: str) -> None:

@@ -15,6 +15,7 @@ from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import VendorAuthError, VendorRequestError, WebhookPayloadError
 from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
+from ticket_enhancer.plugins.mapping import FieldMap, field, name, text
 from ticket_enhancer.plugins.requests import VendorRequest
 from ticket_enhancer.plugins.servicenow import records
 from ticket_enhancer.urls import HostPolicy
@@ -67,6 +68,20 @@ class ServiceNowPlugin(TicketingToolPlugin):
         "caller_id": "Abel Tuter",
         "opened_at": "2024-01-02 03:04:05",
     }
+
+    # A record as ``records.flatten`` reads it (display values, dates and ids as stored): the
+    # same in Business Rule bodies and in the Table API's answer.
+    fields = FieldMap(
+        ticket_id=text("sys_id"),
+        display_key=text("number"),
+        subject=text("short_description"),
+        description=text("description"),
+        priority=name("priority"),
+        # The first of these the record has: the incident's caller, the item's "requested for".
+        requester=field(*records.REQUESTER_FIELDS, read=named, first_present=True),
+        created_at=field("opened_at", "sys_created_on", read=parse_datetime, first_present=True),
+        status=name("state"),
+    )
 
     default_auth_mode = schemes.STANDARD_WEBHOOKS
     note_format: ClassVar[NoteFormat] = "text"  # work notes are plain text
@@ -135,16 +150,10 @@ class ServiceNowPlugin(TicketingToolPlugin):
             raise WebhookPayloadError(
                 f"table {table[:40]!r} is not one of {', '.join(sorted(records.KNOWN_TABLES))}"
             )
-        sys_id = first_text(record, "sys_id")
-        return WebhookEvent(
+        sys_id = self.fields.ticket_id(record, webhook=True)
+        return self.webhook_event(
+            record,
             ticket_id=records.job_ticket_id(table, sys_id) if sys_id else "",
-            display_key=first_text(record, "number"),
-            subject=first_text(record, "short_description"),
-            description=first_text(record, "description"),
-            priority_raw=named(record.get("priority")),
-            requester=next((named(record.get(k)) for k in records.REQUESTER_FIELDS if record.get(k)), None),
-            created_at=parse_datetime(record.get("opened_at") or record.get("sys_created_on")),
-            status=named(record.get("state")),
             event_type=first_text(payload, "event") or "created",
         )
 
@@ -185,23 +194,19 @@ class ServiceNowPlugin(TicketingToolPlugin):
     def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
         raw = obj(obj(data).get("result"))  # sysparm_display_value=all: {"display_value", "value"} pairs
         record = records.flatten(raw)
-        table, _ = records.split(ticket_id)
-        priority = named(record.get("priority"))
-        sys_id = first_text(record, "sys_id") or records.split(ticket_id)[1]
-        return Ticket(
-            tool_type=self.__tool_type__,
-            tenant_id=tenant.tenant_id,
-            ticket_id=records.job_ticket_id(table, sys_id),
-            display_key=first_text(record, "number") or sys_id,
-            subject=first_text(record, "short_description"),
-            description=first_text(record, "description"),
-            priority=self.normalise_priority(priority),
-            priority_raw=priority,
-            requester=next((named(record.get(k)) for k in records.REQUESTER_FIELDS if record.get(k)), None),
-            created_at=parse_datetime(record.get("opened_at") or record.get("sys_created_on")),
-            status=named(record.get("state")),
-            url=f"{tenant.config.base_url.rstrip('/')}/nav_to.do?uri={table}.do?sys_id={sys_id}",
-            scope=records.field_part(raw, "company", "value"),  # the company's sys_id, as the history's
+        table, asked = records.split(ticket_id)
+        sys_id = self.fields.ticket_id(record) or asked
+        base = tenant.config.base_url.rstrip("/")
+        return self.mapped_ticket(
+            record,
+            tenant,
+            ticket_id,
+            found_id=records.job_ticket_id(table, sys_id),
+            display_key=self.fields.display_key(record) or sys_id,
+            url=lambda _: f"{base}/nav_to.do?uri={table}.do?sys_id={sys_id}",
+            # Read from the pairs: the company's sys_id (as the history's scope), the category's and
+            # group's names, the group's sys_id.
+            scope=records.field_part(raw, "company", "value"),
             category=records.field_part(raw, "category", "display_value"),
             group=records.field_part(raw, "assignment_group", "display_value"),
             group_id=records.field_part(raw, "assignment_group", "value"),  # its sys_id, as the history's

@@ -27,7 +27,8 @@ from ticket_enhancer.plugins.base import NoteFormat, TicketingToolPlugin, Webhoo
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.errors import WebhookPayloadError
-from ticket_enhancer.plugins.fields import first_text, named, obj, parse_datetime
+from ticket_enhancer.plugins.fields import first_text, obj
+from ticket_enhancer.plugins.mapping import NOTHING, FieldMap, date, field, label, name, text
 from ticket_enhancer.plugins.requests import VendorRequest
 from ticket_enhancer.urls import HostPolicy
 from ticket_enhancer.webhooks.schemes import hmac_hex_scheme
@@ -42,6 +43,9 @@ ZAMMAD_SCHEME = hmac_hex_scheme(
     setup_line="Secret:  paste the secret above into the webhook's 'HMAC SHA1 Signature Token' field "
     "(Zammad signs X-Hub-Signature)",
 )
+
+# A custom payload's flat keys (admin-written) -> the ticket object's, read when the object lacks them.
+FLAT_KEYS = {"id": "ticket_id", "number": "number", "title": "title", "priority": "priority"}
 
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"(?i)<\s*(br\s*/?|/p|/div|/li|/h[1-6]|/tr)\s*>")
@@ -67,6 +71,12 @@ def person(value: Any) -> str | None:
             return f"{name} <{email}>"
         return name or email or None
     return text_field(value) or None
+
+
+def _number(value: Any) -> str:
+    """The ticket number as people see it (``#10081``)."""
+    number = text_field(value)
+    return f"#{number}" if number else ""
 
 
 def article_text(article: dict[str, Any]) -> str:
@@ -136,6 +146,23 @@ class ZammadPlugin(TicketingToolPlugin):
         },
     }
 
+    # The ticket object: associations are objects in webhook bodies and names in the expanded
+    # ticket (``name``, ``person`` read both). No description: its text is its first article
+    # (the webhook body's ``article``; fetched by ``get_ticket``).
+    fields = FieldMap(
+        ticket_id=text("id"),
+        display_key=field("number", read=_number),
+        subject=text("title"),
+        description=NOTHING,
+        priority=name("priority"),
+        requester=field("customer", read=person),
+        created_at=date("created_at"),
+        status=name("state"),
+        scope=label("organization"),  # expanded: the organisation's name
+        group=label("group"),
+        group_id=text("group_id"),  # as the history's
+    )
+
     webhook_schemes = (ZAMMAD_SCHEME,)
     default_auth_mode = ZAMMAD_HMAC
     note_format: ClassVar[NoteFormat] = "html"
@@ -177,20 +204,15 @@ class ZammadPlugin(TicketingToolPlugin):
         """The default body (``ticket`` and ``article`` objects) or a custom payload: ``ticket``
         with placeholders as strings, or flat ``ticket_id``; ``event`` when the admin adds one."""
         ticket = obj(payload.get("ticket"))
-        article = obj(payload.get("article"))
-        raw_id = text_field(ticket.get("id")) or first_text(payload, "ticket_id")
+        flat = {key: first_text(payload, name) for key, name in FLAT_KEYS.items()}  # custom payloads
+        raw_id = self.fields.ticket_id(ticket, flat, webhook=True)
         if raw_id and not raw_id.strip().isdigit():
             raise WebhookPayloadError("Zammad ticket ids are numbers")
-        number = text_field(ticket.get("number")) or first_text(payload, "number")
-        return WebhookEvent(
+        return self.webhook_event(
+            ticket,
+            flat,
             ticket_id=raw_id.strip(),
-            display_key=f"#{number}" if number else "",
-            subject=text_field(ticket.get("title")) or first_text(payload, "title"),
-            description=article_text(article),
-            priority_raw=named(ticket.get("priority")) or first_text(payload, "priority") or None,
-            requester=person(ticket.get("customer")),
-            created_at=parse_datetime(ticket.get("created_at")),
-            status=named(ticket.get("state")),
+            description=article_text(obj(payload.get("article"))),
             event_type=first_text(payload, "event") or "created",
             delivery_id=request.headers.get("x-zammad-delivery"),
         )
@@ -211,25 +233,9 @@ class ZammadPlugin(TicketingToolPlugin):
         return ticket.model_copy(update={"description": article_text(first)})
 
     def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
-        ticket = obj(data)
-        priority = named(ticket.get("priority"))
-        found_id = text_field(ticket.get("id")) or ticket_id
-        number = text_field(ticket.get("number"))
-        return Ticket(
-            tool_type=self.__tool_type__,
-            tenant_id=tenant.tenant_id,
-            ticket_id=found_id,
-            display_key=f"#{number}" if number else found_id,
-            subject=text_field(ticket.get("title")),
-            priority=self.normalise_priority(priority),
-            priority_raw=priority,
-            requester=person(ticket.get("customer")),
-            created_at=parse_datetime(ticket.get("created_at")),
-            status=named(ticket.get("state")),
-            url=f"{tenant.config.base_url.rstrip('/')}/#ticket/zoom/{found_id}",
-            scope=named(ticket.get("organization")) or "",  # expanded: the organisation's name
-            group=named(ticket.get("group")) or "",
-            group_id=text_field(ticket.get("group_id")),  # as the history's
+        base = tenant.config.base_url.rstrip("/")
+        return self.mapped_ticket(
+            obj(data), tenant, ticket_id, url=lambda found: f"{base}/#ticket/zoom/{found}"
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:

@@ -11,12 +11,21 @@ from ticket_enhancer.models import Priority, Ticket
 from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_token, text_field
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
-from ticket_enhancer.plugins.fields import first_text, obj, parse_datetime
+from ticket_enhancer.plugins.fields import first_text, obj
+from ticket_enhancer.plugins.mapping import FieldMap, date, maybe, text
 from ticket_enhancer.plugins.requests import VendorRequest
 from ticket_enhancer.urls import HostPolicy
 from ticket_enhancer.webhooks import schemes
 
 EVENT_PREFIX = "zen:event-type:ticket."
+# A trigger webhook's flat keys (admin-written) -> the ticket object's.
+TRIGGER_KEYS = {
+    "id": "ticket_id",
+    "subject": "subject",
+    "description": "description",
+    "priority": "priority",
+    "status": "status",
+}
 
 
 class ZendeskPlugin(TicketingToolPlugin):
@@ -52,6 +61,19 @@ class ZendeskPlugin(TicketingToolPlugin):
         "event": {},
     }
 
+    fields = FieldMap(
+        ticket_id=text("id"),
+        subject=text("subject"),
+        description=text("description"),
+        priority=maybe("priority"),
+        requester=maybe("requester_id"),
+        created_at=date("created_at"),
+        status=maybe("status"),
+        scope=text("organization_id"),
+        category=text("type"),
+        group_id=text("group_id"),  # the group's name comes sideloaded (``parse_ticket``)
+    )
+
     default_auth_mode = schemes.ZENDESK_HMAC
     webhook_schemes = (schemes.ZENDESK,)
     priority_map = {
@@ -85,26 +107,19 @@ class ZendeskPlugin(TicketingToolPlugin):
 
     def parse_webhook(self, payload: dict[str, Any], request: WebhookRequest) -> WebhookEvent:
         event_type = text_field(payload.get("type"))
-        if event_type.startswith("zen:event-type:"):  # event webhooks
-            detail = obj(payload.get("detail"))
-            return WebhookEvent(
-                ticket_id=text_field(detail.get("id")),
-                subject=text_field(detail.get("subject")),
-                description=text_field(detail.get("description")),
-                priority_raw=text_field(detail.get("priority")) or None,
-                requester=text_field(detail.get("requester_id")) or None,
-                created_at=parse_datetime(detail.get("created_at")),
-                status=text_field(detail.get("status")) or None,
+        if event_type.startswith("zen:event-type:"):  # event webhooks: the ticket is ``detail``
+            return self.webhook_event(
+                obj(payload.get("detail")),
                 event_type=event_type.removeprefix(EVENT_PREFIX),
                 delivery_id=text_field(payload.get("id")) or None,
             )
-        ticket = obj(payload.get("ticket"))  # trigger webhooks: an admin-written body
-        return WebhookEvent(
-            ticket_id=first_text(payload, "ticket_id") or text_field(ticket.get("id")),
-            subject=first_text(payload, "subject") or text_field(ticket.get("subject")),
-            description=first_text(payload, "description") or text_field(ticket.get("description")),
-            priority_raw=first_text(payload, "priority") or text_field(ticket.get("priority")) or None,
-            status=first_text(payload, "status") or None,
+        # Trigger webhooks: an admin-written body, flat keys (``setup_body_template``) before a
+        # ``ticket`` object's; status only flat, requester and creation time never read.
+        ticket = obj(payload.get("ticket"))
+        flat = {key: first_text(payload, name) for key, name in TRIGGER_KEYS.items()}
+        return self.webhook_event(
+            flat,
+            {key: ticket.get(key) for key in ("id", "subject", "description", "priority")},
             event_type=first_text(payload, "event") or "created",
         )
 
@@ -116,29 +131,18 @@ class ZendeskPlugin(TicketingToolPlugin):
 
     def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
         ticket = obj(obj(data).get("ticket"))
-        priority = text_field(ticket.get("priority")) or None
-        found_id = text_field(ticket.get("id")) or ticket_id
-        group_id = text_field(ticket.get("group_id"))
+        group_id = self.fields.group_id(ticket)
         sideloaded = obj(data).get("groups")
         groups = [obj(g) for g in (sideloaded if isinstance(sideloaded, list) else [])]
         named_as = {text_field(g.get("id")): text_field(g.get("name")) for g in groups}
-        return Ticket(
-            tool_type=self.__tool_type__,
-            tenant_id=tenant.tenant_id,
-            ticket_id=found_id,
-            display_key=f"#{found_id}",
-            subject=text_field(ticket.get("subject")),
-            description=text_field(ticket.get("description")),
-            priority=self.normalise_priority(priority),
-            priority_raw=priority,
-            requester=text_field(ticket.get("requester_id")) or None,
-            created_at=parse_datetime(ticket.get("created_at")),
-            status=text_field(ticket.get("status")) or None,
-            url=f"{tenant.config.base_url.rstrip('/')}/agent/tickets/{found_id}",
-            scope=text_field(ticket.get("organization_id")),
-            category=text_field(ticket.get("type")),
+        base = tenant.config.base_url.rstrip("/")
+        return self.mapped_ticket(
+            ticket,
+            tenant,
+            ticket_id,
+            url=lambda found: f"{base}/agent/tickets/{found}",
+            display_key=lambda found: f"#{found}",
             group=named_as.get(group_id) or group_id,  # the name; the id when none was sideloaded
-            group_id=group_id,
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:
