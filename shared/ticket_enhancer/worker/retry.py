@@ -19,6 +19,10 @@ from ticket_enhancer.plugins.errors import VendorRateLimitedError
 from ticket_enhancer.retention import HISTORY
 from ticket_enhancer.worker.deferral import DEFAULT_DEFERRAL_SECONDS, deferral_seconds, scaled_wait
 
+# The last try is scheduled this long before the job's maximum age: a redelivery is never to the
+# second, and a claim made past the age gives up without trying ("older than 24 h").
+LAST_TRY_MARGIN_SECONDS = 30
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.logging import Logger
     from aws_lambda_powertools.metrics import Metrics
@@ -90,7 +94,7 @@ class RetryMixin:
             else:
                 return True
         elif left < seconds:  # our own growth stops just short of the maximum age: one last try then
-            seconds = max(1, math.floor(left))
+            seconds = max(1, math.floor(left) - LAST_TRY_MARGIN_SECONDS)
         seconds = scaled_wait(seconds, self.time_scale)
         if self.sqs is not None and self.queue_url and record.receipt_handle:
             try:
