@@ -200,6 +200,7 @@ def ops_resources(spec: Tool) -> Doc:
             statement(["dynamodb:GetItem", "dynamodb:Scan"], [arn("TenantsTable")]),
             statement(
                 [
+                    "dynamodb:BatchGetItem",  # preview runs the worker pipeline (newest processed tickets)
                     "dynamodb:BatchWriteItem",
                     "dynamodb:DeleteItem",
                     "dynamodb:GetItem",

@@ -181,6 +181,9 @@ def tool_resources(spec: Tool) -> Doc:
                     ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
                     [arn("JobsTable"), arn("ContextTable")],
                 ),
+                # A job reads the newest processed tickets (BatchGetItem) and indexes its ticket with
+                # its pointer (BatchWriteItem): enhance.store.ContextStore.
+                statement(["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"], [arn("ContextTable")]),
                 statement(["dynamodb:GetItem"], [arn("TenantsTable")]),
                 # Marks a delivery done so late repeats send nothing.
                 statement(["dynamodb:UpdateItem"], [arn("DeliveriesTable")]),

@@ -12,13 +12,14 @@ import boto3
 import pytest
 from moto import mock_aws
 from pydantic import SecretStr
+from ticket_enhancer.enhance import store as store_module
 from ticket_enhancer.enhance.errors import ContextStoreError
 from ticket_enhancer.enhance.index import build_index
 from ticket_enhancer.enhance.index_codec import encode_index
 from ticket_enhancer.enhance.index_store import IndexStore, index_key
 from ticket_enhancer.enhance.pipeline import build_default_pipeline
 from ticket_enhancer.enhance.records import Article, IndexedTicket
-from ticket_enhancer.enhance.store import ContextStore
+from ticket_enhancer.enhance.store import ContextStore, shared_reads
 from ticket_enhancer.models import TenantConfig, TenantSecret, Ticket
 from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.render import link
@@ -242,6 +243,108 @@ def test_recent_tickets_are_the_newest_by_time_in_two_reads(aws: tuple[Counting,
     assert [t.ticket_id for t in context.recent_tickets("globex")] == ["5000"]
     assert context.recent_tickets("acme", 0) == []
     assert len(context.recent_tickets("acme", 10_000)) == 100
+
+
+def test_the_jobs_of_one_invocation_share_one_read_of_the_newest_tickets(
+    aws: tuple[Counting, Counting], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside ``shared_reads`` (a worker invocation) ten concurrent jobs of a tenant make one
+    ``Query`` and one ``BatchGetItem``; another tenant gets its own read and only its own tickets;
+    outside, or with the sharing time at 0 once the read is over, every call reads again."""
+    dynamodb, _ = aws
+    context = ContextStore(dynamodb, TABLE)  # type: ignore[arg-type]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(5):
+        context.index_ticket("acme", jira_ticket("acme", str(900 + n), start))
+    context.index_ticket("globex", jira_ticket("globex", "5000", start))
+    dynamodb.calls.clear()
+
+    async def ten_jobs(tenant_id: str) -> list[list[IndexedTicket]]:
+        return list(
+            await asyncio.gather(*(asyncio.to_thread(context.recent_tickets, tenant_id) for _ in range(10)))
+        )
+
+    with shared_reads():
+        acme = asyncio.run(ten_jobs("acme"))
+        globex = asyncio.run(ten_jobs("globex"))
+        again = context.recent_tickets("acme")  # within SHARED_SECONDS: the same read
+    assert dict(dynamodb.calls) == {"query": 2, "batch_get_item": 2}
+    assert all([t.ticket_id for t in found] == ["904", "903", "902", "901", "900"] for found in acme)
+    assert all([t.ticket_id for t in found] == ["5000"] for found in globex)
+    assert [t.ticket_id for t in again] == [t.ticket_id for t in acme[0]]
+    acme[0].clear()  # a job's list is its own
+    assert len(acme[1]) == 5
+
+    dynamodb.calls.clear()
+    context.recent_tickets("acme")
+    context.recent_tickets("acme")
+    assert dynamodb.calls["query"] == 2  # no invocation: no sharing
+    monkeypatch.setattr(store_module, "SHARED_SECONDS", 0.0)
+    dynamodb.calls.clear()
+    with shared_reads():
+        context.recent_tickets("acme")
+        context.recent_tickets("acme")
+    assert dynamodb.calls["query"] == 2  # kept no longer than SHARED_SECONDS
+
+
+def test_a_failed_shared_read_is_not_kept(aws: tuple[Counting, Counting]) -> None:
+    dynamodb, _ = aws
+    context = ContextStore(dynamodb, TABLE)  # type: ignore[arg-type]
+    context.index_ticket("acme", jira_ticket("acme", "900", datetime(2026, 1, 1, tzinfo=UTC)))
+    failures = [ContextStoreError("throttled")]
+    read = context._read_recent
+
+    def flaky(tenant_id: str, limit: int) -> list[IndexedTicket]:
+        if failures:
+            raise failures.pop()
+        return read(tenant_id, limit)
+
+    context._read_recent = flaky  # type: ignore[method-assign]
+    with shared_reads():
+        with pytest.raises(ContextStoreError):
+            context.recent_tickets("acme")
+        assert [t.ticket_id for t in context.recent_tickets("acme")] == ["900"]
+    with shared_reads(), pytest.raises(ContextStoreError, match="invalid tenant id"):
+        context.recent_tickets("../globex")
+
+
+class Unprocessing(Counting):
+    """BatchWriteItem leaves the last item unprocessed ``times`` times (a throttled partition)."""
+
+    def __init__(self, client: Any, times: int) -> None:
+        super().__init__(client)
+        self.times = times
+
+    def batch_write_item(self, **kwargs: Any) -> Any:
+        self.calls["batch_write_item"] += 1
+        requests = kwargs["RequestItems"][TABLE]
+        if self.times:
+            self.times -= 1
+            if requests[:-1]:
+                self._client.batch_write_item(RequestItems={TABLE: requests[:-1]})
+            return {"UnprocessedItems": {TABLE: requests[-1:]}}
+        return self._client.batch_write_item(**kwargs)
+
+
+@pytest.mark.parametrize("unprocessed", [0, 2, 3])
+def test_a_ticket_and_its_pointer_are_written_in_one_batch_write(
+    aws: tuple[Counting, Counting], monkeypatch: pytest.MonkeyPatch, unprocessed: int
+) -> None:
+    """One ``BatchWriteItem`` for the ticket's item and its ``#recent`` pointer; an item DynamoDB
+    leaves unprocessed is asked again (twice at most, after a short back-off), then an error."""
+    dynamodb, _ = aws
+    monkeypatch.setattr("ticket_enhancer.enhance.store.time.sleep", lambda _: None)
+    client = Unprocessing(dynamodb._client, unprocessed)
+    context = ContextStore(client, TABLE)  # type: ignore[arg-type]
+    ticket = jira_ticket("acme", "900", datetime(2026, 1, 1, tzinfo=UTC))
+    if unprocessed >= 3:
+        with pytest.raises(ContextStoreError, match="1 item"):
+            context.index_ticket("acme", ticket)
+        assert dict(client.calls) == {"batch_write_item": 3}
+        return
+    context.index_ticket("acme", ticket)
+    assert dict(client.calls) == {"batch_write_item": 1 + unprocessed}
+    assert [t.ticket_id for t in ContextStore(dynamodb, TABLE).recent_tickets("acme")] == ["900"]  # type: ignore[arg-type]
 
 
 def tenant(options: dict[str, str] | None = None) -> TenantContext:

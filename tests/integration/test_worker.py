@@ -17,6 +17,7 @@ import itertools
 import json
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -793,6 +794,46 @@ def test_one_failing_record_does_not_fail_the_other_nine(make_worker: WorkerFact
         else:
             assert len(h.vendor.notes(ticket_id)) == 1
             assert h.record(job)["state"] == "done"
+
+
+def test_a_batchs_jobs_share_one_read_of_the_newest_tickets_and_write_five_times_each(
+    make_worker: WorkerFactory,
+) -> None:
+    """The AWS calls of a batch of 10 jobs of one tenant: the newest processed tickets are read once
+    (one ``Query`` of the pointers, one ``BatchGetItem``) and every job sees them (the ticket indexed
+    by the invocation before, in each note); each job writes its job record three times (claim,
+    posting, done), its delivery once and its ticket with its pointer in one ``BatchWriteItem``. The
+    next invocation reads again: nothing is kept across invocations."""
+    h = make_worker("jira")
+    assert h.run_jobs(h.job()) == []  # indexes the seed ticket (IT-101): the batch's similar ticket
+    calls: list[tuple[str, str]] = []
+
+    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, str(params.get("TableName") or ",".join(params.get("RequestItems", {})))))
+
+    h.stack.hook(h.stack.dynamodb, "before-parameter-build.dynamodb", count)
+    ids = [str(31_000 + i) for i in range(10)]
+    for ticket_id in ids:
+        h.vendor.sandbox.add_ticket("jira", ticket_id)
+
+    assert h.run_jobs(*(h.job(ticket_id) for ticket_id in ids)) == []
+
+    context, jobs, deliveries = make_worker.context_table, h.jobs_table, h.stack.deliveries_table
+    assert Counter(calls) == {
+        ("Query", context): 1,
+        ("BatchGetItem", context): 1,
+        ("UpdateItem", jobs): 30,
+        ("UpdateItem", deliveries): 10,
+        ("BatchWriteItem", context): 10,
+    }
+    for ticket_id in ids:
+        [note] = h.vendor.notes(ticket_id)
+        similar = '"IT-101: VPN drops every few minutes for the finance team"'  # the seed ticket
+        assert similar in json.dumps(note), ticket_id  # from the read the batch shared
+    calls.clear()
+    h.vendor.sandbox.add_ticket("jira", "31100")
+    assert h.run_jobs(h.job("31100")) == []
+    assert Counter(name for name, _ in calls)["BatchGetItem"] == 1
 
 
 def test_unknown_ticket_is_final_and_not_a_batch_failure(make_worker: WorkerFactory) -> None:

@@ -297,6 +297,19 @@ def test_workers_have_an_explicit_role(template: Template, tool: str, camel: str
     assert [s["Resource"] for s in queue_actions] == [[{"Fn::GetAtt": [f"{camel}Queue", "Arn"]}]]
 
 
+@pytest.mark.parametrize(("tool", "camel"), TOOL_PARAMS)
+def test_workers_may_make_a_jobs_batch_calls_on_the_context_table_only(
+    template: Template, tool: str, camel: str
+) -> None:
+    """A job reads the newest processed tickets with BatchGetItem and indexes its ticket with
+    BatchWriteItem (``ContextStore``); the ops function's preview runs the same pipeline. Without the
+    actions the calls are refused in Lambda (moto does not check IAM)."""
+    context = [{"Fn::GetAtt": ["ContextTable", "Arn"]}]
+    for action in ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"):
+        assert resources_for(template, f"{camel}WorkerFunction", action) == context, action
+        assert resources_for(template, f"{camel}OpsFunction", action) == context, action
+
+
 def test_tables(template: Template) -> None:
     res = resources(template)
     keys = {

@@ -17,6 +17,13 @@ Layout (``pk`` / ``sk``, both strings):
 * ``<tenant_id>#index`` / ``current``: the pointer to the tenant's search index in S3
   (:mod:`ticket_enhancer.enhance.index_store`).
 
+A job's reads: the newest processed tickets (:meth:`ContextStore.recent_tickets`, a ``Query`` and a
+``BatchGetItem``) are read once per tenant by the jobs of one worker invocation (an SQS batch of up to
+10 records, run concurrently) inside :func:`shared_reads`, and kept at most ``SHARED_SECONDS``: the
+records of a batch ask within moments of each other, so one read serves them all instead of ten
+(a processed ticket's own write lands after its note: a record of the same batch did not see it
+before either). Articles and assets are cached by the store (``cache_seconds``).
+
 Tenant isolation: every read is a ``Query`` on one tenant's partition key, never a ``Scan``, and
 the tenant id is validated, so no id can address another tenant's partition. The calls are
 synchronous boto3; async callers wrap them with ``asyncio.to_thread``.
@@ -26,7 +33,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +54,11 @@ __all__ = [
     "MAX_ARTICLE_BODY_CHARS",
     "MAX_INDEXED_TEXT_BYTES",
     "RECENT_LIMIT",
+    "SHARED_SECONDS",
     "ContextStore",
     "ContextStoreError",
     "article_id",
+    "shared_reads",
 ]
 
 MAX_INDEXED_TEXT_BYTES = 4096
@@ -56,6 +67,25 @@ _MAX_FIELD_CHARS = 1024
 _PAGE_SIZE = 500
 _MAX_CACHED = 512  # (tenant, kind) entries kept by a worker
 RECENT_LIMIT = 100  # newest processed tickets a job reads (one BatchGetItem holds 100 keys)
+SHARED_SECONDS = 5.0  # at most this old, a read shared by the jobs of one invocation
+_WRITE_ATTEMPTS = 3  # BatchWriteItem calls for one ticket's items (unprocessed ones asked again)
+
+# The reads the jobs of one invocation share (``shared_reads``); None outside one: every call reads.
+_SHARED: ContextVar[TtlCache[tuple[str, str, int], list[IndexedTicket]] | None] = ContextVar(
+    "ticket_enhancer_shared_reads", default=None
+)
+
+
+@contextmanager
+def shared_reads() -> Iterator[None]:
+    """Within it (one worker invocation: its records' tasks and threads inherit the context), the
+    newest processed tickets are read once per tenant (single flight) and shared for at most
+    ``SHARED_SECONDS``; a read that fails is shared by the jobs waiting for it and not kept."""
+    token = _SHARED.set(TtlCache(max_entries=64))
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
 
 
 def _utf8_prefix(text: str, limit: int) -> str:
@@ -125,13 +155,20 @@ class ContextStore:
         *,
         expires_at: int | None = None,
     ) -> None:
+        self._client.put_item(
+            TableName=self._table, Item=self._item(tenant_id, kind, sk, attributes, expires_at)
+        )
+
+    def _item(
+        self, tenant_id: str, kind: str, sk: str, attributes: Mapping[str, str], expires_at: int | None = None
+    ) -> dict[str, Any]:
         if not sk:
             raise ContextStoreError(f"empty {kind} key")
         item: dict[str, Any] = {"pk": {"S": self._pk(tenant_id, kind)}, "sk": {"S": sk}}
         item.update({name: {"S": value} for name, value in attributes.items()})
         if expires_at is not None:  # the table's TTL attribute: DynamoDB deletes the item after it
             item["expires_at"] = {"N": str(expires_at)}
-        self._client.put_item(TableName=self._table, Item=item)
+        return item
 
     def _query(
         self, tenant_id: str, kind: str, limit: int, *, newest_first: bool = False
@@ -209,34 +246,50 @@ class ContextStore:
         now = datetime.now(UTC)
         created = ticket.created_at or now
         expires_at = int(time.time()) + days * DAY_SECONDS
-        self._put(
-            tenant_id,
-            "ticket",
-            ticket.ticket_id,
-            {
-                "display_key": ticket.display_key[:_MAX_FIELD_CHARS],
-                "subject": _utf8_prefix(ticket.subject, _MAX_FIELD_CHARS),
-                "text": _utf8_prefix(text, MAX_INDEXED_TEXT_BYTES),
-                "url": ticket.url or "",
-                "created": created.isoformat(),
-                # For duplicate and burst detection (same scope, still open, created when).
-                "scope": ticket.scope[:_MAX_FIELD_CHARS],
-                "status": (ticket.status or "open")[:_MAX_FIELD_CHARS],
-                "category": ticket.category[:_MAX_FIELD_CHARS],
-                "group": ticket.group[:_MAX_FIELD_CHARS],
-                "group_id": ticket.group_id[:_MAX_FIELD_CHARS],
-                "priority": (ticket.priority_raw or "")[:_MAX_FIELD_CHARS],
-            },
-            expires_at=expires_at,
-        )
         stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # fixed width: sorts by time
-        self._put(
-            tenant_id,
-            "recent",
-            f"{stamp}#{ticket.ticket_id}",
-            {"ticket_id": ticket.ticket_id},
-            expires_at=expires_at,
+        # The ticket's item and its ``#recent`` pointer in one BatchWriteItem (two puts, one call).
+        self._put_all(
+            self._item(
+                tenant_id,
+                "ticket",
+                ticket.ticket_id,
+                {
+                    "display_key": ticket.display_key[:_MAX_FIELD_CHARS],
+                    "subject": _utf8_prefix(ticket.subject, _MAX_FIELD_CHARS),
+                    "text": _utf8_prefix(text, MAX_INDEXED_TEXT_BYTES),
+                    "url": ticket.url or "",
+                    "created": created.isoformat(),
+                    # For duplicate and burst detection (same scope, still open, created when).
+                    "scope": ticket.scope[:_MAX_FIELD_CHARS],
+                    "status": (ticket.status or "open")[:_MAX_FIELD_CHARS],
+                    "category": ticket.category[:_MAX_FIELD_CHARS],
+                    "group": ticket.group[:_MAX_FIELD_CHARS],
+                    "group_id": ticket.group_id[:_MAX_FIELD_CHARS],
+                    "priority": (ticket.priority_raw or "")[:_MAX_FIELD_CHARS],
+                },
+                expires_at,
+            ),
+            self._item(
+                tenant_id,
+                "recent",
+                f"{stamp}#{ticket.ticket_id}",
+                {"ticket_id": ticket.ticket_id},
+                expires_at,
+            ),
         )
+
+    def _put_all(self, *items: dict[str, Any]) -> None:
+        """Put ``items`` (at most 25) with BatchWriteItem; throttled ones are asked again, twice."""
+        requests: list[Any] = [{"PutRequest": {"Item": item}} for item in items]
+        for attempt in range(_WRITE_ATTEMPTS):
+            if attempt:
+                time.sleep(0.05 * 2**attempt)  # a throttled partition: back off a little
+            answer = self._client.batch_write_item(RequestItems={self._table: requests})
+            unprocessed: Mapping[str, Any] = answer.get("UnprocessedItems") or {}
+            requests = list(unprocessed.get(self._table) or [])
+            if not requests:
+                return
+        raise ContextStoreError(f"{len(requests)} item(s) not written: DynamoDB left them unprocessed")
 
     def list_indexed_tickets(self, tenant_id: str, limit: int = 500) -> list[IndexedTicket]:
         """Up to ``limit`` indexed tickets, highest ticket id first (not by time: see
@@ -248,11 +301,22 @@ class ContextStore:
 
         Two reads whatever the tenant's size: one ``Query`` of the ``#recent`` pointers (newest
         first, ``Limit`` ``2 * limit``: a ticket processed twice has two) and one ``BatchGetItem`` of
-        the ``#ticket`` items (unprocessed keys are asked once more, then left out).
+        the ``#ticket`` items (unprocessed keys are asked once more, then left out). Inside
+        :func:`shared_reads`, once per tenant for the jobs of the invocation.
         """
         limit = max(0, min(limit, RECENT_LIMIT))
         if limit == 0:
             return []
+        shared = _SHARED.get()
+        if shared is None:
+            return self._read_recent(tenant_id, limit)
+        self._pk(tenant_id, "recent")  # an invalid tenant id fails here, before any shared flight
+        found = shared.get_or_load(
+            (self._table, tenant_id, limit), lambda: self._read_recent(tenant_id, limit), SHARED_SECONDS
+        )
+        return list(found)  # each job its own list (the records are frozen)
+
+    def _read_recent(self, tenant_id: str, limit: int) -> list[IndexedTicket]:
         page = self._client.query(
             TableName=self._table,
             KeyConditionExpression="pk = :pk",

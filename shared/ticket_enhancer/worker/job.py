@@ -17,6 +17,7 @@ import httpx
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ticket_enhancer.deadline import CURRENT, Deadline, DeadlineExceededError
+from ticket_enhancer.enhance.store import shared_reads
 from ticket_enhancer.jobs import Claim, JobStore, mark_delivery_done
 from ticket_enhancer.models import EnhancementJob, Note
 from ticket_enhancer.plugins.errors import VendorError, VendorRateLimitedError, VendorUnavailableError
@@ -79,7 +80,9 @@ class WorkerHandler(RetryMixin):
             await self.process_record(record, deadline)
 
         try:
-            return self.loop.run_until_complete(process_batch(event, record_task, self._failed))
+            # The records' tasks inherit the scope: they share the tenant reads they have in common.
+            with shared_reads():
+                return self.loop.run_until_complete(process_batch(event, record_task, self._failed))
         finally:
             self.metrics.flush_metrics()
 
