@@ -109,18 +109,27 @@ def _terms_of(text: str) -> _Terms:
 
 
 class Vectorizer:
-    """TF-IDF vectors (unit length) with document frequencies from ``corpus``."""
+    """TF-IDF vectors (unit length) with document frequencies from ``corpus``.
 
-    def __init__(self, corpus: Sequence[str]) -> None:
-        self._docs = max(1, len(corpus))
+    The corpus's texts (other tickets, the same job after job) are analysed once per container;
+    ``own`` is the job's own ticket, analysed by the caller for this job only and counted in the
+    document frequencies too.
+    """
+
+    def __init__(self, corpus: Sequence[str], *, own: _Terms | None = None) -> None:
+        analysed = [_terms_of(text) for text in corpus] + ([own] if own is not None else [])
+        self._docs = max(1, len(analysed))
         self._df: Counter[str] = Counter()
-        for text in corpus:
-            self._df.update(_terms_of(text).distinct)
+        for terms_ in analysed:
+            self._df.update(terms_.distinct)
 
     def vector(self, text: str) -> dict[str, float]:
+        return self.weigh(_terms_of(text))
+
+    def weigh(self, analysed: _Terms) -> dict[str, float]:
         weights = {
             term: (1.0 + math.log(n)) * math.log(1.0 + self._docs / (1.0 + self._df[term]))
-            for term, n in _terms_of(text).counts
+            for term, n in analysed.counts
         }
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {term: w / norm for term, w in weights.items()}
@@ -212,8 +221,9 @@ def find_duplicates(
     if not pool:
         return None
     texts = [document(t.subject, t.text) for t in (corpus[:MAX_CORPUS] or [t for t, _ in pool])]
-    vectors = Vectorizer([*texts, document(ticket.subject, ticket.description)])
-    mine = vectors.vector(document(ticket.subject, ticket.description))
+    own = _count_terms(document(ticket.subject, ticket.description))  # this job's: not cached
+    vectors = Vectorizer(texts, own=own)
+    mine = vectors.weigh(own)
     my_entities = _entities(f"{ticket.subject}\n{ticket.description}")  # this job's own: not cached
 
     def similarity(other: IndexedTicket) -> float:
