@@ -94,3 +94,16 @@ def test_keys_give_back_their_words() -> None:
         padded = word.ljust(8 * width, b"\x00")
         columns = tuple(np.frombuffer(padded[8 * c : 8 * c + 8], dtype="<u8") for c in range(width))
         assert key_bytes(columns) == [word]
+
+
+def test_a_build_does_not_depend_on_the_random_multiplier() -> None:
+    texts = [
+        "VPN drops at 10.1.2.3 again",
+        "vpn.acme.example:443 refused ERR_CONNECTION_RESET",
+        "Zürich printer",
+    ]
+    first = tokenize_corpus(texts)
+    second = tokenize_corpus(texts)
+    assert first[0] == second[0]
+    np.testing.assert_array_equal(first[1], second[1])
+    np.testing.assert_array_equal(first[2], second[2])

@@ -85,10 +85,13 @@ class Bm25:
         lengths = np.bincount(docs, minlength=n_docs)
         # (token, document) pairs with their counts, sorted by token then document: CSC order.
         # np.sort and the run boundaries, not np.unique (which costs about twice as much here).
-        pairs = np.sort(ids * n_docs + docs)
+        pairs = ids * n_docs
+        pairs += docs  # in place, and sorted in place: the largest arrays of a build exist once
+        pairs.sort()
         first = np.flatnonzero(np.concatenate(([True], pairs[1:] != pairs[:-1])))
         tf = np.diff(np.append(first, len(pairs)))
         pairs = pairs[first]
+        del first
         pair_token, pair_doc = np.divmod(pairs, n_docs)
         df = np.bincount(pair_token, minlength=n_vocab)
         idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
