@@ -77,9 +77,10 @@ class Bm25:
         if not len(ids):
             return cls(None, n_docs)
         used = np.flatnonzero(np.bincount(ids, minlength=len(vocabulary)))  # the tokens that occur
-        renumber = np.zeros(len(vocabulary), dtype=np.int64)
-        renumber[used] = np.arange(len(used))
-        ids = renumber[ids]
+        if len(used) < len(vocabulary):
+            renumber = np.zeros(len(vocabulary), dtype=np.int64)
+            renumber[used] = np.arange(len(used))
+            ids = renumber[ids]
         vocab = [vocabulary[int(i)] for i in used]
         n_vocab = len(vocab)
         lengths = np.bincount(docs, minlength=n_docs)

@@ -57,8 +57,9 @@ def chunk_words(data: bytes, lengths: list[int], table: bytes, first_doc: int) -
     buf = data.translate(table) + _PAD
     chars = np.frombuffer(buf, dtype=np.uint8)
     text_ends = np.cumsum(np.asarray(lengths, dtype=np.int64) + 1)
-    edges = np.diff((chars != 32).view(np.int8), prepend=np.int8(0))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # the padding ends them all
+    # Where a word starts or ends, alternately (the padding ends the last one).
+    edges = np.flatnonzero(np.diff((chars != 32).view(np.int8), prepend=np.int8(0)))
+    starts, ends = edges[0::2].copy(), edges[1::2].copy()
     joiner = np.zeros(256, dtype=bool)
     joiner[list(JOINER_BYTES)] = True
     # Joiners at a word's ends are dropped: only the words that have any are looked at again, one

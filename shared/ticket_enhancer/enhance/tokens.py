@@ -125,15 +125,19 @@ def tokenize_corpus(texts: Sequence[str]) -> tuple[list[str], npt.NDArray[np.int
     words, ids, docs = number_words(found)
     del found
     vocabulary = [word.decode("utf-8", "surrogatepass") for word in words]
-    positions = {word: i for i, word in enumerate(vocabulary)}
     drop = np.fromiter((w in _DROP for w in vocabulary), dtype=bool, count=len(vocabulary))
-    kept = ~drop[ids]
-    ids, docs = ids[kept], docs[kept]
+    if drop.any():  # the dropped words leave the vocabulary too: every entry left occurs
+        kept = ~drop[ids]
+        ids, docs = ids[kept], docs[kept]
+        vocabulary = [w for w, dropped in zip(vocabulary, drop.tolist(), strict=True) if not dropped]
+        renumber = np.cumsum(~drop) - 1
+        ids = renumber[ids]
+    positions = {word: i for i, word in enumerate(vocabulary)}
     # Each distinct compound's pieces, once, as a table: piece ids per vocabulary entry.
     counts = np.zeros(len(vocabulary), dtype=np.int64)
     table: list[int] = []
     for word_id, word in enumerate(list(vocabulary)):
-        if not drop[word_id] and not word.isalnum():
+        if not word.isalnum():
             pieces = _pieces(word)
             counts[word_id] = len(pieces)
             for piece in pieces:
