@@ -107,6 +107,9 @@ def index_bucket() -> Doc:
                             "Id": "ExpireReplacedIndexVersions",
                             "Status": "Enabled",
                             "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_VERSION_DAYS},
+                            # An erased tenant's keys end as delete markers over no version once
+                            # the noncurrent ones expire: remove those markers too.
+                            "ExpiredObjectDeleteMarker": True,
                             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
                         }
                     ]

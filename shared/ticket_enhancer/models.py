@@ -191,7 +191,8 @@ class Ticket(TicketFields):
     # company, Freshservice department, SDP site, Zammad organisation); "" when the ticket has none.
     scope: str = ""
     category: str = ""  # category / type as the tool names it ("" when unknown)
-    group: str = ""  # assignment group / team ("" when unassigned)
+    group: str = ""  # assignment group / team, its name ("" when unassigned)
+    group_id: str = ""  # its stable id where the tool has one: what triage votes match on
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -31,7 +31,7 @@ from ticket_enhancer.jobs import JobStore
 from ticket_enhancer.models import EnhancementJob, JobTicket, Ticket, TicketMetadata
 from ticket_enhancer.sync.checkpoint import Checkpoint, CheckpointStore
 from ticket_enhancer.sync.index import PublishedIndex
-from ticket_enhancer.sync.store import DynamoRecordStore
+from ticket_enhancer.sync.store import DynamoRecordStore, erased_marker
 from ticket_enhancer.tokens import DynamoTokens
 
 from tests.cli_support import Deployment
@@ -206,6 +206,7 @@ TENANT_PLACES = {
     "sync checkpoints (ContextTable)": 1,
     "search index pointer (ContextTable)": 1,
     "shared access tokens (ContextTable)": 1,
+    "erased-ticket markers (ContextTable)": 1,  # a ticket erased earlier by --ticket
     "unfinished sync entries (ContextTable)": 1,
     "search index objects, every version (S3 ContextIndexBucket)": 2,
     "queued jobs (job queues)": 2,
@@ -233,6 +234,8 @@ def planted(deployed: Deployment, tmp_path: Path) -> Deployment:
     tokens = DynamoTokens(deployed.dynamodb, deployed.tables["ContextTable"])  # a shared Zoho token
     assert tokens.lease(GONE, "zoho", "worker-1", now=0.0, until=20.0, fresh_after=120.0)
     tokens.store(GONE, "zoho", "worker-1", "zoho-access-token-1", 3600.0)
+    table = deployed.tables["ContextTable"]  # a ticket erased earlier with --ticket
+    deployed.dynamodb.put_item(TableName=table, Item=erased_marker(GONE, "TCK-ERASED-EARLIER"))
     return deployed
 
 
@@ -326,6 +329,7 @@ def test_erase_one_ticket_deletes_that_ticket_only(planted: Deployment) -> None:
     # the daily usage counter holds job ids and counts only: it stays until its TTL
     assert pks == [
         f"{GONE}#asset",
+        f"{GONE}#erased",  # a digest of the ticket's id: later syncs skip it
         f"{GONE}#index",
         f"{GONE}#kb",
         f"{GONE}#oauth",
@@ -335,6 +339,7 @@ def test_erase_one_ticket_deletes_that_ticket_only(planted: Deployment) -> None:
         f"{GONE}#usage",
     ]
     assert f"notes already posted on ticket {gone} in jira" in later(run.out)
+    assert "later syncs skip it" in later(run.out)
 
     again = planted.cli("tenants", "erase", GONE, "--ticket", gone, "--yes")
     assert set(counts(again.out).values()) == {0}
@@ -370,6 +375,26 @@ def test_erase_one_imported_ticket_republishes_the_index_without_it(planted: Dep
     again = planted.cli("tenants", "erase", GONE, "--ticket", gone, "--yes")  # idempotent: no new build
     assert set(counts(again.out).values()) == {0}
     assert bucket(planted) == objects
+
+
+def test_an_erased_imported_ticket_is_not_imported_again_by_the_next_sync(planted: Deployment) -> None:
+    (gone, gone_text), (kept, kept_text) = HISTORY.items()
+    assert planted.cli("tenants", "erase", GONE, "--ticket", gone, "--yes").code == 0
+
+    # The tool still has both tickets: the next sync's page lists them again.
+    records = DynamoRecordStore(planted.dynamodb, planted.tables["ContextTable"])
+    page = [
+        IndexedTicket(ticket_id=tid, subject=text, resolved="2026-11-21T10:00:00Z", status="resolved")
+        for tid, text in ((gone, gone_text), (kept, kept_text))
+    ]
+    stored = records.put_tickets(GONE, page, retention_days=3650)
+
+    assert (stored.written, stored.erased, stored.skipped) == (1, 1, 0)
+    assert [t.ticket_id for t in records.iter_tickets(GONE, origin="history")] == [kept]
+    markers = [i for i in planted.items("ContextTable") if i["pk"]["S"] == f"{GONE}#erased"]
+    assert gone not in json.dumps(markers)  # a digest of the id, not the id
+    other = DynamoRecordStore(planted.dynamodb, planted.tables["ContextTable"])  # another tenant: unaffected
+    assert other.put_tickets(KEPT, page, retention_days=3650).written == 2
 
 
 def test_erase_refuses_a_deployed_stack_without_yes(planted: Deployment) -> None:

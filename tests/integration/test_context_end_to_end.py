@@ -1,7 +1,10 @@
 """Issue 16, end to end for each tool: the ops function syncs pages of the sandbox's history and
-knowledge into the ContextTable and the index bucket, then the worker's note for a new ticket names
-the most similar resolved ticket of the ticket's own scope (key and resolution excerpt) and the
-matching article, and no ticket of another scope."""
+knowledge into the ContextTable and the index bucket; then the tool creates a new ticket and sends
+its webhook, signed with the tool's own scheme, to the webhook function as Lambda builds it (202); the
+job is on the tool's FIFO queue (moto), and that message, received and handed to the worker as
+Lambda's event source mapping delivers it, gives a note that names the most similar resolved ticket
+of the ticket's own scope (key and resolution excerpt) and the matching article, and no ticket of
+another scope."""
 
 from __future__ import annotations
 
@@ -10,28 +13,36 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from ticket_enhancer.models import EnhancementJob, JobTicket, TicketMetadata, new_job_id
+from ticket_enhancer.local.poller import lambda_record
+from ticket_enhancer.models import EnhancementJob
 from ticket_enhancer.ops.handler import make_ops_handler
 from ticket_enhancer.plugins.capabilities import knowledge_source
 from ticket_enhancer.plugins.registry import plugin_for_function
 from ticket_enhancer.sandbox.history import SandboxCase, cases
 from ticket_enhancer.sandbox.incident import DESCRIPTION, SUBJECT
+from ticket_enhancer.sandbox.model import SandboxTool
 from ticket_enhancer.sandbox.vendor import VendorSandbox
 from ticket_enhancer.sync.store import DynamoRecordStore
+from ticket_enhancer.tenants import WEBHOOK_SECRET_SUFFIX, secret_name
 from ticket_enhancer.worker.handler import WorkerHandler, make_worker_handler
 
 from tests.integration.test_ops_function import Context
 from tests.integration.test_sync_sources import TOOLS, Counting, Harness, by_source
-from tests.integration.test_worker import sqs_record
-from tests.support import Stack, create_table, unique
+from tests.support import REGION, Stack, Tenant, create_table, invoke, new_secret, unique
 
 pytestmark = pytest.mark.filterwarnings("ignore:Dimension 'tool' has already been added")
 
-NEW_TICKET_ID = "777"
+# The new ticket's id, in the tool's own form (ServiceNow: a 32-hex sys_id).
+NEW_TICKET_IDS = {"servicenow": "5f3c9a1e2b7d4c6e8a0b1c2d3e4f5a6b"}
+
+
+def new_ticket_id(tool: str) -> str:
+    return NEW_TICKET_IDS.get(tool, "777")
+
+
 # The case the new ticket repeats: its topic's article (sandbox/history.py _ARTICLE_TOPICS).
 TOPIC_SUBJECT = "Disk full on "
 ARTICLE_TITLE = "Disk full on a Linux server"
@@ -77,8 +88,9 @@ class EndToEnd:
     jobs_table: str
     workers: list[WorkerHandler]
 
-    def env(self) -> dict[str, str]:
+    def env(self, tool: str) -> dict[str, str]:
         return {
+            "QUEUE_URL": self.harness.stack.queue_url(tool),  # the worker's own (deferrals)
             "CONTEXT_INDEX_BUCKET": self.bucket,
             "TENANTS_TABLE": self.harness.stack.tenants_table,
             "CONTEXT_TABLE": self.harness.table,
@@ -95,11 +107,49 @@ class EndToEnd:
             dynamodb=self.harness.stack.dynamodb,
             secrets=self.harness.stack.secretsmanager,
             transport=sandbox.async_transport(),
-            env=self.env(),
+            env=self.env(tool),
+            sqs=self.harness.stack.sqs,
             bedrock_client_factory=lambda: None,
         )
         self.workers.append(made)
         return made
+
+    def webhook_sender(self, tool: str, tenant_id: str) -> Tenant:
+        """The tenant's webhook secret stored (its tool's default scheme, as ``tenants add`` does):
+        what signs the tool's deliveries."""
+        mode = plugin_for_function(tool).default_auth_mode
+        secret = new_secret(mode)
+        self.harness.stack.put_secret(
+            secret_name(tool, tenant_id) + WEBHOOK_SECRET_SUFFIX, {"webhook_secrets": [secret]}
+        )
+        return Tenant(tool=tool, tenant_id=tenant_id, mode=mode, secrets=(secret,))
+
+    def received(self, tool: str) -> dict[str, Any]:
+        """The one message on the tool's queue, received as Lambda's event source mapping receives
+        it: the SQS event the worker function gets."""
+        sqs, url = self.harness.stack.sqs, self.harness.stack.queue_url(tool)
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+        ).get("Messages", [])
+        assert len(messages) == 1, messages
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return {"Records": [lambda_record(m, arn, REGION) for m in messages]}
+
+    def settle(self, tool: str, event: dict[str, Any]) -> None:
+        """The batch succeeded: its messages deleted (as the event source mapping does); none left."""
+        sqs, url = self.harness.stack.sqs, self.harness.stack.queue_url(tool)
+        for record in event["Records"]:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=record["receiptHandle"])
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        assert set(attributes.values()) == {"0"}, attributes
+
+
+def body_of(sandbox_tool: SandboxTool, ticket: dict[str, Any], tenant_id: str) -> bytes:
+    """The webhook body the tool (or the admin's documented template) sends for ``ticket``."""
+    return json.dumps(sandbox_tool.webhook_body(ticket, tenant_id)).encode()
 
 
 @pytest.fixture
@@ -130,7 +180,7 @@ def test_a_new_tickets_note_names_the_synced_resolution_and_article_of_its_scope
         dynamodb=harness.stack.dynamodb,
         secrets=harness.stack.secretsmanager,
         transport=transport,
-        env=e2e.env(),
+        env=e2e.env(tool),
         bedrock_client_factory=lambda: None,
     )
     harness.handlers.append(ops)
@@ -156,22 +206,28 @@ def test_a_new_tickets_note_names_the_synced_resolution_and_article_of_its_scope
         titles = [a.title for a in store.iter_articles(tenant_id)]
         assert ARTICLE_TITLE in titles
 
-    seed = harness.sandbox.tools[tool].copy_as(NEW_TICKET_ID)
-    with harness.sandbox._lock:  # the sandbox's ticket store, as add_ticket uses it
-        harness.sandbox.state.tickets[tool][NEW_TICKET_ID] = replaced(seed, case.subject, case.description)
-    meta = TicketMetadata(
-        tool_type=tool,
-        tenant_id=tenant_id,
-        ticket_id=NEW_TICKET_ID,
-        event_type="created",
-        delivery_id=unique("delivery"),
+    new_id = new_ticket_id(tool)
+    # The tool: a new ticket repeating the case, then its webhook (as the tool sends it, signed).
+    sandbox_tool = harness.sandbox.tools[tool]
+    ticket = replaced(sandbox_tool.copy_as(new_id), case.subject, case.description)
+    harness.sandbox.add_ticket(tool, new_id, ticket)
+    sender = e2e.webhook_sender(tool, tenant_id)
+    status, accepted = invoke(
+        harness.stack.handler(tool), sender.event(body_of(sandbox_tool, ticket, tenant_id))
     )
-    job = EnhancementJob(job_id=new_job_id(), metadata=JobTicket.of(meta), queued_at=datetime.now(UTC))
-    worker = e2e.worker(tool, harness.sandbox)
-    outcome = worker({"Records": [sqs_record(job.model_dump_json())]}, None)
-    assert outcome == {"batchItemFailures": []}
+    assert (status, accepted["status"]) == (202, "queued"), accepted
 
-    [note] = harness.sandbox.notes(tool, NEW_TICKET_ID)
+    event = e2e.received(tool)  # the job, durably on the tool's queue, as Lambda hands it over
+    [record] = event["Records"]
+    job = EnhancementJob.model_validate_json(record["body"])
+    assert job.job_id == accepted["job_id"]
+    assert (job.metadata.tenant_id, job.metadata.ticket_id) == (tenant_id, new_id)
+    assert record["attributes"]["MessageGroupId"].startswith(f"{tenant_id}#")  # the tenant's FIFO group
+    outcome = e2e.worker(tool, harness.sandbox)(event, None)
+    assert outcome == {"batchItemFailures": []}
+    e2e.settle(tool, event)
+
+    [note] = harness.sandbox.notes(tool, new_id)
     text = json.dumps(note)
     assert mentions(text, match.display_key), (match.display_key, text)
     assert case.resolution[:40] in text, (case.resolution, text)

@@ -465,6 +465,7 @@ def test_index_bucket_is_private_encrypted_and_expires_old_versions(template: Te
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
     lifecycle = props["LifecycleConfiguration"]["Rules"][0]
     assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    assert lifecycle["ExpiredObjectDeleteMarker"] is True  # markers left over no version go too
     policy = resources(template)["ContextIndexBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert policy[0]["Effect"] == "Deny"
     assert policy[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

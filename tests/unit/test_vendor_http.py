@@ -148,7 +148,7 @@ def test_get_ticket_success_sends_auth_and_parses() -> None:
     assert isinstance(ticket, Ticket)
     assert (ticket.ticket_id, ticket.subject, ticket.tenant_id) == ("42", "VPN down", "acme")
     (request,) = script.requests
-    assert str(request.url) == f"{BASE_URL}{TICKET_PATH}"
+    assert str(request.url) == f"{BASE_URL}{TICKET_PATH}?include=groups"  # the group's name sideloaded
     expected = base64.b64encode(b"agent@acme.com/token:zd-token").decode()
     assert request.headers["authorization"] == f"Basic {expected}"
     assert sleep.delays == []

@@ -8,17 +8,19 @@ A tenant's traces:
   deleted with ``ForceDeleteWithoutRecovery`` (no recovery window: they cannot be restored);
 - DeliveriesTable: ``dedupe_key`` = ``<tool>#<tenant>#<delivery>`` (``event_key`` names the ticket);
 - JobsTable: ``job_key`` = ``<tool>#<tenant>#<ticket>#<event>``;
-- ContextTable: the partitions ``<tenant>#kb``, ``<tenant>#asset``, ``<tenant>#ticket`` (processed
-  and imported tickets), ``<tenant>#recent`` (pointers to the newest indexed tickets),
-  ``<tenant>#usage`` (daily counters), ``<tenant>#sync`` (sync checkpoints), ``<tenant>#index`` (the
-  search index pointer), ``<tenant>#oauth`` (shared access tokens), and its entry in each tool's
-  unfinished-sync list ``_sync#<tool>``;
+- ContextTable: the partitions ``<tenant>#erased`` (digests of erased ticket ids syncs skip),
+  ``<tenant>#kb``, ``<tenant>#asset``, ``<tenant>#ticket`` (processed and imported tickets),
+  ``<tenant>#recent`` (pointers to the newest indexed tickets), ``<tenant>#usage`` (daily counters),
+  ``<tenant>#sync`` (sync checkpoints), ``<tenant>#index`` (the search index pointer),
+  ``<tenant>#oauth`` (shared access tokens), and its entry in each tool's unfinished-sync list
+  ``_sync#<tool>``;
 - the index bucket: every object (every version) under ``<tenant>/`` (:mod:`.erase_index`);
 - each tool's queue and dead-letter queue: jobs whose body names the tenant (ids only).
 
-With ``--ticket`` only that ticket's delivery and job records, its ticket item and recent-ticket
-pointer, its queued jobs, and its text in the search index: rebuilt without it and republished, every
-other index version deleted (:mod:`.erase_index`).
+With ``--ticket`` only that ticket's delivery and job records, its ticket item and recent-ticket pointer
+(and an erased-ticket marker is written so the next sync does not import it again), its queued jobs, and
+its text in the search index: rebuilt without it and republished, every other index version deleted
+(:mod:`.erase_index`).
 
 Costs and limits (README, under the CLI; the command says them too): the deliveries and jobs
 tables have no index by tenant, so each is read with one ``Scan`` (read capacity for the whole
@@ -36,6 +38,7 @@ from ticket_enhancer.cli import erase_index
 from ticket_enhancer.cli.erase_queues import erase_queues, matcher
 from ticket_enhancer.cli.errors import CliError
 from ticket_enhancer.cli.target import Target, resolve
+from ticket_enhancer.sync.store import ERASED_KIND, erased_marker
 from ticket_enhancer.tenants import deserialize_item, secret_name, valid_tenant_id, webhook_secret_name
 
 MAX_TICKET_ID = 256  # as queued jobs allow
@@ -48,6 +51,7 @@ CONTEXT_KINDS = {
     "sync": "sync checkpoints",
     "index": "search index pointer",
     "oauth": "shared access tokens",  # ticket_enhancer.tokens (Zoho)
+    ERASED_KIND: "erased-ticket markers",  # ticket_enhancer.sync.store: ids a sync must not import
 }
 SECRETS = "secrets (Secrets Manager, ForceDeleteWithoutRecovery: no recovery window)"
 PITR_DEFAULT_DAYS = 35
@@ -172,6 +176,12 @@ def _erase_context(ddb: Any, table: str, tenant_id: str, ticket_id: str | None, 
         report.add("ticket index entry (ContextTable)", 1 if gone.get("Attributes") else 0)
         pointers = _delete_partition(ddb, table, f"{tenant_id}#recent", ticket_id)
         report.add("recent ticket pointer (ContextTable)", pointers)
+        # The tool still has the ticket: the marker (a digest of its id) keeps later syncs from importing it.
+        ddb.put_item(TableName=table, Item=erased_marker(tenant_id, ticket_id))
+        report.later.append(
+            f"ticket {ticket_id} stays in the ticketing tool: later syncs skip it (an erased-ticket "
+            "marker holding a SHA-256 digest of its id; `tenants erase` of the whole tenant removes it)"
+        )
         return
     for kind, what in CONTEXT_KINDS.items():
         report.add(f"{what} (ContextTable)", _delete_partition(ddb, table, f"{tenant_id}#{kind}"))

@@ -58,6 +58,7 @@ TICKET_FIELDS = (
     "category",
     "group",
     "priority",
+    "group_id",
 )
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 

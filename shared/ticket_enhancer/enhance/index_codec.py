@@ -112,7 +112,7 @@ def _decode(blob: bytes, tenant_id: str) -> TenantIndex:
         arrays[name] = np.frombuffer(raw, dtype=dtype, count=count, offset=offset).copy()
         offset = end
     n_tickets = len(header["tickets"]["ticket_id"])
-    # A field added after an index was written (category, group, priority) reads as "" there.
+    # A field added after an index was written (category, group, priority, group_id) reads as "".
     tickets = {name: list(header["tickets"].get(name) or [""] * n_tickets) for name in TICKET_FIELDS}
     passages = list(header["passages"])
 

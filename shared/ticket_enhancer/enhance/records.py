@@ -43,9 +43,12 @@ class IndexedTicket:
     resolved: str = ""  # ISO 8601, UTC
     status: str = ""  # "resolved" (history) or "open"
     category: str = ""  # category / type as the tool names it
-    group: str = ""  # assignment group / team
+    group: str = ""  # assignment group / team, its name (shown)
     priority: str = ""  # the tool's own priority name
     scope: str = ""  # the scope key: Jira project, Zendesk organisation, ServiceNow company, ...
+    # The group's stable id where the tool has one, as the fetched ticket's ``Ticket.group_id``:
+    # triage's group vote matches on it (a renamed group stays one group); "" matches by name.
+    group_id: str = ""
 
     @property
     def label(self) -> str:
@@ -90,6 +93,7 @@ class FieldSuggestion:
     value: str  # as the tool names it (a value seen in the tenant's synced history)
     confidence: float  # the winning value's share of the vote weight, 0..1
     votes: int  # how many similar resolved tickets voted for it
+    id: str = ""  # the value's stable id where the tool has one (the assignment group's)
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,6 +224,7 @@ class ContextStore:
                 "status": (ticket.status or "open")[:_MAX_FIELD_CHARS],
                 "category": ticket.category[:_MAX_FIELD_CHARS],
                 "group": ticket.group[:_MAX_FIELD_CHARS],
+                "group_id": ticket.group_id[:_MAX_FIELD_CHARS],
                 "priority": (ticket.priority_raw or "")[:_MAX_FIELD_CHARS],
             },
             expires_at=expires_at,
@@ -292,6 +293,7 @@ def _indexed(item: Mapping[str, Any], ticket_id: str) -> IndexedTicket:
         status=_s(item, "status") or "open",  # processed tickets; items from before it was stored
         category=_s(item, "category"),
         group=_s(item, "group"),
+        group_id=_s(item, "group_id"),
         priority=_s(item, "priority"),
         scope=_s(item, "scope"),
     )

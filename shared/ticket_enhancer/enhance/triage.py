@@ -5,8 +5,10 @@ same ranker as similar tickets) and lets the best :data:`VOTERS` vote, each with
 score relative to the best one, squared (so the clearly similar tickets decide). For each field
 the value with the largest weight wins; its confidence is its share of the weight of the voters
 that have the field set. Only values that occur in the tenant's synced history are ever suggested
-(they are the votes), a value is suggested only with at least :data:`MIN_VOTES` votes and
-:data:`MIN_CONFIDENCE`, and a field no voter has is no suggestion. Tenant option ``triage``:
+(they are the votes); an assignment group is matched by its id where the tool has one (the
+history's and the fetched ticket's ``group_id``) and shown by its name. A value is suggested only
+with at least :data:`MIN_VOTES` votes and :data:`MIN_CONFIDENCE`, and a field no voter has is no
+suggestion. Tenant option ``triage``:
 ``suggest`` (default) or ``off``.
 """
 
@@ -58,16 +60,24 @@ def resolved_history(tickets: Sequence[IndexedTicket]) -> list[IndexedTicket]:
     ]
 
 
-def _vote(voters: Sequence[tuple[IndexedTicket, float]], field: str) -> FieldSuggestion | None:
+def _vote(
+    voters: Sequence[tuple[IndexedTicket, float]], field: str, id_field: str = ""
+) -> FieldSuggestion | None:
+    """The value of ``field`` with the most weight. With ``id_field`` (the group's id) a voter that
+    has an id votes for the id, shown as the name the best-ranked of its voters gives it; without
+    one, for its value (case aside)."""
     weights: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
     spellings: dict[str, str] = {}
+    ids: dict[str, str] = {}
     for ticket, weight in voters:
         value = str(getattr(ticket, field)).strip()
-        if not value:
+        ident = str(getattr(ticket, id_field)).strip() if id_field else ""
+        if not (value or ident):
             continue
-        key = value.casefold()
-        spellings.setdefault(key, value)
+        key = f"id:{ident}" if ident else f"name:{value.casefold()}"
+        spellings.setdefault(key, value or ident)
+        ids[key] = ident
         weights[key] += weight
         counts[key] += 1
     total = sum(weights.values())
@@ -77,7 +87,9 @@ def _vote(voters: Sequence[tuple[IndexedTicket, float]], field: str) -> FieldSug
     confidence = weights[key] / total
     if counts[key] < MIN_VOTES or confidence < MIN_CONFIDENCE:
         return None
-    return FieldSuggestion(value=spellings[key], confidence=round(confidence, 2), votes=counts[key])
+    return FieldSuggestion(
+        value=spellings[key], confidence=round(confidence, 2), votes=counts[key], id=ids[key]
+    )
 
 
 def suggest_triage(
@@ -96,7 +108,7 @@ def suggest_triage(
     suggestion = TriageSuggestion(
         category=_vote(weighted, "category"),
         priority=_vote(weighted, "priority"),
-        group=_vote(weighted, "group"),
+        group=_vote(weighted, "group", "group_id"),
         voters=len(weighted),
     )
     return suggestion if suggestion else None

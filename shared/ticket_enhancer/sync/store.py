@@ -15,10 +15,16 @@ BatchWriteItem writes 25 a call.
   full import: documented).
 
 A record without an id, or with an id longer than 128 characters, is malformed: skipped, counted.
+
+* erased tickets: ``<tenant>#erased`` / SHA-256 of the ticket id, written by ``tenants erase ID --ticket
+  T`` (no text, not even the id in clear). The tool still holds the ticket, so without it the next sync
+  would import it again; :meth:`DynamoRecordStore.put_tickets` leaves those ids out (counted as
+  ``erased``). Erasing the whole tenant deletes the partition with everything else.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +43,7 @@ MAX_TEXT_BYTES = 4096  # as the processed-ticket index (enhance.store.MAX_INDEXE
 MAX_FIELD_CHARS = 1024
 MAX_ARTICLE_BODY_CHARS = 50_000
 ARTICLE_PREFIX = "sync:"
+ERASED_KIND = "erased"  # ContextTable partition ``<tenant>#erased``: ticket ids a sync must not import
 _BATCH = 25
 _MAX_BATCH_TRIES = 8
 
@@ -46,6 +53,7 @@ class Stored:
     written: int = 0
     skipped: int = 0  # malformed
     expired: int = 0  # resolved before the retention window
+    erased: int = 0  # erased by `tenants erase --ticket`: never imported again
 
 
 class RecordStore(Protocol):
@@ -72,6 +80,15 @@ def _epoch(iso: str) -> float | None:
         return None
 
 
+def erased_digest(ticket_id: str) -> str:
+    return hashlib.sha256(ticket_id.encode()).hexdigest()
+
+
+def erased_marker(tenant_id: str, ticket_id: str) -> dict[str, Any]:
+    """The item that keeps an erased ticket out of later syncs: a digest of its id, none of its text."""
+    return {"pk": {"S": f"{tenant_id}#{ERASED_KIND}"}, "sk": {"S": erased_digest(ticket_id)}}
+
+
 def ticket_item(tenant_id: str, ticket: IndexedTicket, expires_at: int) -> dict[str, Any]:
     values = {
         "display_key": ticket.display_key[:MAX_FIELD_CHARS],
@@ -84,6 +101,7 @@ def ticket_item(tenant_id: str, ticket: IndexedTicket, expires_at: int) -> dict[
         "status": (ticket.status or "resolved")[:32],
         "category": ticket.category[:MAX_FIELD_CHARS],
         "group": ticket.group[:MAX_FIELD_CHARS],
+        "group_id": ticket.group_id[:MAX_FIELD_CHARS],
         "priority": ticket.priority[:MAX_FIELD_CHARS],
         "scope": ticket.scope[:MAX_FIELD_CHARS],
         "origin": "history",
@@ -112,6 +130,7 @@ class DynamoRecordStore:
 
     def __init__(self, dynamodb: DynamoDBClient, table: str, *, clock: Any = time.time) -> None:
         self._db, self._table, self._clock = dynamodb, table, clock
+        self._erased: dict[str, frozenset[str]] = {}  # per tenant, read once per store (one sync run)
 
     def _write(self, items: list[dict[str, Any]]) -> None:
         for start in range(0, len(items), _BATCH):
@@ -131,10 +150,14 @@ class DynamoRecordStore:
         if not valid_tenant_id(tenant_id):
             raise ValueError(f"invalid tenant id {tenant_id!r}")
         now = self._clock()
-        items, skipped, expired = [], 0, 0
+        erased_ids = self.erased_ids(tenant_id)
+        items, skipped, expired, erased = [], 0, 0, 0
         for ticket in tickets:
             if not isinstance(ticket, IndexedTicket) or not _valid_id(ticket.ticket_id):
                 skipped += 1
+                continue
+            if erased_ids and erased_digest(ticket.ticket_id) in erased_ids:
+                erased += 1
                 continue
             when = _epoch(ticket.resolved) or _epoch(ticket.created) or now
             expires_at = int(min(when, now) + retention_days * DAY_SECONDS)
@@ -143,7 +166,14 @@ class DynamoRecordStore:
                 continue
             items.append(ticket_item(tenant_id, ticket, expires_at))
         self._write(items)
-        return Stored(written=len(items), skipped=skipped, expired=expired)
+        return Stored(written=len(items), skipped=skipped, expired=expired, erased=erased)
+
+    def erased_ids(self, tenant_id: str) -> frozenset[str]:
+        """Digests of the tenant's erased ticket ids (``tenants erase --ticket``), read once per store."""
+        if tenant_id not in self._erased:
+            pk = f"{tenant_id}#{ERASED_KIND}"
+            self._erased[tenant_id] = frozenset(item["sk"]["S"] for item in self._items(pk))
+        return self._erased[tenant_id]
 
     def put_articles(self, tenant_id: str, articles: Sequence[Article]) -> Stored:
         if not valid_tenant_id(tenant_id):
@@ -183,7 +213,7 @@ class DynamoRecordStore:
         if not valid_tenant_id(tenant_id):
             raise ValueError(f"invalid tenant id {tenant_id!r}")
         names = ("display_key", "subject", "text", "url", "created", "resolution", "resolved")
-        more = ("status", "category", "group", "priority", "scope")
+        more = ("status", "category", "group", "priority", "scope", "group_id")
         for item in self._items(f"{tenant_id}#ticket"):
             if origin is not None and item.get("origin", {}).get("S", "") != origin:
                 continue

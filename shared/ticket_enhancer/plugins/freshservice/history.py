@@ -135,6 +135,7 @@ def parse_ticket(data: Any, resolution: str, base_url: str) -> IndexedTicket:
         status="resolved",
         category=text_field(ticket.get("category")),
         group=text_field(ticket.get("group_id")),
+        group_id=text_field(ticket.get("group_id")),
         priority=PRIORITY.get(priority, priority),
         scope=text_field(ticket.get("department_id")),
     )

@@ -119,6 +119,7 @@ class FreshservicePlugin(TicketingToolPlugin):
             scope=text_field(ticket.get("department_id")),
             category=text_field(ticket.get("category")),
             group=text_field(ticket.get("group_id")),
+            group_id=text_field(ticket.get("group_id")),  # no names without a groups listing
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:

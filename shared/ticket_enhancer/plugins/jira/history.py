@@ -118,6 +118,7 @@ def parse_issue(issue_data: Any, base_url: str, latest: dict[str, Any] | None = 
         status="resolved",
         category=named(fields.get("issuetype")) or "",
         group=text_field(first_component.get("name")),
+        group_id=text_field(first_component.get("id")),  # as the fetched issue's (a project's own)
         priority=named(fields.get("priority")) or "",
         scope=text_field(obj(fields.get("project")).get("key")),
     )

@@ -181,6 +181,7 @@ class JiraPlugin(TicketingToolPlugin):
             scope=text_field(obj(fields.get("project")).get("key")),
             category=named(fields.get("issuetype")) or "",
             group=_first_name(fields.get("components")),
+            group_id=_first_name(fields.get("components"), "id"),  # as the history's
         )
 
     async def get_ticket(self, tenant: TenantContext, ticket_id: str) -> Ticket:
@@ -304,6 +305,6 @@ class JiraPlugin(TicketingToolPlugin):
         return [adf_text(obj(c).get("body")) for c in comments] if isinstance(comments, list) else []
 
 
-def _first_name(items: Any) -> str:
-    """The name of a list's first ``{"name": ...}`` (Jira components: the group)."""
-    return text_field(obj(items[0]).get("name")) if isinstance(items, list) and items else ""
+def _first_name(items: Any, field: str = "name") -> str:
+    """The name (or other ``field``) of a list's first ``{"name": ...}`` (Jira components: the group)."""
+    return text_field(obj(items[0]).get(field)) if isinstance(items, list) and items else ""

@@ -98,6 +98,7 @@ def parse_request(data: Any, resolution: str, base_url: str) -> IndexedTicket:
         status="resolved",
         category=named(request.get("category")) or "",
         group=named(request.get("group")) or "",
+        group_id=text_field(obj(request.get("group")).get("id")),
         priority=named(request.get("priority")) or "",
         scope=named(request.get("site")) or "",
     )

@@ -170,6 +170,7 @@ class ServiceDeskPlusPlugin(TicketingToolPlugin):
             scope=named(request.get("site")) or "",
             category=named(request.get("category")) or "",
             group=named(request.get("group")) or "",
+            group_id=text_field(obj(request.get("group")).get("id")),  # as the history's
         )
 
     def _check_status(self, body: dict[str, Any], operation: str) -> None:

@@ -79,6 +79,7 @@ def parse_incident(data: Any, base_url: str) -> IndexedTicket:
         status="resolved",
         category=field_part(record, "category", "display_value"),
         group=field_part(record, "assignment_group", "display_value"),
+        group_id=field_part(record, "assignment_group", "value"),  # the group's sys_id
         priority=field_part(record, "priority", "display_value"),
         scope=field_part(record, "company", "value"),
     )

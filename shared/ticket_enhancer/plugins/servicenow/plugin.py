@@ -204,6 +204,7 @@ class ServiceNowPlugin(TicketingToolPlugin):
             scope=records.field_part(raw, "company", "value"),  # the company's sys_id, as the history's
             category=records.field_part(raw, "category", "display_value"),
             group=records.field_part(raw, "assignment_group", "display_value"),
+            group_id=records.field_part(raw, "assignment_group", "value"),  # its sys_id, as the history's
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:

@@ -96,6 +96,7 @@ def parse_ticket(data: Any, articles: list[dict[str, Any]], base_url: str) -> In
         status="resolved",
         category="",
         group=named(ticket.get("group")) or "",
+        group_id=text_field(ticket.get("group_id")),
         priority=named(ticket.get("priority")) or "",
         scope=named(ticket.get("organization")) or "",
     )

@@ -229,6 +229,7 @@ class ZammadPlugin(TicketingToolPlugin):
             url=f"{tenant.config.base_url.rstrip('/')}/#ticket/zoom/{found_id}",
             scope=named(ticket.get("organization")) or "",  # expanded: the organisation's name
             group=named(ticket.get("group")) or "",
+            group_id=text_field(ticket.get("group_id")),  # as the history's
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:

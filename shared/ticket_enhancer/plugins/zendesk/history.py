@@ -9,7 +9,7 @@ kept, and each costs one more call, ``GET /api/v2/tickets/{id}/comments?sort_ord
 listing carries no comments): the resolution is the last public comment by someone other than the
 requester that is not one of our notes. The ticket has no solved time of its own (that is in
 ticket metrics): ``updated_at`` stands for it. Scope: ``organization_id``; category: ``type``;
-group: the group's name.
+group: the group's name (and its id, as the fetched ticket's).
 
 Knowledge: Help Center ``GET /api/v2/help_center/articles.json?page[size]=25`` (cursor paging,
 ``meta.has_more`` / ``meta.after_cursor``; up to 100 a page); drafts are left out.
@@ -89,6 +89,7 @@ def parse_ticket(data: Any, groups: dict[str, str], resolution: str, base_url: s
         status="resolved",
         category=text_field(ticket.get("type")),
         group=groups.get(group_id, group_id),
+        group_id=group_id,
         priority=text_field(ticket.get("priority")),
         scope=text_field(ticket.get("organization_id")),
     )

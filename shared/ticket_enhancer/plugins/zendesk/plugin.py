@@ -109,12 +109,19 @@ class ZendeskPlugin(TicketingToolPlugin):
         )
 
     def ticket_request(self, ticket_id: str) -> VendorRequest:
-        return VendorRequest("GET", f"/api/v2/tickets/{ticket_id}", idempotent=True)
+        # The ticket has its group's id only: its name sideloaded (include=groups, as the history's
+        # export does), so both name the group alike (developer.zendesk.com, Side-loading).
+        params = {"include": "groups"}
+        return VendorRequest("GET", f"/api/v2/tickets/{ticket_id}", idempotent=True, params=params)
 
     def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
         ticket = obj(obj(data).get("ticket"))
         priority = text_field(ticket.get("priority")) or None
         found_id = text_field(ticket.get("id")) or ticket_id
+        group_id = text_field(ticket.get("group_id"))
+        sideloaded = obj(data).get("groups")
+        groups = [obj(g) for g in (sideloaded if isinstance(sideloaded, list) else [])]
+        named_as = {text_field(g.get("id")): text_field(g.get("name")) for g in groups}
         return Ticket(
             tool_type=self.__tool_type__,
             tenant_id=tenant.tenant_id,
@@ -130,7 +137,8 @@ class ZendeskPlugin(TicketingToolPlugin):
             url=f"{tenant.config.base_url.rstrip('/')}/agent/tickets/{found_id}",
             scope=text_field(ticket.get("organization_id")),
             category=text_field(ticket.get("type")),
-            group=text_field(ticket.get("group_id")),
+            group=named_as.get(group_id) or group_id,  # the name; the id when none was sideloaded
+            group_id=group_id,
         )
 
     def note_request(self, ticket_id: str, rendered: Any) -> VendorRequest:

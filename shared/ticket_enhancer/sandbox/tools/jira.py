@@ -31,7 +31,9 @@ SEED_TICKET: dict[str, Any] = {
         "status": {"name": "Open"},
         "project": {"key": "IT", "projectTypeKey": "service_desk"},
         "issuetype": {"name": "Network"},
-        "components": [{"name": "Network Operations"}],
+        "components": [
+            {"id": jira_history.component_id(0, "Network Operations"), "name": "Network Operations"}
+        ],
     },
 }
 

@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from ticket_enhancer.sandbox.history import OUR_NOTE, THANKS, SandboxCase, articles, cases
+from ticket_enhancer.sandbox.history import GROUPS, OUR_NOTE, THANKS, SandboxCase, articles, cases
 from ticket_enhancer.sandbox.model import Answer, Call
 
 PROJECTS = ("IT", "SALES", "ENG")  # IT: the finance scope the seed ticket is in
@@ -59,6 +59,11 @@ def comments_of(case: SandboxCase) -> list[dict[str, Any]]:
     return comments
 
 
+def component_id(scope: int, group: str) -> str:
+    """A component's id: each project has components of its own (the same name, another id)."""
+    return str(10_100 + 10 * scope + list(GROUPS.values()).index(group))
+
+
 def issue(case: SandboxCase) -> dict[str, Any]:
     requester = f"acc-{case.requester}"
     comments = comments_of(case)
@@ -74,7 +79,7 @@ def issue(case: SandboxCase) -> dict[str, Any]:
         "priority": {"name": PRIORITY[case.priority]},
         "project": {"key": project, "name": case.scope_name},
         "issuetype": {"name": case.category},
-        "components": [{"name": case.group}],
+        "components": [{"id": component_id(case.scope, case.group), "name": case.group}],
         "reporter": {"accountId": requester, "displayName": case.requester.title()},
         "comment": {"comments": inline, "startAt": 0, "maxResults": len(inline), "total": len(comments)},
     }

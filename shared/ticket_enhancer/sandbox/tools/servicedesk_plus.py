@@ -22,7 +22,7 @@ SEED_TICKET: dict[str, Any] = {
     "created_time": {"value": "1795507920000", "display_value": "Nov 24, 2026 08:12 AM"},
     "site": {"name": "Acme Finance"},
     "category": {"name": "Network"},
-    "group": {"name": "Network Operations"},
+    "group": {"id": servicedesk_plus_history.GROUP_IDS["Network Operations"], "name": "Network Operations"},
 }
 OK = {"status_code": 2000, "status": "success"}
 

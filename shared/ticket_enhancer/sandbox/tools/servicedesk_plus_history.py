@@ -10,12 +10,13 @@ import re
 from datetime import datetime
 from typing import Any
 
-from ticket_enhancer.sandbox.history import SandboxCase, articles, cases
+from ticket_enhancer.sandbox.history import GROUPS, SandboxCase, articles, cases
 from ticket_enhancer.sandbox.model import Answer, Call
 
 OK = {"status_code": 2000, "status": "success"}
 MAX_ROWS = 100
 PRIORITY = {"critical": "Urgent", "high": "High", "medium": "Medium", "low": "Low"}
+GROUP_IDS = {name: str(100_000_000_000_301 + i) for i, name in enumerate(GROUPS.values())}
 _RESOLUTION = re.compile(r"/api/v3/requests/(\d+)/resolutions")
 
 
@@ -35,7 +36,7 @@ def request(case: SandboxCase) -> dict[str, Any]:
         "status": {"name": "Closed" if case.n % 3 == 0 else "Resolved"},
         "priority": {"name": PRIORITY[case.priority]},
         "category": {"name": case.category},
-        "group": {"name": case.group},
+        "group": {"id": GROUP_IDS[case.group], "name": case.group},
         "site": {"name": case.scope_name},
         "created_time": _time(case.created),
         "resolved_time": _time(case.resolved),

@@ -15,7 +15,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs
 
-from ticket_enhancer.sandbox.history import SCOPES
+from ticket_enhancer.sandbox.history import GROUPS, SCOPES
 from ticket_enhancer.sandbox.incident import DESCRIPTION, REQUESTER, SUBJECT
 from ticket_enhancer.sandbox.model import Answer, Call, ToolData
 from ticket_enhancer.sandbox.tools import servicenow_history
@@ -51,7 +51,7 @@ DISPLAY: dict[str, dict[str, str]] = {
     "caller_id": {CALLER_SYS_ID: REQUESTER},
     "requested_for": {CALLER_SYS_ID: REQUESTER},
     "company": {servicenow_history.sys_id("company", name): name for name in SCOPES},
-    "assignment_group": {servicenow_history.sys_id("group", "Network Operations"): "Network Operations"},
+    "assignment_group": {servicenow_history.sys_id("group", name): name for name in GROUPS.values()},
     "category": {"network": "Network"},
     "opened_at": {"2026-11-24 08:12:00": "24/11/2026 09:12:00"},  # the API user's zone and format
     "sys_created_on": {"2026-11-24 08:12:00": "24/11/2026 09:12:00"},

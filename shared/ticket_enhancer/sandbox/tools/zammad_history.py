@@ -9,11 +9,12 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from ticket_enhancer.sandbox.history import OUR_NOTE, THANKS, SandboxCase, articles, cases
+from ticket_enhancer.sandbox.history import GROUPS, OUR_NOTE, THANKS, SandboxCase, articles, cases
 from ticket_enhancer.sandbox.model import Answer, Call
 
 ORGANISATIONS = ("Finance", "Sales", "Engineering")
 PRIORITY = {"critical": "3 high", "high": "3 high", "medium": "2 normal", "low": "1 low"}
+GROUP_IDS = {name: 3 + i for i, name in enumerate(GROUPS.values())}  # 2: the seed's Service Desk
 KB_ID, AGENT_ID, OURS_ID = 1, 3, 99
 MAX_LIMIT = 100
 _SINCE = re.compile(r"close_at:>=(\d{4}-\d{2}-\d{2})")
@@ -34,6 +35,7 @@ def ticket(case: SandboxCase) -> dict[str, Any]:
         "id": 60_000 + case.n,
         "number": str(70_000 + case.n),
         "title": "" if case.malformed else case.subject,
+        "group_id": GROUP_IDS[case.group],
         "group": case.group,
         "organization": ORGANISATIONS[case.scope],
         "priority": PRIORITY[case.priority],

@@ -18,7 +18,7 @@ SEED_TICKET: dict[str, Any] = {
     "status": "new",
     "requester_id": 20978392,
     "organization_id": 360001,
-    "group_id": 9001,
+    "group_id": zendesk_history.GROUP_IDS["Network Operations"],
     "type": "incident",
     "created_at": "2026-11-24T08:12:00Z",
 }
@@ -49,7 +49,17 @@ def route(data: ToolData, call: Call) -> Answer:
         comment = call.json()["ticket"]["comment"]
         data.add_note(ticket, {"html_body": comment["html_body"], "public": comment["public"]})
         return Answer(200, {"ticket": ticket})
-    return Answer(200, {"ticket": ticket}) if call.method == "GET" else Answer(405)
+    return Answer(200, _sideloaded(ticket, call)) if call.method == "GET" else Answer(405)
+
+
+def _sideloaded(ticket: dict[str, Any], call: Call) -> dict[str, Any]:
+    """The ticket, with its group beside it when asked (``include=groups``, as Zendesk sideloads)."""
+    body: dict[str, Any] = {"ticket": ticket}
+    if "groups" in (call.query.get("include") or [""])[0].split(","):
+        names = {gid: name for name, gid in zendesk_history.GROUP_IDS.items()}
+        group_id = ticket.get("group_id")
+        body["groups"] = [{"id": group_id, "name": names[group_id]}] if group_id in names else []
+    return body
 
 
 def _comments(notes: list[dict[str, Any]], call: Call) -> Answer:
