@@ -135,8 +135,7 @@ WORKER_FIRST_USE = (
     "ticket_enhancer.enhance.model_output",
     "ticket_enhancer.enhance.model_note",
     "ticket_enhancer.enhance.prompt",
-    "ticket_enhancer.cli",
-    "ticket_enhancer.local",
+    "ticket_enhancer_dev",  # never: not in any layer
     "langdetect",
     "stdnum",
     "phonenumbers",
