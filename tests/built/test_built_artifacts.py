@@ -129,6 +129,31 @@ def test_webhook_imports_no_other_tool_and_no_dev_dependency(tool: str, probes: 
         assert heavy not in modules, heavy
 
 
+# What a worker's init leaves for the jobs that need it (tests/unit/test_worker_init.py has the
+# reasons; the cold-start budget, README "Benchmarks", depends on it).
+WORKER_FIRST_USE = (
+    "ticket_enhancer.enhance.model_output",
+    "ticket_enhancer.enhance.model_note",
+    "ticket_enhancer.enhance.prompt",
+    "ticket_enhancer_dev",  # never: not in any layer
+    "langdetect",
+    "stdnum",
+    "phonenumbers",
+    "numpy",
+    "bm25s",
+    "aws_lambda_powertools.utilities.batch",
+)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_worker_init_imports_nothing_that_waits_for_first_use(tool: str, probes: dict[str, Probe]) -> None:
+    modules = set(probes[f"{_camel(tool)}WorkerFunction"]["modules"])
+    assert f"ticket_enhancer.plugins.{tool}.plugin" in modules
+    assert {"ticket_enhancer.enhance.pipeline", "ticket_enhancer.enhance.language", "httpx"} <= modules
+    loaded = sorted(m for m in modules for lazy in WORKER_FIRST_USE if m == lazy or m.startswith(f"{lazy}."))
+    assert loaded == [], tool
+
+
 def test_functions_call_aws_through_the_runtimes_botocore_never_boto3(probes: dict[str, Probe]) -> None:
     """One AWS SDK: botocore's clients, made at init from the runtime's own botocore (no layer ships
     one), without boto3's import on top (README, "One AWS SDK")."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "WEBHOOK_CONFIG",
     "WORKER_CONFIG",
+    "LazyClient",
     "Timeouts",
     "bedrock_runtime",
     "dynamodb",
@@ -70,6 +72,20 @@ def _client(service: str, timeouts: Timeouts) -> Any:
         # botocore reads AWS_DEFAULT_REGION only; Lambda sets AWS_REGION (and both, today).
         region = os.environ.get("AWS_REGION") or None
         return _session.create_client(service, region_name=region, config=config)
+
+
+class LazyClient:
+    """A client made on first use (thread-safe), then used for every call: for a client that only
+    some jobs need (the worker's S3 for index loads, its SQS for deferrals), so init does not pay."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory, self._client, self._lock = factory, None, threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._factory()
+        return getattr(self._client, name)
 
 
 def dynamodb(config: Timeouts = WEBHOOK_CONFIG) -> DynamoDBClient:

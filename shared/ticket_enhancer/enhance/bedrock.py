@@ -26,8 +26,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ticket_enhancer.enhance.errors import ModelThrottledError, SynthesisError
-from ticket_enhancer.enhance.model_output import ModelReply
 from ticket_enhancer.enhance.openai_compat import MAX_TOKENS, TEMPERATURE
+from ticket_enhancer.enhance.records import ModelReply
 
 if TYPE_CHECKING:
     from ticket_enhancer.enhance.prompt import Prompt

@@ -16,7 +16,6 @@ name the tenant it was asked for (:func:`~ticket_enhancer.enhance.index_codec.de
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ticket_enhancer.aws import LazyClient  # re-exported: where callers found it first
 from ticket_enhancer.cache import TtlCache
 from ticket_enhancer.enhance.errors import ContextStoreError
 from ticket_enhancer.enhance.index_codec import decode_index, encode_index
@@ -78,19 +78,6 @@ def delete_keys(s3: Any, bucket: str, objects: list[dict[str, str]]) -> int:
             error = answer["Errors"][0]
             raise ContextStoreError(f"S3 refused to delete {error.get('Key')}: {error.get('Code')}")
     return len(objects)
-
-
-class LazyClient:
-    """A client made on first use (thread-safe), then used for every call."""
-
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        self._factory, self._client, self._lock = factory, None, threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        with self._lock:
-            if self._client is None:
-                self._client = self._factory()
-        return getattr(self._client, name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ticket_enhancer.enhance.errors import SynthesisError
+from ticket_enhancer.enhance.records import ModelReply  # a provider's raw answer (records: cheap at init)
 
 if TYPE_CHECKING:
     from ticket_enhancer.enhance.records import GatheredContext
@@ -64,14 +65,6 @@ _TRAILING = ".,;:!?'\"»)]}"
 _MARKERS = re.compile("[\ufdd0-\ufdd2]")
 
 
-@dataclass(frozen=True, slots=True)
-class ModelReply:
-    """A provider's raw answer (text, or the JSON of a tool call) and the tokens the call used."""
-
-    text: str
-    tokens: int = 0
-
-
 class ModelOutputError(SynthesisError):
     """The model's answer failed a check; ``reason`` is what the note and the metrics show."""
 
@@ -87,12 +80,14 @@ class TriageGuess(BaseModel):
     confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
+# Defaults are factories, not instances: an instance made here would build the validators at
+# import, which ``defer_build`` leaves to the first answer checked (workers with a model only).
 class Triage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    category: TriageGuess = TriageGuess()
-    priority: TriageGuess = TriageGuess()
-    group: TriageGuess = TriageGuess()
+    category: TriageGuess = Field(default_factory=TriageGuess)
+    priority: TriageGuess = Field(default_factory=TriageGuess)
+    group: TriageGuess = Field(default_factory=TriageGuess)
 
 
 class ModelAnswer(BaseModel):
@@ -103,7 +98,7 @@ class ModelAnswer(BaseModel):
     summary: str = Field(max_length=MAX_SUMMARY_CHARS)
     likely_cause: str = Field(default="", max_length=MAX_CAUSE_CHARS)
     open_questions: list[str] = Field(default_factory=list, max_length=MAX_QUESTIONS)
-    triage: Triage = Triage()
+    triage: Triage = Field(default_factory=Triage)
 
     def texts(self) -> list[str]:
         """Every free-text value, for the URL check."""

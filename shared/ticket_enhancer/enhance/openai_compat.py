@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ticket_enhancer.enhance.errors import ModelThrottledError, SynthesisError
-from ticket_enhancer.enhance.model_output import ModelReply
+from ticket_enhancer.enhance.records import ModelReply
 from ticket_enhancer.urls import BaseUrlError, Resolver, check_resolved_host, system_resolve
 
 if TYPE_CHECKING:

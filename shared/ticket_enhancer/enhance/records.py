@@ -131,3 +131,12 @@ class GatheredContext:
     triage: TriageSuggestion | None = None
     duplicates: DuplicateSignal | None = None
     summary: Summary | None = None  # None: not computed (the note computes it)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelReply:
+    """A provider's raw answer (text, or the JSON of a tool call) and the tokens the call used
+    (also ``model_output.ModelReply``; here so the providers load without the answer checks)."""
+
+    text: str
+    tokens: int = 0

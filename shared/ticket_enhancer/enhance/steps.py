@@ -17,7 +17,6 @@ from ticket_enhancer.enhance.context import EnhancementContext, TicketText
 from ticket_enhancer.enhance.network import extract_indicators, match_assets
 from ticket_enhancer.enhance.note import compose_offline_note
 from ticket_enhancer.enhance.openai_compat import MAX_TOKENS
-from ticket_enhancer.enhance.prompt import build_prompt, language_code, mask_context
 from ticket_enhancer.enhance.retrieval import find_articles, find_similar, scope_for
 from ticket_enhancer.enhance.store import RECENT_LIMIT
 from ticket_enhancer.enhance.synthesis import (
@@ -32,7 +31,7 @@ from ticket_enhancer.enhance.usage import limit_option
 
 if TYPE_CHECKING:
     from ticket_enhancer.enhance.index_store import IndexStore
-    from ticket_enhancer.enhance.records import Article, IndexedTicket
+    from ticket_enhancer.enhance.records import Article, GatheredContext, IndexedTicket
     from ticket_enhancer.enhance.store import ContextStore
     from ticket_enhancer.enhance.usage import UsageStore
     from ticket_enhancer.urls import Resolver
@@ -216,8 +215,17 @@ def personal_data_masker() -> Callable[[str], str] | None:
     return mask_personal_data
 
 
+def _masked(context: GatheredContext, mask: Callable[[str], str]) -> GatheredContext:
+    """``prompt.mask_context`` (the prompt module is the model side's: imported when needed)."""
+    from ticket_enhancer.enhance.prompt import mask_context
+
+    return mask_context(context, mask)
+
+
 def note_language(ctx: EnhancementContext) -> str:
     """The tenant's ``note_language`` code, or with ``auto`` (the default) the ticket's detected one."""
+    from ticket_enhancer.enhance.prompt import language_code
+
     chosen = ctx.tenant.config.options.get("note_language", "auto").strip()
     if chosen.lower() != "auto":
         return language_code(chosen)
@@ -267,7 +275,7 @@ class SynthesisStep:
         self.timeout = model_timeout + 5.0
 
     def _offline(self, ctx: EnhancementContext, provider: str, reason: str, mask: Any) -> None:
-        gathered = ctx.gathered() if mask is None else mask_context(ctx.gathered(), mask)
+        gathered = ctx.gathered() if mask is None else _masked(ctx.gathered(), mask)
         ctx.mark_unavailable(self.name, reason)
         ctx.results[self.name] = SynthesisResult(
             compose_offline_note(gathered), OfflineProvider.name, provider, reason
@@ -290,6 +298,12 @@ class SynthesisStep:
             logger.warning("job %s: personal data masking unavailable: the model is not called", ctx.job_id)
             self._offline(ctx, provider.name, "personal data masking unavailable", None)
             return
+        if not model:  # the offline note, from the masked text when redacting: no prompt to build
+            gathered = ctx.gathered() if mask is None else _masked(ctx.gathered(), mask)
+            ctx.results[self.name] = SynthesisResult(compose_offline_note(gathered), OfflineProvider.name)
+            return
+        from ticket_enhancer.enhance.prompt import build_prompt
+
         prompt = build_prompt(
             ctx.gathered(), language=note_language(ctx), site=ctx.tenant.config.base_url, mask=mask
         )

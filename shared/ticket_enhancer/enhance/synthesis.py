@@ -4,6 +4,10 @@ Model output is an untrusted JSON answer (``model_output``): checked, then compo
 with the offline note's parts (``model_note``), so no link in it is ever live; the renderer sanitises
 it all again downstream. :func:`synthesize_note` never fails: any provider error, timeout, throttle
 or refused answer yields the offline note and records which provider failed and why.
+
+The model side's answer checks, note composition and prompt (``model_output``, ``model_note``,
+``prompt``) are imported when a model is called, not at init: the default provider is the offline
+note, which needs none of them (``tests/unit/test_worker_init.py`` pins the worker's init imports).
 """
 
 from __future__ import annotations
@@ -16,14 +20,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ticket_enhancer.enhance.bedrock import BedrockProvider, default_bedrock_model
 from ticket_enhancer.enhance.errors import ModelThrottledError, SynthesisError
-from ticket_enhancer.enhance.model_note import compose_model_note
-from ticket_enhancer.enhance.model_output import MAX_ANSWER_CHARS, ModelOutputError, ModelReply, parse_answer
 from ticket_enhancer.enhance.note import compose_offline_note
 from ticket_enhancer.enhance.openai_compat import DEFAULT_TIMEOUT, OpenAICompatibleProvider
-from ticket_enhancer.enhance.prompt import Prompt, build_prompt
+from ticket_enhancer.enhance.records import ModelReply
 from ticket_enhancer.urls import system_resolve
 
 if TYPE_CHECKING:
+    from ticket_enhancer.enhance.model_output import MAX_ANSWER_CHARS as MAX_OUTPUT_CHARS
+    from ticket_enhancer.enhance.prompt import Prompt, build_prompt
     from ticket_enhancer.plugins.context import TenantContext
     from ticket_enhancer.urls import Resolver
 
@@ -47,7 +51,18 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MAX_OUTPUT_CHARS = MAX_ANSWER_CHARS  # a longer answer is refused ("too long"), never cut
+
+def __getattr__(name: str) -> Any:
+    """The model side's names this module re-exports, imported on first use (see the docstring)."""
+    if name == "MAX_OUTPUT_CHARS":  # a longer answer is refused ("too long"), never cut
+        from ticket_enhancer.enhance.model_output import MAX_ANSWER_CHARS
+
+        return MAX_ANSWER_CHARS
+    if name in ("Prompt", "build_prompt"):
+        from ticket_enhancer.enhance import prompt
+
+        return getattr(prompt, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class SynthesisProvider(Protocol):
@@ -90,6 +105,9 @@ async def synthesize_note(
     offline = compose_offline_note(prompt.context) if offline is None else offline
     if provider.name == OfflineProvider.name:
         return SynthesisResult(offline, OfflineProvider.name)
+    from ticket_enhancer.enhance.model_note import compose_model_note
+    from ticket_enhancer.enhance.model_output import ModelOutputError, parse_answer
+
     tokens = 0
     try:
         async with asyncio.timeout(seconds):

@@ -8,9 +8,11 @@ alone still matches. Every punctuation, symbol, separator or control character o
 joiners ``. _ : -`` ends a token, and joiners at a token's ends are dropped (a sentence's full stop
 is not part of its last word).
 
-It is built on ``str.translate``, ``str.split`` and ``map``/``filterfalse`` rather than a regular
-expression or a Python loop per word: indexing 100,000 tickets spends most of its time here. The input is
-capped so hostile text costs little.
+:func:`tokenize` (a query) is built on ``str.translate``, ``str.split`` and ``map``/``filterfalse``
+rather than a regular expression or a Python loop per word; :func:`tokenize_corpus` (an index build)
+gives each text the same bag with numpy over the texts' bytes (:mod:`.token_numbers`), with no
+Python object per word: indexing 100,000 tickets spent most of its time here. The input is capped
+so hostile text costs little.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import re
 import string
 import unicodedata
 from collections.abc import Sequence
-from itertools import count, filterfalse, repeat
+from itertools import filterfalse, repeat
 from typing import TYPE_CHECKING
 
 from ticket_enhancer.enhance.bm25 import STOPWORDS
@@ -29,11 +31,12 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from ticket_enhancer.enhance.token_numbers import ChunkWords
+
 __all__ = ["JOINERS", "MAX_TEXT_CHARS", "tokenize", "tokenize_corpus"]
 
 MAX_TEXT_CHARS = 20_000
 JOINERS = "._:-"
-_BYTE_JOINERS = JOINERS.encode()
 _CHUNK_TEXTS = 4096  # texts split and numbered at a time by tokenize_corpus
 _PARTS = re.compile(r"[._:\-]+")
 # Never a token: stopwords, the empty string and single ASCII letters and digits.
@@ -41,6 +44,16 @@ _DROP = frozenset(STOPWORDS | {""} | set(string.ascii_lowercase) | set(string.di
 # punctuation, symbols, separators, controls and format characters (not unassigned/private ones)
 _SEPARATING = frozenset(
     ["Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf"]
+)
+# The same rule for ASCII as a bytes.translate table, which also lowercases (bytes from 0x80 up,
+# parts of UTF-8 sequences, stay as they are).
+_ASCII_TABLE = bytes(
+    32
+    if code < 128 and unicodedata.category(chr(code)) in _SEPARATING and chr(code) not in JOINERS
+    else ord(chr(code).lower())
+    if code < 128
+    else code
+    for code in range(256)
 )
 
 
@@ -85,51 +98,46 @@ def tokenize(text: str) -> list[str]:
 def tokenize_corpus(texts: Sequence[str]) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """The tokens of many texts at once: ``(vocabulary, token ids, document of each token)``.
 
-    The same bag per text as :func:`tokenize`, computed over the whole corpus in one ``split`` and
-    with numpy, and each distinct compound split once: building an index of 100,000 tickets
-    would otherwise spend most of its time in a Python call per ticket and per word.
+    The same bag per text as :func:`tokenize`, computed over the whole corpus with numpy
+    (:mod:`.token_numbers`: words found in the texts' UTF-8 bytes and numbered exactly, with no
+    Python object or call per word) and each distinct compound split once: building an index of
+    100,000 tickets would otherwise spend most of its time in a Python call per word. In chunks
+    of texts, so the bytes of 100,000 tickets are never all in memory at once.
     """
     import numpy as np
 
-    marker = "\x00"  # translate() made every NUL of the texts a space: this one only ends a text
-    # Split as UTF-8 bytes (about a quarter faster than str.split, same words: translate() left the
-    # space as the only whitespace below U+10000, and none lies above); only the distinct words
-    # are decoded again.
-    # One pass over the words: a word's id is where it first occurs (setdefault keeps the first);
-    # joiners are stripped and ids made dense per distinct word, not per occurrence. In chunks of
-    # texts: the words of 100,000 tickets at once would be ~9 million objects alive together.
-    first: dict[bytes, int] = {}
-    where_parts: list[npt.NDArray[np.int64]] = []
-    occurrence = count()
+    from ticket_enhancer.enhance.token_numbers import chunk_words, number_words
+
+    found: list[ChunkWords] = []
     for start in range(0, len(texts), _CHUNK_TEXTS):
         chunk = texts[start : start + _CHUNK_TEXTS]
-        ends = f" {marker} " if start + _CHUNK_TEXTS < len(texts) else ""  # ends the chunk's last text
-        words = (f" {marker} ".join(map(_words, chunk)) + ends).encode("utf-8", "surrogatepass").split()
-        where_parts.append(
-            np.fromiter(map(first.setdefault, words, occurrence), dtype=np.int64, count=len(words))
-        )
-        del words
-    where = np.concatenate(where_parts) if where_parts else np.zeros(0, dtype=np.int64)
-    del where_parts
-    positions: dict[str, int] = {}
-    dense = [
-        positions.setdefault(word.strip(_BYTE_JOINERS).decode("utf-8", "surrogatepass"), len(positions))
-        for word in first
-    ]
-    renumber = np.zeros(len(where) + 1, dtype=np.int64)
-    renumber[np.fromiter(first.values(), dtype=np.int64, count=len(first))] = dense
-    ids = renumber[where]
-    vocabulary = list(positions)
-    is_marker = ids == positions.get(marker, -1)
-    docs = np.cumsum(is_marker)
-    drop = np.fromiter((w in _DROP or w == marker for w in vocabulary), dtype=bool, count=len(vocabulary))
-    kept = ~drop[ids]
-    ids, docs = ids[kept], docs[kept]
+        if max(map(len, chunk), default=0) > MAX_TEXT_CHARS:
+            chunk = [text[:MAX_TEXT_CHARS] for text in chunk]
+        joined = " ".join(chunk)
+        if joined.isascii():  # nearly always: the bytes table alone lowercases and separates
+            found.append(chunk_words(joined.encode(), list(map(len, chunk)), _ASCII_TABLE, start))
+            continue
+        parts = [
+            text.encode() if text.isascii() else _words(text).encode("utf-8", "surrogatepass")
+            for text in chunk
+        ]
+        found.append(chunk_words(b" ".join(parts), list(map(len, parts)), _ASCII_TABLE, start))
+    words, ids, docs = number_words(found)
+    del found
+    vocabulary = [word.decode("utf-8", "surrogatepass") for word in words]
+    drop = np.fromiter((w in _DROP for w in vocabulary), dtype=bool, count=len(vocabulary))
+    if drop.any():  # the dropped words leave the vocabulary too: every entry left occurs
+        kept = ~drop[ids]
+        ids, docs = ids[kept], docs[kept]
+        vocabulary = [w for w, dropped in zip(vocabulary, drop.tolist(), strict=True) if not dropped]
+        renumber = np.cumsum(~drop) - 1
+        ids = renumber[ids]
+    positions = {word: i for i, word in enumerate(vocabulary)}
     # Each distinct compound's pieces, once, as a table: piece ids per vocabulary entry.
     counts = np.zeros(len(vocabulary), dtype=np.int64)
     table: list[int] = []
     for word_id, word in enumerate(list(vocabulary)):
-        if not drop[word_id] and not word.isalnum():
+        if not word.isalnum():
             pieces = _pieces(word)
             counts[word_id] = len(pieces)
             for piece in pieces:
@@ -138,10 +146,14 @@ def tokenize_corpus(texts: Sequence[str]) -> tuple[list[str], npt.NDArray[np.int
                     vocabulary.append(piece)
                 table.append(positions[piece])
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    per_token = counts[ids]
-    if table and per_token.any():
+    compounds = np.flatnonzero(counts[ids]) if table else np.zeros(0, dtype=np.int64)
+    if compounds.size:  # each compound occurrence adds its pieces (only those occurrences are touched)
+        compound_ids = ids[compounds]
+        per_token = counts[compound_ids]
         total = int(per_token.sum())
-        offsets = np.repeat(starts[ids] - np.cumsum(per_token) + per_token, per_token) + np.arange(total)
+        offsets = np.repeat(starts[compound_ids] - np.cumsum(per_token) + per_token, per_token) + np.arange(
+            total
+        )
         ids = np.concatenate((ids, np.asarray(table, dtype=np.int64)[offsets]))
-        docs = np.concatenate((docs, np.repeat(docs, per_token)))
+        docs = np.concatenate((docs, np.repeat(docs[compounds], per_token)))
     return vocabulary, ids, docs

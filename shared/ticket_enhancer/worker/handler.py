@@ -28,7 +28,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
@@ -95,9 +95,9 @@ def _index_store(dynamodb: DynamoDBClient, settings: Settings, s3: Any) -> Index
     """
     if not settings.context_index_bucket:
         return None
-    from ticket_enhancer.enhance.index_store import IndexStore, LazyClient
+    from ticket_enhancer.enhance.index_store import IndexStore
 
-    client = s3 or LazyClient(lambda: aws.s3(aws.WORKER_CONFIG))
+    client = s3 or aws.LazyClient(lambda: aws.s3(aws.WORKER_CONFIG))
     return IndexStore(dynamodb, settings.context_table or "", client, settings.context_index_bucket)
 
 
@@ -133,8 +133,9 @@ def make_worker_handler(
     )
     usage = UsageStore(dynamodb, settings.context_table or "") if count_usage else None
     metrics = make_metrics(tool, settings)
-    if sqs is None and settings.queue_url:  # Lambda: the worker's own queue, for deferrals
-        sqs = aws.sqs(aws.WORKER_CONFIG)
+    if sqs is None and settings.queue_url:  # Lambda: the worker's own queue, for deferrals only
+        # Made on the first deferral (a vendor's rate limit), not at init: most jobs never defer.
+        sqs = cast("SQSClient", aws.LazyClient(lambda: aws.sqs(aws.WORKER_CONFIG)))
     if pipeline is None:
         # Bedrock's client is made here with the others (Lambda init), not in a job's thread.
         factory = bedrock_client_factory or _constant(aws.bedrock_runtime())
