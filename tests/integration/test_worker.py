@@ -796,14 +796,15 @@ def test_one_failing_record_does_not_fail_the_other_nine(make_worker: WorkerFact
             assert h.record(job)["state"] == "done"
 
 
-def test_a_batchs_jobs_share_one_read_of_the_newest_tickets_and_write_five_times_each(
+def test_a_batchs_jobs_share_one_read_of_the_newest_tickets_and_their_index_writes(
     make_worker: WorkerFactory,
 ) -> None:
     """The AWS calls of a batch of 10 jobs of one tenant: the newest processed tickets are read once
     (one ``Query`` of the pointers, one ``BatchGetItem``) and every job sees them (the ticket indexed
     by the invocation before, in each note); each job writes its job record three times (claim,
-    posting, done), its delivery once and its ticket with its pointer in one ``BatchWriteItem``. The
-    next invocation reads again: nothing is kept across invocations."""
+    posting, done) and its delivery once; the jobs' tickets with their pointers go in shared
+    ``BatchWriteItem`` calls (a job's put made while another's is in flight joins the next call),
+    every one of them indexed. The next invocation reads again: nothing is kept across invocations."""
     h = make_worker("jira")
     assert h.run_jobs(h.job()) == []  # indexes the seed ticket (IT-101): the batch's similar ticket
     calls: list[tuple[str, str]] = []
@@ -819,12 +820,13 @@ def test_a_batchs_jobs_share_one_read_of_the_newest_tickets_and_write_five_times
     assert h.run_jobs(*(h.job(ticket_id) for ticket_id in ids)) == []
 
     context, jobs, deliveries = make_worker.context_table, h.jobs_table, h.stack.deliveries_table
-    assert Counter(calls) == {
+    counted = Counter(calls)
+    assert 1 <= counted.pop(("BatchWriteItem", context)) <= 10  # how many overlapped: timing's
+    assert counted == {
         ("Query", context): 1,
         ("BatchGetItem", context): 1,
         ("UpdateItem", jobs): 30,
         ("UpdateItem", deliveries): 10,
-        ("BatchWriteItem", context): 10,
     }
     for ticket_id in ids:
         [note] = h.vendor.notes(ticket_id)
@@ -834,6 +836,8 @@ def test_a_batchs_jobs_share_one_read_of_the_newest_tickets_and_write_five_times
     h.vendor.sandbox.add_ticket("jira", "31100")
     assert h.run_jobs(h.job("31100")) == []
     assert Counter(name for name, _ in calls)["BatchGetItem"] == 1
+    indexed = {t.ticket_id for t in ContextStore(h.stack.dynamodb, context).recent_tickets(h.tenant_id)}
+    assert set(ids) <= indexed  # every job's ticket and pointer were written
 
 
 def test_unknown_ticket_is_final_and_not_a_batch_failure(make_worker: WorkerFactory) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
 __all__ = ["K1", "STOPWORDS", "B", "rank", "tokenize"]
@@ -99,13 +99,34 @@ def _tokens(text: str) -> tuple[str, ...]:
     return tuple(t for t in _TOKEN.findall(text.lower()) if len(t) > 1 and t not in STOPWORDS)
 
 
+_CACHED_DOCS = 2048  # documents' bags kept per container (``rank(..., cache_docs=True)``)
+_MAX_CACHED_CHARS = 8192  # longer documents are never cached
+
+
+def _bag(doc: str, split: Callable[[str], list[str]]) -> tuple[int, Mapping[str, int]]:
+    """A document's length in tokens and its token counts (never mutated once made)."""
+    tokens = split(doc[:MAX_TEXT_CHARS])
+    return len(tokens), Counter(tokens)
+
+
+_cached_bag = lru_cache(maxsize=_CACHED_DOCS)(_bag)
+
+
 def rank(
-    query: str, docs: Sequence[str], top_k: int, *, tokenizer: Callable[[str], list[str]] | None = None
+    query: str,
+    docs: Sequence[str],
+    top_k: int,
+    *,
+    tokenizer: Callable[[str], list[str]] | None = None,
+    cache_docs: bool = False,
 ) -> list[tuple[int, float]]:
     """``(index, score)`` of the best ``top_k`` documents with a positive score, best first.
 
     Ties keep document order, so the result is deterministic. ``tokenizer`` defaults to
     :func:`tokenize` (the index's :func:`ticket_enhancer.enhance.tokens.tokenize` also fits).
+    ``cache_docs``: the documents' token counts are kept per container, keyed by the text and the
+    tokenizer (a pure function of them: nothing passes between tenants), for documents ranked
+    again and again: the newest processed tickets, which every job of a batch ranks.
     """
     split = tokenizer or tokenize
     if top_k <= 0 or not docs:
@@ -113,14 +134,14 @@ def rank(
     terms = list(dict.fromkeys(split(query)))[:MAX_QUERY_TERMS]
     if not terms:
         return []
-    wanted = set(terms)
-    counts: list[Counter[str]] = []
+    counts: list[dict[str, int]] = []
     lengths: list[int] = []
     doc_freq: Counter[str] = Counter()
     for doc in docs:
-        tokens = split(doc[:MAX_TEXT_CHARS])
-        lengths.append(len(tokens))
-        tf = Counter(t for t in tokens if t in wanted)
+        cached = cache_docs and len(doc) <= _MAX_CACHED_CHARS
+        length, bag = _cached_bag(doc, split) if cached else _bag(doc, split)
+        lengths.append(length)
+        tf = {t: n for t in terms if (n := bag.get(t, 0))}
         counts.append(tf)
         doc_freq.update(tf.keys())
     n_docs = len(docs)

@@ -26,6 +26,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ticket_enhancer.enhance.bm25 import tokenize
@@ -60,6 +61,11 @@ ENTITY_PENALTY = 0.6
 CODE_BONUS = 0.1
 MAX_LINKED = 10
 MAX_CORPUS = 200  # tickets whose words give the document frequencies (bounded CPU)
+# Other tickets' texts analysed once per container (terms, entities), not once per job: the jobs of
+# a batch, and the next invocations, compare against the same newest tickets. Keyed by the text
+# alone (a pure function of it: nothing can pass from one tenant to another), at most this many.
+_CACHED_TEXTS = 1024
+_MAX_CACHED_CHARS = 8192  # longer texts (never an indexed ticket's) are analysed uncached
 _CLOSED = frozenset({"resolved", "closed", "solved", "done", "completed", "cancelled", "canceled"})
 
 
@@ -82,20 +88,48 @@ def terms(text: str) -> list[str]:
     return [_stem(token) for token in tokenize(text)]
 
 
-class Vectorizer:
-    """TF-IDF vectors (unit length) with document frequencies from ``corpus``."""
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """A text's terms, counted (first occurrence order), and their set: immutable, shared."""
 
-    def __init__(self, corpus: Sequence[str]) -> None:
-        self._docs = max(1, len(corpus))
+    counts: tuple[tuple[str, int], ...]
+    distinct: frozenset[str]
+
+
+def _count_terms(text: str) -> _Terms:
+    counts = Counter(terms(text))
+    return _Terms(tuple(counts.items()), frozenset(counts))
+
+
+_cached_terms = lru_cache(maxsize=_CACHED_TEXTS)(_count_terms)
+
+
+def _terms_of(text: str) -> _Terms:
+    return _cached_terms(text) if len(text) <= _MAX_CACHED_CHARS else _count_terms(text)
+
+
+class Vectorizer:
+    """TF-IDF vectors (unit length) with document frequencies from ``corpus``.
+
+    The corpus's texts (other tickets, the same job after job) are analysed once per container;
+    ``own`` is the job's own ticket, analysed by the caller for this job only and counted in the
+    document frequencies too.
+    """
+
+    def __init__(self, corpus: Sequence[str], *, own: _Terms | None = None) -> None:
+        analysed = [_terms_of(text) for text in corpus] + ([own] if own is not None else [])
+        self._docs = max(1, len(analysed))
         self._df: Counter[str] = Counter()
-        for text in corpus:
-            self._df.update(set(terms(text)))
+        for terms_ in analysed:
+            self._df.update(terms_.distinct)
 
     def vector(self, text: str) -> dict[str, float]:
-        counts = Counter(terms(text))
+        return self.weigh(_terms_of(text))
+
+    def weigh(self, analysed: _Terms) -> dict[str, float]:
         weights = {
             term: (1.0 + math.log(n)) * math.log(1.0 + self._docs / (1.0 + self._df[term]))
-            for term, n in counts.items()
+            for term, n in analysed.counts
         }
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {term: w / norm for term, w in weights.items()}
@@ -121,9 +155,16 @@ class Entities:
 
     @classmethod
     def of(cls, text: str) -> Entities:
-        found = extract_indicators(text)
-        codes = frozenset(code.lower() for code in error_codes(text))
-        return cls(frozenset([*found.addresses, *found.hosts]), codes)
+        return _cached_entities(text) if len(text) <= _MAX_CACHED_CHARS else _entities(text)
+
+
+def _entities(text: str) -> Entities:
+    found = extract_indicators(text)
+    codes = frozenset(code.lower() for code in error_codes(text))
+    return Entities(frozenset([*found.addresses, *found.hosts]), codes)
+
+
+_cached_entities = lru_cache(maxsize=_CACHED_TEXTS)(_entities)
 
 
 def adjusted(similarity: float, mine: Entities, theirs: Entities) -> float:
@@ -180,9 +221,10 @@ def find_duplicates(
     if not pool:
         return None
     texts = [document(t.subject, t.text) for t in (corpus[:MAX_CORPUS] or [t for t, _ in pool])]
-    vectors = Vectorizer([*texts, document(ticket.subject, ticket.description)])
-    mine = vectors.vector(document(ticket.subject, ticket.description))
-    my_entities = Entities.of(f"{ticket.subject}\n{ticket.description}")
+    own = _count_terms(document(ticket.subject, ticket.description))  # this job's: not cached
+    vectors = Vectorizer(texts, own=own)
+    mine = vectors.weigh(own)
+    my_entities = _entities(f"{ticket.subject}\n{ticket.description}")  # this job's own: not cached
 
     def similarity(other: IndexedTicket) -> float:
         text = vectors.cosine(mine, vectors.vector(document(other.subject, other.text)))

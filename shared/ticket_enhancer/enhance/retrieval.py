@@ -53,7 +53,8 @@ def _rank_recent(query: str, tickets: Sequence[IndexedTicket], k: int) -> list[I
     """
     newest = sorted(tickets, key=lambda t: -_time(t))  # stable: equal times keep processing order
     docs = [f"{t.subject}\n{t.subject}\n{t.text}" for t in newest]
-    return [newest[i] for i, _ in rank(query, docs, k, tokenizer=tokenize)]
+    # cache_docs: the jobs of a batch (and the next invocations) rank the same newest tickets.
+    return [newest[i] for i, _ in rank(query, docs, k, tokenizer=tokenize, cache_docs=True)]
 
 
 def find_similar(

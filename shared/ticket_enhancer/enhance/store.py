@@ -22,7 +22,9 @@ A job's reads: the newest processed tickets (:meth:`ContextStore.recent_tickets`
 10 records, run concurrently) inside :func:`shared_reads`, and kept at most ``SHARED_SECONDS``: the
 records of a batch ask within moments of each other, so one read serves them all instead of ten
 (a processed ticket's own write lands after its note: a record of the same batch did not see it
-before either). Articles and assets are cached by the store (``cache_seconds``).
+before either). Articles and assets are cached by the store (``cache_seconds``). A job's writes: its
+ticket with its ``#recent`` pointer (:meth:`ContextStore.index_ticket`), in a ``BatchWriteItem`` it
+shares with the jobs that index theirs at the same moment (:mod:`ticket_enhancer.enhance.group_writes`).
 
 Tenant isolation: every read is a ``Query`` on one tenant's partition key, never a ``Scan``, and
 the tenant id is validated, so no id can address another tenant's partition. The calls are
@@ -41,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from ticket_enhancer.cache import TtlCache
 from ticket_enhancer.enhance.errors import ContextStoreError
+from ticket_enhancer.enhance.group_writes import GroupWriter
 from ticket_enhancer.enhance.records import Article, Asset, IndexedTicket
 from ticket_enhancer.retention import DAY_SECONDS, INDEX
 from ticket_enhancer.tenants import valid_tenant_id
@@ -68,7 +71,6 @@ _PAGE_SIZE = 500
 _MAX_CACHED = 512  # (tenant, kind) entries kept by a worker
 RECENT_LIMIT = 100  # newest processed tickets a job reads (one BatchGetItem holds 100 keys)
 SHARED_SECONDS = 5.0  # at most this old, a read shared by the jobs of one invocation
-_WRITE_ATTEMPTS = 3  # BatchWriteItem calls for one ticket's items (unprocessed ones asked again)
 
 # The reads the jobs of one invocation share (``shared_reads``); None outside one: every call reads.
 _SHARED: ContextVar[TtlCache[tuple[str, str, int], list[IndexedTicket]] | None] = ContextVar(
@@ -132,6 +134,8 @@ class ContextStore:
         self._cache: TtlCache[tuple[str, str, int], list[dict[str, Any]]] = TtlCache(
             max_entries=_MAX_CACHED, clock=clock
         )
+        # Processed tickets' items: the jobs of a batch index theirs together (group commit).
+        self._writes = GroupWriter(dynamodb_client, table)
 
     def _cached_query(self, tenant_id: str, kind: str, limit: int) -> list[dict[str, Any]]:
         if self._cache_seconds <= 0:
@@ -247,7 +251,8 @@ class ContextStore:
         created = ticket.created_at or now
         expires_at = int(time.time()) + days * DAY_SECONDS
         stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # fixed width: sorts by time
-        # The ticket's item and its ``#recent`` pointer in one BatchWriteItem (two puts, one call).
+        # The ticket's item and its ``#recent`` pointer in one BatchWriteItem (two puts, one call),
+        # shared with the other jobs of the batch that index theirs at the same time.
         self._put_all(
             self._item(
                 tenant_id,
@@ -279,17 +284,10 @@ class ContextStore:
         )
 
     def _put_all(self, *items: dict[str, Any]) -> None:
-        """Put ``items`` (at most 25) with BatchWriteItem; throttled ones are asked again, twice."""
-        requests: list[Any] = [{"PutRequest": {"Item": item}} for item in items]
-        for attempt in range(_WRITE_ATTEMPTS):
-            if attempt:
-                time.sleep(0.05 * 2**attempt)  # a throttled partition: back off a little
-            answer = self._client.batch_write_item(RequestItems={self._table: requests})
-            unprocessed: Mapping[str, Any] = answer.get("UnprocessedItems") or {}
-            requests = list(unprocessed.get(self._table) or [])
-            if not requests:
-                return
-        raise ContextStoreError(f"{len(requests)} item(s) not written: DynamoDB left them unprocessed")
+        """Put ``items`` (at most 25) with BatchWriteItem, sharing the call with the puts of other
+        jobs made meanwhile (:mod:`~ticket_enhancer.enhance.group_writes`); items left unprocessed
+        are asked again, twice, then an error."""
+        self._writes.put(*items)
 
     def list_indexed_tickets(self, tenant_id: str, limit: int = 500) -> list[IndexedTicket]:
         """Up to ``limit`` indexed tickets, highest ticket id first (not by time: see

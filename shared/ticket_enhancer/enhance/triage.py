@@ -99,7 +99,8 @@ def suggest_triage(
     candidates = [t for t in resolved_history(history) if t.ticket_id != exclude]
     if not candidates:
         return None
-    ranked = rank(ticket_text, [f"{t.subject}\n{t.subject}\n{t.text}" for t in candidates], voters)
+    docs = [f"{t.subject}\n{t.subject}\n{t.text}" for t in candidates]
+    ranked = rank(ticket_text, docs, voters, cache_docs=True)  # the same tickets, job after job
     if not ranked:
         return None
     best = ranked[0][1]
