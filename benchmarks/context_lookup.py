@@ -150,6 +150,12 @@ class FakeDynamoDB:
         self._partitions.setdefault(Item["pk"]["S"], {})[Item["sk"]["S"]] = json.dumps(Item)
         return {}
 
+    def batch_write_item(self, *, RequestItems: dict[str, Any], **_: Any) -> dict[str, Any]:
+        for requests in RequestItems.values():
+            for request in requests:
+                self.put_item(TableName="", Item=request["PutRequest"]["Item"])
+        return {"UnprocessedItems": {}}
+
     def get_item(self, *, TableName: str, Key: dict[str, Any], **_: Any) -> dict[str, Any]:
         found = self._partitions.get(Key["pk"]["S"], {}).get(Key["sk"]["S"])
         return self._wire({"Item": json.loads(found)} if found else {})
