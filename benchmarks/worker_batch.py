@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks.emulated import emulated_aws
 
-BUDGET = 3.0
+BUDGET = 1.5
 VENDOR_DELAY = 0.2
 SANDBOX_TOKEN = "t"  # noqa: S105 # nosec B105 # the vendor sandbox accepts any token
 
