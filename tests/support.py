@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from unittest import mock
 
 import boto3
+import pytest
 from moto import mock_aws
 from ticket_enhancer.ingest.handler import WebhookHandler, make_webhook_handler
 from ticket_enhancer.models import EnhancementJob
@@ -359,6 +360,17 @@ class QueuedMessage:
     dedupe_id: str
     group_id: str
     body: str = ""
+
+
+def moto_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials and region for moto's in-process ``mock_aws``; no endpoint override."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
 
 def create_table(dynamodb: DynamoDBClient, name: str, hash_key: str, range_key: str | None = None) -> None:

@@ -16,20 +16,14 @@ from ticket_enhancer.enhance.group_writes import GroupWriter
 from ticket_enhancer.enhance.store import ContextStore
 from ticket_enhancer.models import Ticket
 
-from tests.support import create_table
+from tests.support import create_table, moto_env
 
 TABLE = "context"
 
 
 @pytest.fixture
 def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    moto_env(monkeypatch)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, TABLE, "pk", "sk")

@@ -25,7 +25,7 @@ from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.render import link
 from ticket_enhancer.settings import Settings
 
-from tests.support import create_table
+from tests.support import create_table, moto_env
 
 TABLE, BUCKET = "context", "ticket-enhancer-index"
 
@@ -58,13 +58,7 @@ class Clock:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Counting, Counting]]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    moto_env(monkeypatch)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         create_table(dynamodb, TABLE, "pk", "sk")

@@ -26,7 +26,7 @@ from ticket_enhancer.models import Priority, TenantConfig, TenantSecret, Ticket
 from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.render import link
 
-from tests.support import create_table
+from tests.support import create_table, moto_env
 
 if TYPE_CHECKING:
     from ticket_enhancer.enhance.index_store import IndexStore
@@ -37,13 +37,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[ContextStore]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    moto_env(monkeypatch)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, TABLE, "pk", "sk")

@@ -31,7 +31,7 @@ from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.plugins.errors import PluginDependencyError
 from ticket_enhancer.render import link, render_note
 
-from tests.support import create_table
+from tests.support import create_table, moto_env
 
 TABLE = "context"
 KB_LINK = link("VPN disconnects: MTU", "https://kb.acme.example/vpn")
@@ -39,13 +39,7 @@ KB_LINK = link("VPN disconnects: MTU", "https://kb.acme.example/vpn")
 
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[ContextStore]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    moto_env(monkeypatch)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, TABLE, "pk", "sk")  # the template's ContextTable

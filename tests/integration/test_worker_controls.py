@@ -20,7 +20,7 @@ from ticket_enhancer.enhance.usage import UsageStore
 from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
 
 from tests.integration.test_worker import Harness, WorkerFactory
-from tests.support import Stack, create_table
+from tests.support import Stack, create_table, moto_env
 
 TABLE = "context"
 EVIL = "https://sso-acme.evil.example/login"
@@ -49,13 +49,7 @@ def workers(aws: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[WorkerFacto
 
 @pytest.fixture
 def usage(monkeypatch: pytest.MonkeyPatch) -> Iterator[UsageStore]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    moto_env(monkeypatch)
     atomic_updates(monkeypatch)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
