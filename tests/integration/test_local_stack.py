@@ -368,6 +368,7 @@ def test_only_loopback_hosts_and_token_holders_steer_the_stack(stack: LocalStack
         for url in (f"{stack.config['control_url']}/status", f"{api}/webhooks/jira/t1"):
             refused = anyone.get(url, headers={**evil, "X-Local-Token": token})
             assert (refused.status_code, refused.json()["message"]) == (421, "Misdirected Request")
+            assert refused.headers["Connection"] == "close"  # so the next request takes a new one
         emulator_port = emulator.rsplit(":", 1)[1]
         refused = anyone.post(emulator, headers={"Host": f"evil.example:{emulator_port}"})
         assert refused.status_code == 421

@@ -318,6 +318,8 @@ class Handler(BaseHTTPRequestHandler):
             if name.lower() not in ("content-length", "connection", "date", "server"):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
+        if self.close_connection:  # say so: a client reusing the connection would meet a closed socket
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(reply.body)
