@@ -16,6 +16,7 @@ from ticket_enhancer_dev.local.launcher import Launched
 
 from benchmarks.load_plan import MODES, TOOLS, Delivery
 
+PROGRESS_SECONDS = 60.0  # how often a long run prints where it is
 POLL_INTERVAL = 0.05
 SEND_RETRIES = 5
 
@@ -190,18 +191,44 @@ def play(
     *,
     note_timeout: float | None = None,
 ) -> Scenario:
-    """Send ``order``, then wait for its notes and for the queues to empty."""
+    """Send ``order``, then wait for its notes and for the queues to empty (a progress line a minute)."""
     seen = Observations()
-    run_senders(order, senders, seen)
     expected = {(d.tool, d.ticket_id) for d in order if d.original is None}
-    with httpx.Client(timeout=10, headers=stack.control_headers) as http:
-        timeout = note_timeout if note_timeout is not None else 60 + len(expected) * 0.25
-        wait_until(lambda: expected <= set(watcher.first_seen), timeout)
-        wait_until(lambda: queues_empty(http, stack.config["control_url"]), 30)
-        time.sleep(1.0)  # a straggler would show up by now
-        watcher.poll(http)
-        dlq = dead_letters(http, stack.config["control_url"])
+    done = threading.Event()
+    progress = threading.Thread(target=report_progress, args=(order, expected, watcher, done), daemon=True)
+    progress.start()
+    try:
+        run_senders(order, senders, seen)
+        with httpx.Client(timeout=10, headers=stack.control_headers) as http:
+            timeout = note_timeout if note_timeout is not None else 60 + len(expected) * 0.25
+            wait_until(lambda: expected <= set(watcher.first_seen), timeout)
+            wait_until(lambda: queues_empty(http, stack.config["control_url"]), 30)
+            time.sleep(1.0)  # a straggler would show up by now
+            watcher.poll(http)
+            dlq = dead_letters(http, stack.config["control_url"])
+    finally:
+        done.set()
     return Scenario(order, seen, expected, dlq)
+
+
+def report_progress(
+    order: list[Delivery],
+    expected: set[tuple[str, str]],
+    watcher: NoteWatcher,
+    done: threading.Event,
+    every: float = PROGRESS_SECONDS,
+) -> None:
+    """Every ``every`` seconds until ``done``: deliveries answered and notes seen so far."""
+    started = time.monotonic()
+    while not done.wait(every):
+        answered = sum(1 for d in order if d.answered.is_set())
+        notes = len(expected & watcher.first_seen.keys())
+        elapsed = time.monotonic() - started
+        print(
+            f"  {elapsed:.0f} s: {answered}/{len(order)} deliveries answered, "
+            f"{notes}/{len(expected)} notes ({notes / max(elapsed, 1e-9):.1f}/s)",
+            flush=True,
+        )
 
 
 def outcome(run: Scenario, watcher: NoteWatcher, known: set[tuple[str, str]]) -> dict[str, Any]:
