@@ -156,6 +156,26 @@ class FakeDynamoDB:
                 self.put_item(TableName="", Item=request["PutRequest"]["Item"])
         return {"UnprocessedItems": {}}
 
+    def update_item(
+        self,
+        *,
+        TableName: str,
+        Key: dict[str, Any],
+        UpdateExpression: str,
+        ExpressionAttributeNames: dict[str, str],
+        ExpressionAttributeValues: dict[str, Any],
+        **_: Any,
+    ) -> dict[str, Any]:
+        """``SET #name = :value, ...`` only (the worker's index write)."""
+        if not UpdateExpression.startswith("SET "):
+            raise NotImplementedError(UpdateExpression)
+        found = self._partitions.get(Key["pk"]["S"], {}).get(Key["sk"]["S"])
+        item = json.loads(found) if found else dict(Key)
+        for clause in UpdateExpression[len("SET ") :].split(", "):
+            name, value = clause.split(" = ")
+            item[ExpressionAttributeNames.get(name, name)] = ExpressionAttributeValues[value]
+        return self.put_item(TableName=TableName, Item=item)
+
     def get_item(self, *, TableName: str, Key: dict[str, Any], **_: Any) -> dict[str, Any]:
         found = self._partitions.get(Key["pk"]["S"], {}).get(Key["sk"]["S"])
         return self._wire({"Item": json.loads(found)} if found else {})

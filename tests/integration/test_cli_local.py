@@ -227,6 +227,8 @@ def test_local_demo_uses_the_running_stack(stack: Stack) -> None:
     for tool in TOOLS:  # each demo tenant's history and knowledge were synced first, and used
         assert f"{tool:17} sync -> history: done, " in done.stdout
         assert "Raised the IKE rekey timer" in json.dumps(stack.notes(tool))  # a synced resolution
+        # a synced knowledge article (the tool's own knowledge base, not a hand-made file)
+        assert "VPN disconnects: check IKE rekey and MTU" in json.dumps(stack.notes(tool)), tool
         # the demo's burst of near-duplicates, opened in the hour before the ticket
         assert "similar tickets in the last 60 minutes" in json.dumps(stack.notes(tool)), tool
     for tool in TOOLS:

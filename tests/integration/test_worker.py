@@ -802,9 +802,10 @@ def test_a_batchs_jobs_share_one_read_of_the_newest_tickets_and_their_index_writ
     """The AWS calls of a batch of 10 jobs of one tenant: the newest processed tickets are read once
     (one ``Query`` of the pointers, one ``BatchGetItem``) and every job sees them (the ticket indexed
     by the invocation before, in each note); each job writes its job record three times (claim,
-    posting, done) and its delivery once; the jobs' tickets with their pointers go in shared
-    ``BatchWriteItem`` calls (a job's put made while another's is in flight joins the next call),
-    every one of them indexed. The next invocation reads again: nothing is kept across invocations."""
+    posting, done) and its delivery once; each job's ticket is an ``UpdateItem`` (a ticket the history
+    sync imported keeps its resolution) and the jobs' pointers go in shared ``BatchWriteItem`` calls
+    (a job's put made while another's is in flight joins the next call), every one of them indexed.
+    The next invocation reads again: nothing is kept across invocations."""
     h = make_worker("jira")
     assert h.run_jobs(h.job()) == []  # indexes the seed ticket (IT-101): the batch's similar ticket
     calls: list[tuple[str, str]] = []
@@ -827,6 +828,7 @@ def test_a_batchs_jobs_share_one_read_of_the_newest_tickets_and_their_index_writ
         ("BatchGetItem", context): 1,
         ("UpdateItem", jobs): 30,
         ("UpdateItem", deliveries): 10,
+        ("UpdateItem", context): 10,
     }
     for ticket_id in ids:
         [note] = h.vendor.notes(ticket_id)

@@ -22,9 +22,10 @@ A job's reads: the newest processed tickets (:meth:`ContextStore.recent_tickets`
 10 records, run concurrently) inside :func:`shared_reads`, and kept at most ``SHARED_SECONDS``: the
 records of a batch ask within moments of each other, so one read serves them all instead of ten
 (a processed ticket's own write lands after its note: a record of the same batch did not see it
-before either). Articles and assets are cached by the store (``cache_seconds``). A job's writes: its
-ticket with its ``#recent`` pointer (:meth:`ContextStore.index_ticket`), in a ``BatchWriteItem`` it
-shares with the jobs that index theirs at the same moment (:mod:`ticket_enhancer.enhance.group_writes`).
+before either). Articles and assets are cached by the store (``cache_seconds``). A job's writes
+(:meth:`ContextStore.index_ticket`): an ``UpdateItem`` of its ticket (a ticket the history sync
+imported keeps its resolution) and its ``#recent`` pointer in a ``BatchWriteItem`` it shares with the
+jobs that index theirs at the same moment (:mod:`ticket_enhancer.enhance.group_writes`).
 
 Tenant isolation: every read is a ``Query`` on one tenant's partition key, never a ``Scan``, and
 the tenant id is validated, so no id can address another tenant's partition. The calls are
@@ -251,36 +252,43 @@ class ContextStore:
         created = ticket.created_at or now
         expires_at = int(time.time()) + days * DAY_SECONDS
         stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # fixed width: sorts by time
-        # The ticket's item and its ``#recent`` pointer in one BatchWriteItem (two puts, one call),
-        # shared with the other jobs of the batch that index theirs at the same time.
+        fields = {
+            "display_key": ticket.display_key[:_MAX_FIELD_CHARS],
+            "subject": _utf8_prefix(ticket.subject, _MAX_FIELD_CHARS),
+            "text": _utf8_prefix(text, MAX_INDEXED_TEXT_BYTES),
+            "url": ticket.url or "",
+            "created": created.isoformat(),
+            # For duplicate and burst detection (same scope, still open, created when).
+            "scope": ticket.scope[:_MAX_FIELD_CHARS],
+            "status": (ticket.status or "open")[:_MAX_FIELD_CHARS],
+            "category": ticket.category[:_MAX_FIELD_CHARS],
+            "group": ticket.group[:_MAX_FIELD_CHARS],
+            "group_id": ticket.group_id[:_MAX_FIELD_CHARS],
+            "priority": (ticket.priority_raw or "")[:_MAX_FIELD_CHARS],
+        }
+        # The ticket's item is updated, not replaced: a ticket the history sync imported keeps its
+        # resolution, resolved time and origin (a put would erase them, and with them the ticket's
+        # place among the similar resolved tickets, until a full import). Its ``#recent`` pointer goes
+        # in a BatchWriteItem shared with the other jobs of the batch that index at the same time.
+        key = self._item(tenant_id, "ticket", ticket.ticket_id, {})
+        names = {f"#f{n}": name for n, name in enumerate([*fields, "expires_at"])}
+        values: dict[str, Any] = {f":f{n}": {"S": value} for n, value in enumerate(fields.values())}
+        values[f":f{len(fields)}"] = {"N": str(expires_at)}
+        self._client.update_item(
+            TableName=self._table,
+            Key=key,
+            UpdateExpression="SET " + ", ".join(f"{name} = :{name[1:]}" for name in names),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
         self._put_all(
-            self._item(
-                tenant_id,
-                "ticket",
-                ticket.ticket_id,
-                {
-                    "display_key": ticket.display_key[:_MAX_FIELD_CHARS],
-                    "subject": _utf8_prefix(ticket.subject, _MAX_FIELD_CHARS),
-                    "text": _utf8_prefix(text, MAX_INDEXED_TEXT_BYTES),
-                    "url": ticket.url or "",
-                    "created": created.isoformat(),
-                    # For duplicate and burst detection (same scope, still open, created when).
-                    "scope": ticket.scope[:_MAX_FIELD_CHARS],
-                    "status": (ticket.status or "open")[:_MAX_FIELD_CHARS],
-                    "category": ticket.category[:_MAX_FIELD_CHARS],
-                    "group": ticket.group[:_MAX_FIELD_CHARS],
-                    "group_id": ticket.group_id[:_MAX_FIELD_CHARS],
-                    "priority": (ticket.priority_raw or "")[:_MAX_FIELD_CHARS],
-                },
-                expires_at,
-            ),
             self._item(
                 tenant_id,
                 "recent",
                 f"{stamp}#{ticket.ticket_id}",
                 {"ticket_id": ticket.ticket_id},
                 expires_at,
-            ),
+            )
         )
 
     def _put_all(self, *items: dict[str, Any]) -> None:
