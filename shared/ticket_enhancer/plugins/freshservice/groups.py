@@ -1,12 +1,14 @@
 """Freshservice agent groups by name: a ticket carries only ``group_id``, its name is read here.
 
-Freshservice API v2, "Agent Groups" (api.freshservice.com/#view_a_group, #list_all_groups):
+Freshservice API v2, "Agent Groups" (api.freshservice.com/#view_a_group):
 ``GET /api/v2/groups/{id}`` answers ``{"group": {"id", "name", ...}}``; ``GET /api/v2/groups``
 answers ``{"groups": [...]}``, ``per_page`` up to 100 (default 30) and ``page``, the next page
-announced in the ``link`` header as for every v2 listing. ``shared/docs/vendor-facts.md`` names no
-groups endpoint (its ticket fields list no ``group_id`` either): the vendor's documentation is what
-this follows. Reading groups takes an agent whose role may view agent groups (an admin scope):
-without it the answer is 403.
+announced in the ``link`` header as for every v2 listing (api.freshservice.com/v2/: "page sizes up
+to 100"; a full page without a ``link`` header is taken to have a next one). Reading groups takes
+an agent whose role may view agent groups (an admin scope): without it the answer is 403.
+``shared/docs/vendor-facts.md`` names no groups endpoint (nor ``group_id`` among the ticket's
+fields, which the API does answer): where it is silent or differs, the vendor's documentation is
+what this follows (its group section was checked through public clients of the API that cite it).
 
 The worker names the fetched ticket's group (``name``, one call per tenant and group an hour in
 this container); the history sync lists the groups once (``listing``, an hour in this container: a
