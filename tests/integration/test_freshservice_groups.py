@@ -21,6 +21,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ticket_enhancer import deadline
 from ticket_enhancer.models import TenantConfig, TenantSecret, Ticket
 from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.plugins.errors import VendorRateLimitedError
@@ -241,6 +242,24 @@ def test_a_rate_limited_lookup_defers_like_every_vendor_call() -> None:
     with pytest.raises(VendorRateLimitedError) as limited:
         fetch(fresh_plugin(), vendor, SEED_ID)
     assert limited.value.retry_after == 3600
+
+
+def test_a_lookup_with_no_time_left_sends_nothing_and_keeps_the_id() -> None:
+    """The record's deadline bounds the group call as every vendor call (``deadline.CURRENT``)."""
+    vendor, plugin = Vendor(), fresh_plugin()
+
+    async def run() -> str:
+        context = vendor.tenant()
+        token = deadline.CURRENT.set(deadline.Deadline(0.0))
+        try:
+            return await plugin.groups.name(plugin, context, SEED_GROUP)
+        finally:
+            deadline.CURRENT.reset(token)
+            assert context.http is not None
+            await context.http.aclose()
+
+    assert asyncio.run(run()) == ""
+    assert vendor.paths == []
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
