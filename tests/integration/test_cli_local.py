@@ -233,6 +233,10 @@ def test_local_demo_uses_the_running_stack(stack: Stack) -> None:
         assert "similar tickets in the last 60 minutes" in json.dumps(stack.notes(tool)), tool
     for tool in TOOLS:
         assert len(stack.notes(tool)) == 1
+    # Freshservice's ticket and history carry only the group's id: the note names the group.
+    freshservice = json.dumps(stack.notes("freshservice"))
+    assert "Network Operations" in freshservice
+    assert "17000001" not in freshservice
 
 
 def test_tenant_commands_and_plugins_list_against_the_local_stack(stack: Stack, tmp_path: Path) -> None:

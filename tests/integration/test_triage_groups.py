@@ -4,8 +4,9 @@ For each tool, against the vendor sandbox: the history source's resolved tickets
 ticket name their group the same way (its stable id in ``group_id`` where the tool has one, its name
 in ``group``), so the triage suggestion for a new ticket is the group its similar resolved tickets
 were in, with the id and name the new ticket itself carries. Zendesk (whose ticket carries only the
-group's id, its name sideloaded) and ServiceNow (``assignment_group``: sys_id and display value) were
-the tools where the two sides once disagreed.
+group's id, its name sideloaded), ServiceNow (``assignment_group``: sys_id and display value) and
+Freshservice (only ``group_id``: its name read from the groups API) were the tools where the two
+sides once disagreed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ import pytest
 from ticket_enhancer.enhance.triage import suggest_triage
 from ticket_enhancer.models import Ticket
 from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
-from ticket_enhancer_dev.sandbox.tools import servicenow_history, zammad_history, zendesk_history
+from ticket_enhancer_dev.sandbox.tools import (
+    freshservice_history,
+    servicenow_history,
+    zammad_history,
+    zendesk_history,
+)
 from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 from tests.integration.test_context_end_to_end import replaced, the_case
@@ -31,7 +37,6 @@ GROUP = "Network Operations"  # the group of the sandbox's VPN cases (sandbox/hi
 NEW_TICKETS: dict[str, tuple[str, dict[str, Any]]] = {
     "zammad": ("4712", {"group_id": zammad_history.GROUP_IDS[GROUP], "group": GROUP}),
 }
-NAMES_ONLY_BY_ID = {"freshservice"}  # its group names cost a groups listing: the id is shown
 
 
 @pytest.fixture
@@ -65,8 +70,7 @@ def test_the_group_suggested_for_a_new_ticket_is_its_similar_tickets_by_id_and_n
     _, history = all_history(name, sandbox)
     ticket = fetched(name, sandbox)
     assert ticket.group_id  # every tool's ticket names its group by a stable id
-    if name not in NAMES_ONLY_BY_ID:
-        assert ticket.group == GROUP  # ... and shows its name, not the id
+    assert ticket.group == GROUP  # ... and shows its name, not the id
     same_group = [t for t in history if t.group_id == ticket.group_id]
     assert same_group  # the history's tickets carry the id the fetched ticket carries
     assert {t.group for t in same_group} == {ticket.group}  # and the same name for it
@@ -78,9 +82,10 @@ def test_the_group_suggested_for_a_new_ticket_is_its_similar_tickets_by_id_and_n
     assert suggestion.group.votes >= 2
 
 
-# The two tools whose sides once disagreed, with a new ticket in another group than their seed's:
-# the ticket's group field as the tool stores it.
+# The tools whose sides once disagreed, with a new ticket in another group than their seed's: the
+# ticket's group field as the tool stores it.
 GROUP_FIELDS: dict[str, Any] = {
+    "freshservice": lambda group: {"group_id": freshservice_history.GROUP_IDS[group]},
     "zendesk": lambda group: {"group_id": zendesk_history.GROUP_IDS[group]},
     "servicenow": lambda group: {"assignment_group": servicenow_history.sys_id("group", group)},
 }

@@ -42,6 +42,7 @@ from ticket_enhancer.plugins.servicedesk_plus.plugin import ACCEPT as SDP_ACCEPT
 from ticket_enhancer.tenants import deserialize_item, secret_name
 from ticket_enhancer.worker.handler import WorkerHandler, make_worker_handler
 from ticket_enhancer_dev.sandbox.tickets import seed_ticket_id
+from ticket_enhancer_dev.sandbox.tools.freshservice import SEED_TICKET as FRESHSERVICE_SEED
 from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 
 from tests.support import TOOLS, Stack, create_table, public_resolver, unique
@@ -307,8 +308,11 @@ def facts(tool: str) -> Facts:
 
 
 def reads(tool: str) -> list[tuple[str, str]]:
-    """The calls that fetch a ticket: Zammad's text is its first article, read after the ticket."""
+    """The calls that fetch a ticket: Zammad's text is its first article, read after the ticket;
+    Freshservice's group is named by reading the group (its ticket carries only ``group_id``)."""
     fetch, _, _, list_path, _ = facts(tool)
+    if tool == "freshservice":
+        return [("GET", fetch), ("GET", f"/api/v2/groups/{FRESHSERVICE_SEED['group_id']}")]
     return [("GET", fetch), ("GET", list_path)] if tool == "zammad" else [("GET", fetch)]
 
 

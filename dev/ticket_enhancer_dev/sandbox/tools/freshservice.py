@@ -1,4 +1,4 @@
-"""Freshservice (API v2): ticket, private notes, conversations."""
+"""Freshservice (API v2): ticket, private notes, conversations (groups, listings: ``*_history``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Freshservice's listings in the sandbox: tickets by ``updated_since`` (``per_page``/``page``, the
-next page in the ``link`` header), each ticket's conversations, and the solutions tree
-(categories, folders, articles), rendered from ``sandbox.history``."""
+next page in the ``link`` header), each ticket's conversations, the agent groups (one by id, or
+listed), and the solutions tree (categories, folders, articles), rendered from ``sandbox.history``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ AGENT_ID, OURS_ID = 19000001, 19000999
 MAX_PAGE = 100
 CATEGORIES = {16000001: (15000001, 15000002), 16000002: (15000003,)}  # category -> folders
 _CONVERSATIONS = re.compile(r"/api/v2/tickets/(\d+)/conversations")
+_GROUP = re.compile(r"/api/v2/groups/(\d+)")
 
 
 def _when(moment: datetime) -> str:
@@ -121,11 +122,30 @@ def solutions(call: Call) -> Answer | None:
     return None
 
 
+def _group(name: str, group_id: int) -> dict[str, Any]:
+    return {"id": group_id, "name": name, "description": f"{name} team", "restricted": False}
+
+
+def groups(call: Call) -> Answer | None:
+    """``GET /api/v2/groups/{id}`` (``{"group": ...}``, 404 when there is none) and the paged
+    ``GET /api/v2/groups`` (``{"groups": [...]}``)."""
+    if call.path == "/api/v2/groups":
+        return _page(call, [_group(n, i) for n, i in GROUP_IDS.items()], "groups", call.path)
+    if m := _GROUP.fullmatch(call.path):
+        name = next((n for n, i in GROUP_IDS.items() if i == int(m[1])), None)
+        if name is None:
+            return Answer(404, {"message": "group not found"})
+        return Answer(200, {"group": _group(name, int(m[1]))})
+    return None
+
+
 def route(call: Call) -> Answer | None:
     if call.method != "GET":
         return None
     if call.path == "/api/v2/tickets":
         return tickets(call)
+    if (answer := groups(call)) is not None:
+        return answer
     m = _CONVERSATIONS.fullmatch(call.path)
     if m and int(m[1]) in _by_id():
         return _page(call, conversations(_by_id()[int(m[1])]), "conversations", call.path)

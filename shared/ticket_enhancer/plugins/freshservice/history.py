@@ -7,7 +7,8 @@ conversations: each resolved (4) or closed (5) ticket costs one more call,
 followed to its last page). The resolution is the last public conversation by someone other than
 the requester that is not one of our notes. Resolved time: ``stats.resolved_at`` when the answer
 has it, else ``updated_at``. Scope: ``department_id``; category: ``category``;
-group: ``group_id`` (ids: names would cost a groups listing).
+group: ``group_id``, named from one groups listing a run (``groups.py``; the id when the groups
+cannot be listed, as the ticket the worker fetches falls back to it).
 
 Knowledge: ``GET /api/v2/solutions/categories``, ``GET /api/v2/solutions/folders?category_id=``
 (once, on the first page; the folder ids travel in the cursor), then
@@ -17,6 +18,7 @@ published. Article URL ``/support/solutions/articles/{id}``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -116,8 +118,12 @@ async def _conversations(
     return found
 
 
-def parse_ticket(data: Any, resolution: str, base_url: str) -> IndexedTicket:
+def parse_ticket(
+    data: Any, resolution: str, base_url: str, groups: Mapping[str, str] | None = None
+) -> IndexedTicket:
+    """``groups``: the groups' names by id (the id is the name of a group not in it)."""
     ticket = obj(data)
+    group_id = text_field(ticket.get("group_id"))
     ticket_id, subject = text_field(ticket.get("id")), text_field(ticket.get("subject"))
     if not ticket_id or not subject:
         raise MalformedRecordError("ticket without id or subject")
@@ -134,8 +140,8 @@ def parse_ticket(data: Any, resolution: str, base_url: str) -> IndexedTicket:
         resolved=iso_utc(obj(ticket.get("stats")).get("resolved_at") or ticket.get("updated_at")),
         status="resolved",
         category=text_field(ticket.get("category")),
-        group=text_field(ticket.get("group_id")),
-        group_id=text_field(ticket.get("group_id")),
+        group=(groups or {}).get(group_id) or group_id,
+        group_id=group_id,
         priority=PRIORITY.get(priority, priority),
         scope=text_field(ticket.get("department_id")),
     )
@@ -159,12 +165,13 @@ async def history_page(
         permission=TICKETS_PERMISSION,
     )
     listed = obj(response.json()).get("tickets")
+    resolved = [obj(i) for i in (listed if isinstance(listed, list) else [])]
+    resolved = [t for t in resolved if text_field(t.get("status")) in RESOLVED]
+    grouped = any(text_field(t.get("group_id")) for t in resolved)
+    groups = await plugin.groups.listing(plugin, tenant) if grouped else {}
     tickets: list[IndexedTicket] = []
     skipped = 0
-    for item in listed if isinstance(listed, list) else []:
-        ticket = obj(item)
-        if text_field(ticket.get("status")) not in RESOLVED:
-            continue
+    for ticket in resolved:
         ticket_id = text_field(ticket.get("id"))
         if not ticket_id.isdigit() or not text_field(ticket.get("subject")):
             skipped += 1
@@ -174,7 +181,7 @@ async def history_page(
             skipped += 1
             continue
         resolution = last_resolution(comments, text_field(ticket.get("requester_id")))
-        tickets.append(parse_ticket(ticket, resolution, tenant.config.base_url))
+        tickets.append(parse_ticket(ticket, resolution, tenant.config.base_url, groups))
     following = encode_cursor({"page": page + 1}) if _has_next(response) else None
     return HistoryPage(tuple(tickets), following, skipped)
 

@@ -13,6 +13,7 @@ from ticket_enhancer.plugins.base import TicketingToolPlugin, WebhookEvent, api_
 from ticket_enhancer.plugins.capabilities import HistoryPage, KnowledgePage
 from ticket_enhancer.plugins.context import TenantContext, WebhookRequest
 from ticket_enhancer.plugins.fields import first_text, obj
+from ticket_enhancer.plugins.freshservice.groups import GroupNames
 from ticket_enhancer.plugins.mapping import FieldMap, date, field, maybe, text
 from ticket_enhancer.plugins.requests import VendorRequest
 from ticket_enhancer.urls import HostPolicy
@@ -65,8 +66,8 @@ class FreshservicePlugin(TicketingToolPlugin):
         status=field("status", read=_status, webhook=("ticket_status", "status")),
         scope=text("department_id"),
         category=text("category"),
-        group=text("group_id"),
-        group_id=text("group_id"),  # no names without a groups listing
+        group=text("group_id"),  # the id until ``get_ticket`` names it (``groups.py``)
+        group_id=text("group_id"),
     )
 
     priority_map = {
@@ -83,13 +84,17 @@ class FreshservicePlugin(TicketingToolPlugin):
     # History and knowledge (``freshservice/history.py``): tickets 100 a page (the documented
     # maximum) plus one conversations call per resolved ticket; solution articles 25 a page (up
     # to 100), after one categories call and one folders call per category on the first page.
-    # Calls per 100 history tickets: 1 + 100.
+    # Calls per 100 history tickets: 1 + 100 (and, once a run, a groups listing: 100 groups a call).
     history_page_size: ClassVar[int] = 100
     knowledge_page_size: ClassVar[int] = 25
     history_calls_per_100: ClassVar[int] = 101
     # api.freshservice.com "Rate limit": per account and minute by plan, 100 (Starter) to 500
     # (Enterprise); the lowest is the planning default.
     documented_rate_limit_per_minute: ClassVar[int] = 100
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.groups = GroupNames()  # group names per tenant, an hour in this container
 
     async def history_page(
         self, tenant: TenantContext, *, since: datetime, cursor: str | None
@@ -116,6 +121,16 @@ class FreshservicePlugin(TicketingToolPlugin):
 
     def ticket_request(self, ticket_id: str) -> VendorRequest:
         return VendorRequest("GET", f"/api/v2/tickets/{ticket_id}", idempotent=True)
+
+    async def get_ticket(self, tenant: TenantContext, ticket_id: str) -> Ticket:
+        """The ticket, its group named: ``group_id`` keeps the id (what triage matches on), ``group``
+        gets the name (``GET /api/v2/groups/{id}``, cached); the id when the name cannot be read.
+        A ticket without a group costs no call."""
+        ticket = await super().get_ticket(tenant, ticket_id)
+        if not ticket.group_id:
+            return ticket
+        name = await self.groups.name(self, tenant, ticket.group_id)
+        return ticket.model_copy(update={"group": name}) if name else ticket
 
     def parse_ticket(self, data: Any, tenant: TenantContext, ticket_id: str) -> Ticket:
         base = tenant.config.base_url.rstrip("/")
