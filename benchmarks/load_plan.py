@@ -8,6 +8,7 @@ import json
 import random
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,9 @@ def webhook_body_for(tool: str, tenant_id: str, ticket_id: str) -> dict[str, Any
     return body
 
 
+SEEDED_TICKETS = 100  # processed tickets each tenant has before a run (RECENT_LIMIT: a full window)
+
+
 def tenant_name(prefix: str, tool: str, n: int) -> str:
     return f"{prefix}-{tool.replace('_', '-')}-{n}"
 
@@ -122,6 +126,39 @@ def tenant_cycle(prefix: str, tenants_per_tool: int, noisy_weight: int) -> list[
     return cycle
 
 
+def seed_processed(stack: Launched, tenants: list[str], count: int = SEEDED_TICKETS) -> None:
+    """Each tenant starts with ``count`` processed tickets (the history sandbox's cases, indexed as
+    the worker indexes a ticket it noted), as a tenant has after its first day in use. Every job
+    then reads a full window of newest tickets (``ContextStore.recent_tickets``, up to 100) from the
+    first webhook on, as it does in steady state: the capacity measured is the steady state's, not
+    an empty table's, and the runs offered a share of it stay below what the stack takes."""
+    from ticket_enhancer.enhance.store import ContextStore
+    from ticket_enhancer.models import Ticket
+    from ticket_enhancer_dev.sandbox.history import cases
+
+    store = ContextStore(stack.client("dynamodb"), stack.config["tables"]["ContextTable"])
+    samples = cases()[:count]
+
+    def index(job: tuple[str, int]) -> None:
+        tenant_id, n = job
+        case = samples[n]
+        ticket = Ticket(
+            tool_type=NOISY_TOOL,  # the index does not keep the tool
+            tenant_id=tenant_id,
+            ticket_id=f"seed-{n}",
+            display_key=f"SEED-{n}",
+            subject=case.subject,
+            description=case.description,
+            created_at=case.created,
+            category=case.category,
+            group=case.group,
+        )
+        store.index_ticket(tenant_id, ticket)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(index, [(tenant, n) for tenant in tenants for n in range(len(samples))]))
+
+
 def plan(
     stack: Launched,
     webhooks: int,
@@ -140,6 +177,7 @@ def plan(
         for n in range(tenants_per_tool):
             tenant_id = tenant_name(prefix, tool, n)
             secrets[(tool, tenant_id)] = add_tenant(stack, tool, tenant_id)
+    seed_processed(stack, [tenant for _, tenant in secrets])
     cycle = tenant_cycle(prefix, tenants_per_tool, noisy_weight)
     originals: list[Delivery] = []
     tickets: dict[str, list[str]] = {tool: [] for tool in TOOLS}

@@ -64,9 +64,9 @@ class Emulator:
         )
         from werkzeug.serving import make_server
 
-        from ticket_enhancer_dev.local import partition_query
+        from ticket_enhancer_dev.local import moto_speedups
 
-        partition_query.install()  # a Query reads its partition, not the whole table
+        moto_speedups.install()  # a Query reads its partition, not the whole table
         app = HostCheck(DomainDispatcherApplication(create_backend_app))
         server = make_server(HOST, 0, app, threaded=True, request_handler=MotoRequestHandler)
         port = int(server.server_address[1])

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 from moto.dynamodb.models.table import Table
-from ticket_enhancer_dev.local import partition_query
+from ticket_enhancer_dev.local import moto_speedups
 
 from tests.support import moto_env
 
-partition_query.install()
+moto_speedups.install()
 
 PARTITIONS = ("a", "b", "c", "zz")  # "zz" is never written: an empty partition
 items_strategy = st.lists(
@@ -72,7 +72,7 @@ def _pages(client: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
 def _both(client: Any, request: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     scoped = _pages(client, request)
     with monkeypatch.context() as m:
-        m.setattr(Table, "query", partition_query.whole_table_query())
+        m.setattr(Table, "query", moto_speedups.whole_table_query())
         whole = _pages(client, request)
     return scoped, whole
 
@@ -188,9 +188,91 @@ def test_a_query_no_longer_costs_the_whole_table() -> None:
 
         scoped = min(timed() for _ in range(3))
         original = Table.query
-        Table.query = partition_query.whole_table_query()  # type: ignore[method-assign]
+        Table.query = moto_speedups.whole_table_query()  # type: ignore[method-assign]
         try:
             whole = min(timed() for _ in range(3))
         finally:
             Table.query = original  # type: ignore[method-assign]
     assert scoped * 5 < whole, (scoped, whole)
+
+
+# -- answers carrying items: plain AttributeValues ------------------------------------------------
+
+scalar_values = st.one_of(
+    st.builds(lambda s: {"S": s}, st.text(max_size=20)),
+    st.builds(lambda n: {"N": str(n)}, st.integers(-(10**12), 10**12)),
+    st.builds(lambda b: {"BOOL": b}, st.booleans()),
+    st.just({"NULL": True}),
+    st.builds(lambda ss: {"SS": ss}, st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=4)),
+    st.builds(lambda ns: {"NS": [str(n) for n in ns]}, st.lists(st.integers(0, 999), min_size=1, max_size=4)),
+    st.builds(lambda b: {"B": b}, st.binary(max_size=8)),  # left to moto's serialiser
+)
+attribute_values = st.recursive(
+    scalar_values,
+    lambda inner: st.one_of(
+        st.builds(lambda m: {"M": m}, st.dictionaries(st.text(min_size=1, max_size=6), inner, max_size=3)),
+        st.builds(lambda items: {"L": items}, st.lists(inner, max_size=3)),
+    ),
+    max_leaves=8,
+)
+
+
+def _serialized(result: dict[str, Any], operation: str, *, plain: bool) -> str:
+    from moto.core.serialize import BaseJSONSerializer, XFormedAttributePicker, get_serializer_class
+    from moto.core.utils import get_service_model
+
+    model = get_service_model("dynamodb").operation_model(operation)  # as moto's responses build it
+    serializer = get_serializer_class("dynamodb", "json")(
+        operation_model=model, pretty_print=False, value_picker=XFormedAttributePicker()
+    )
+    if plain:
+        return str(serializer.serialize(result)["body"])
+    patched = BaseJSONSerializer._serialize_type_structure
+    BaseJSONSerializer._serialize_type_structure = moto_speedups.generic_structure()  # type: ignore[method-assign]
+    try:
+        body = str(serializer.serialize(result)["body"])
+    finally:
+        BaseJSONSerializer._serialize_type_structure = patched  # type: ignore[method-assign]
+    return body
+
+
+@settings(max_examples=200, deadline=None)
+@given(item=st.dictionaries(st.text(min_size=1, max_size=6), attribute_values, min_size=1, max_size=5))
+def test_an_answer_with_items_is_written_as_moto_writes_it(item: dict[str, Any]) -> None:
+    result = {
+        "Responses": {"t": [item, item]},
+        "UnprocessedKeys": {},
+        "ConsumedCapacity": [{"CapacityUnits": 2, "TableName": "t"}],
+    }
+    assert _serialized(result, "BatchGetItem", plain=True) == _serialized(result, "BatchGetItem", plain=False)
+    page = {"Items": [item], "Count": 1, "ScannedCount": 1, "LastEvaluatedKey": {"pk": {"S": "a"}}}
+    assert _serialized(page, "Query", plain=True) == _serialized(page, "Query", plain=False)
+
+
+def test_the_plain_path_writes_what_this_project_stores_and_leaves_binary_to_moto() -> None:
+    ticket = {
+        "pk": {"S": "acme#ticket"},
+        "n": {"N": "3"},
+        "tags": {"SS": ["a"]},
+        "m": {"M": {"x": {"L": []}}},
+    }
+    assert moto_speedups.plain_attribute_value(ticket["m"]) == {"M": {"x": {"L": []}}}
+    assert all(moto_speedups.plain_attribute_value(v) == v for v in ticket.values())
+    assert moto_speedups.plain_attribute_value({"B": b"\x00"}) is None
+    assert moto_speedups.plain_attribute_value({"L": [{"S": "a"}, {"BS": [b"x"]}]}) is None
+    assert moto_speedups.plain_attribute_value({"S": "a", "unknown": 1}) is None
+    assert moto_speedups.plain_attribute_value("S") is None
+
+
+def test_a_worker_sized_answer_is_written_several_times_faster() -> None:
+    """A ``BatchGetItem`` of 100 tickets of 15 string attributes, as a worker job reads its window."""
+    ticket = {f"field{n}": {"S": f"value {n} " * 20} for n in range(15)}
+    result = {"Responses": {"t": [ticket] * 100}, "UnprocessedKeys": {}, "ConsumedCapacity": []}
+
+    def timed(plain: bool) -> float:
+        started = time.perf_counter()
+        _serialized(result, "BatchGetItem", plain=plain)
+        return time.perf_counter() - started
+
+    plain, generic = min(timed(True) for _ in range(3)), min(timed(False) for _ in range(3))
+    assert plain * 3 < generic, (plain, generic)
