@@ -181,8 +181,8 @@ def tool_resources(spec: Tool) -> Doc:
                     ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
                     [arn("JobsTable"), arn("ContextTable")],
                 ),
-                # A job reads the newest processed tickets (BatchGetItem) and indexes its ticket with
-                # its pointer (BatchWriteItem): enhance.store.ContextStore.
+                # A job reads the newest processed tickets (BatchGetItem) and writes its ticket's
+                # pointer (BatchWriteItem; the ticket's item is an UpdateItem): enhance.store.ContextStore.
                 statement(["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"], [arn("ContextTable")]),
                 statement(["dynamodb:GetItem"], [arn("TenantsTable")]),
                 # Marks a delivery done so late repeats send nothing.

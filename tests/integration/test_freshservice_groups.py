@@ -25,7 +25,12 @@ from ticket_enhancer import deadline
 from ticket_enhancer.models import TenantConfig, TenantSecret, Ticket
 from ticket_enhancer.plugins.context import TenantContext
 from ticket_enhancer.plugins.errors import VendorRateLimitedError
-from ticket_enhancer.plugins.freshservice.groups import NAME_SECONDS, GroupNames
+from ticket_enhancer.plugins.freshservice.groups import (
+    FAULT_SECONDS,
+    NAME_SECONDS,
+    REFUSED_SECONDS,
+    GroupNames,
+)
 from ticket_enhancer.plugins.freshservice.plugin import FreshservicePlugin
 from ticket_enhancer.plugins.requests import RetryPolicy
 from ticket_enhancer_dev.sandbox.history import GROUPS
@@ -192,21 +197,21 @@ def test_a_ticket_without_a_group_asks_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    ("fault", "remembered"),
+    ("fault", "remembered_for"),
     [
-        pytest.param(on_groups(404), True, id="404"),
-        pytest.param(on_groups(403), True, id="403-no-admin-scope"),
-        pytest.param(on_groups(error=httpx.ConnectError), False, id="network-error"),
-        pytest.param(on_groups(502), False, id="5xx"),
+        pytest.param(on_groups(404), REFUSED_SECONDS, id="404"),
+        pytest.param(on_groups(403), REFUSED_SECONDS, id="403-no-admin-scope"),
+        pytest.param(on_groups(error=httpx.ConnectError), FAULT_SECONDS, id="network-error"),
+        pytest.param(on_groups(502), FAULT_SECONDS, id="5xx"),
     ],
 )
 def test_a_failed_lookup_keeps_the_id_and_warns_once_without_secrets(
-    fault: Fault, remembered: bool, caplog: pytest.LogCaptureFixture
+    fault: Fault, remembered_for: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    vendor = Vendor()
+    vendor, clock = Vendor(), Clock()
     vendor.fault = fault
     vendor.sandbox.add_ticket("freshservice", "124", {"group_id": int(SEED_GROUP)})
-    plugin = fresh_plugin()
+    plugin = fresh_plugin(clock)
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         (ticket,) = fetch(plugin, vendor, SEED_ID)
     assert (ticket.group, ticket.group_id) == (SEED_GROUP, SEED_GROUP)  # today's fallback: the id
@@ -216,15 +221,17 @@ def test_a_failed_lookup_keeps_the_id_and_warns_once_without_secrets(
     no_secret_in(caplog.records)
 
     calls = len(vendor.group_calls())
+    vendor.fault = None  # the vendor answers again, but the failure is remembered a while:
+    clock.now += remembered_for - 1  # a final refusal 10 minutes, a passing fault one
     (again,) = fetch(plugin, vendor, "124")
     assert again.group == SEED_GROUP
-    # A final refusal is remembered (no call, no warning per ticket); a passing fault is asked again.
-    assert (len(vendor.group_calls()) == calls) is remembered
-    assert (len(warnings_of(caplog)) == 1) is remembered
+    assert len(vendor.group_calls()) == calls  # no call, no warning per ticket meanwhile
+    assert len(warnings_of(caplog)) == 1
 
-    vendor.fault = None  # the vendor answers again: a passing fault's next ticket is named
+    clock.now += 2  # then the next ticket asks again, and is named
     (later,) = fetch(plugin, vendor, "124")
-    assert later.group == (SEED_GROUP if remembered else SEED_NAME)
+    assert later.group == SEED_NAME
+    assert len(vendor.group_calls()) == calls + 1
 
 
 def test_an_answer_without_a_name_keeps_the_id() -> None:
@@ -393,7 +400,7 @@ def test_a_failed_listing_never_fails_the_sync(status: int, caplog: pytest.LogCa
     assert tickets
     assert all(t.group == t.group_id and t.group_id for t in tickets)  # as before: the ids
     assert len(warnings_of(caplog)) >= 1
-    if status != 502:  # a refusal is remembered: one listing call, one warning for the whole run
-        assert vendor.group_calls() == ["/api/v2/groups"]
-        assert len(warnings_of(caplog)) == 1
+    # remembered (a refusal 10 minutes, a 5xx one): one listing call, one warning for the whole run
+    assert vendor.group_calls() == ["/api/v2/groups"] * (1 if status != 502 else 2)  # 502: retried once
+    assert len(warnings_of(caplog)) == 1
     no_secret_in(caplog.records)

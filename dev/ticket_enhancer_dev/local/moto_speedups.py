@@ -19,8 +19,12 @@ tickets. Measured on this project's 2-core machine:
 
 Both answer exactly what moto's own paths answer: property tests compare them on random tables and
 random attribute values (``tests/unit/test_local_moto_speedups.py``). :func:`install` runs when the
-local stack's emulator starts (``emulator.py``); nothing in Lambda or in the test suites' in-process
-moto depends on it.
+local stack's emulator starts (``emulator.py``), and patches moto for the whole process: a test
+process that started an emulator or ran those tests runs its later in-process ``mock_aws`` patched
+too, which those same property tests make safe. Nothing in Lambda uses moto. The patches read
+moto's internals, so they are made only for the moto version they were checked against
+(``MOTO_VERSION``; another version runs unpatched, slower and as correct, and a test fails until
+they are checked again).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 _ASKED = threading.local()  # the partition key of the query running on this thread, if any
 _lock = threading.Lock()
 _MOTO: dict[str, Any] = {}  # moto's own methods once installed (for the comparison tests)
+MOTO_VERSION = "5.2.5"  # the pinned moto (requirements/dev.lock) these patches were checked against
 _STRINGS = ("S", "N")
 _STRING_SETS = ("SS", "NS")
 _FLAGS = ("NULL", "BOOL")
@@ -47,9 +52,11 @@ def generic_structure() -> Any:
 
 
 def install() -> None:
-    """Patch moto once per process (idempotent, thread-safe)."""
+    """Patch moto once per process (idempotent, thread-safe); nothing for another moto version."""
+    import moto
+
     with _lock:
-        if _MOTO:
+        if _MOTO or moto.__version__ != MOTO_VERSION:
             return
         _install_partition_query()
         _install_plain_attribute_values()

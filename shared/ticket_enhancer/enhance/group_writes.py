@@ -1,7 +1,8 @@
 """Group commit of a table's ``BatchWriteItem`` puts: writers that overlap in time share calls.
 
-The jobs of a worker invocation (an SQS batch, run concurrently) each index their ticket (its item and
-its ``#recent`` pointer) moments after each other. :meth:`GroupWriter.put` writes at once when no
+The jobs of a worker invocation (an SQS batch, run concurrently) each index their ticket (its
+``#recent`` pointer; the ticket's own item is an ``UpdateItem``, which keeps what the history sync
+imported) moments after each other. :meth:`GroupWriter.put` writes at once when no
 write is in flight, so a lone job waits for nothing; puts that arrive while one is in flight are
 written together by the next call (at most 25 items a call, DynamoDB's limit), so a batch of 10 jobs
 makes two or three calls instead of ten. Every caller still returns only once its own items are

@@ -6,9 +6,10 @@ answers ``{"groups": [...]}``, ``per_page`` up to 100 (default 30) and ``page``,
 announced in the ``link`` header as for every v2 listing (api.freshservice.com/v2/: "page sizes up
 to 100"; a full page without a ``link`` header is taken to have a next one). Reading groups takes
 an agent whose role may view agent groups (an admin scope): without it the answer is 403.
-``shared/docs/vendor-facts.md`` names no groups endpoint (nor ``group_id`` among the ticket's
-fields, which the API does answer): where it is silent or differs, the vendor's documentation is
-what this follows (its group section was checked through public clients of the API that cite it).
+The team's vendor notes (``vendor-facts.md``, outside this repository) name no groups endpoint
+(nor ``group_id`` among the ticket's fields, which the API does answer): where they are silent or
+differ, the vendor's documentation is what this follows (its group section was checked through
+public clients of the API that cite it).
 
 The worker names the fetched ticket's group (``name``, one call per tenant and group an hour in
 this container); the history sync lists the groups once (``listing``, an hour in this container: a
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 GROUPS = "/api/v2/groups"
 NAME_SECONDS = 3600  # a group's name, per tenant and group, in this container
 REFUSED_SECONDS = 600  # a final refusal (403 without the admin scope, 404), before asking again
+FAULT_SECONDS = 60  # a passing fault (5xx, a network error), before asking again
 PAGE_SIZE = 100  # Freshservice's maximum per page
 MAX_PAGES = 50  # 5,000 groups: past that the listing stops (names for those found)
 NAME_LIMIT = 255
@@ -50,7 +52,7 @@ NAME_LIMIT = 255
 
 def _group_id(value: str) -> bool:
     """Freshservice ids are numbers: anything else is never put in a path."""
-    return value.isdigit() and len(value) <= 20
+    return value.isascii() and value.isdigit() and len(value) <= 20
 
 
 class GroupNames:
@@ -58,7 +60,7 @@ class GroupNames:
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._names: TtlCache[tuple[str, str, str], str] = TtlCache(max_entries=4096, clock=clock)
-        self._listings: TtlCache[tuple[str, str], Mapping[str, str]] = TtlCache(max_entries=256, clock=clock)
+        self._listings: TtlCache[tuple[str, str], Mapping[str, str]] = TtlCache(max_entries=32, clock=clock)
 
     async def name(self, plugin: TicketingToolPlugin, tenant: TenantContext, group_id: str) -> str:
         """The group's name; "" when it cannot be read (the caller keeps what it had)."""
@@ -121,9 +123,10 @@ class GroupNames:
 
     @staticmethod
     def _remember(cache: TtlCache[Any, Any], key: Any, empty: Any, exc: Exception) -> None:
-        """A final refusal is remembered for a while; a passing fault (5xx, network) is not."""
-        if isinstance(exc, VendorError) and not exc.retryable:
-            cache.put(key, empty, REFUSED_SECONDS)
+        """A final refusal is remembered for ``REFUSED_SECONDS``; a passing fault (5xx, network) for
+        ``FAULT_SECONDS``, so while the groups endpoint is down each job does not pay the retries."""
+        final = isinstance(exc, VendorError) and not exc.retryable
+        cache.put(key, empty, REFUSED_SECONDS if final else FAULT_SECONDS)
 
 
 def _warn(message: str, tenant: TenantContext, exc: Exception | None, group_id: str = "") -> None:
