@@ -321,11 +321,12 @@ class Unprocessing(Counting):
 
 
 @pytest.mark.parametrize("unprocessed", [0, 2, 3])
-def test_a_ticket_and_its_pointer_are_written_in_one_batch_write(
+def test_a_ticket_is_updated_and_its_pointer_batch_written(
     aws: tuple[Counting, Counting], monkeypatch: pytest.MonkeyPatch, unprocessed: int
 ) -> None:
-    """One ``BatchWriteItem`` for the ticket's item and its ``#recent`` pointer; an item DynamoDB
-    leaves unprocessed is asked again (twice at most, after a short back-off), then an error."""
+    """One ``UpdateItem`` of the ticket's item (it keeps what the history sync imported) and one
+    ``BatchWriteItem`` of its ``#recent`` pointer; a pointer DynamoDB leaves unprocessed is asked
+    again (twice at most, after a short back-off), then an error."""
     dynamodb, _ = aws
     monkeypatch.setattr("ticket_enhancer.enhance.store.time.sleep", lambda _: None)
     client = Unprocessing(dynamodb._client, unprocessed)
@@ -334,10 +335,10 @@ def test_a_ticket_and_its_pointer_are_written_in_one_batch_write(
     if unprocessed >= 3:
         with pytest.raises(ContextStoreError, match="1 item"):
             context.index_ticket("acme", ticket)
-        assert dict(client.calls) == {"batch_write_item": 3}
+        assert dict(client.calls) == {"update_item": 1, "batch_write_item": 3}
         return
     context.index_ticket("acme", ticket)
-    assert dict(client.calls) == {"batch_write_item": 1 + unprocessed}
+    assert dict(client.calls) == {"update_item": 1, "batch_write_item": 1 + unprocessed}
     assert [t.ticket_id for t in ContextStore(dynamodb, TABLE).recent_tickets("acme")] == ["900"]  # type: ignore[arg-type]
 
 
