@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +300,67 @@ def test_the_patches_are_made_for_the_pinned_moto_only() -> None:
     assert f"moto=={moto_speedups.MOTO_VERSION}" in lock  # a new pin: check the patches, then bump it
     assert moto.__version__ == moto_speedups.MOTO_VERSION
     assert Table.query is not moto_speedups.whole_table_query()  # installed by this module
+
+
+# -- long polls on a FIFO queue whose visible messages all belong to a busy group ----------------
+
+
+@pytest.fixture
+def busy_group() -> Iterator[tuple[Any, str, str]]:
+    """A FIFO queue: group "noisy" has one message in flight and two waiting behind it."""
+    with mock_aws():
+        sqs: Any = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(
+            QueueName="jobs.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+        )["QueueUrl"]
+        for n in range(3):
+            sqs.send_message(QueueUrl=url, MessageBody=f"noisy {n}", MessageGroupId="noisy")
+        (taken,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+        yield sqs, url, taken["ReceiptHandle"]
+
+
+def _receive_in_thread(sqs: Any, url: str, wait: int) -> tuple[threading.Thread, list[Any]]:
+    got: list[Any] = []
+
+    def receive() -> None:
+        started = time.monotonic()
+        messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=wait).get("Messages", [])
+        got.append((messages, time.monotonic() - started))
+
+    thread = threading.Thread(target=receive)
+    thread.start()
+    return thread, got
+
+
+def test_a_long_poll_on_a_busy_group_waits_without_spinning(
+    busy_group: tuple[Any, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.sqs.models import Queue
+
+    sqs, url, _ = busy_group
+    scans = [0]
+    visible = Queue.messages
+
+    def counted(self: Queue) -> Any:
+        scans[0] += 1
+        return visible.fget(self)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Queue, "messages", property(counted))
+    started = time.monotonic()
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2).get("Messages", []) == []
+    assert time.monotonic() - started >= 1.5  # it waited out its long poll
+    assert scans[0] < 40  # moto's own loop scans the backlog without pause: thousands of times
+
+
+def test_a_new_message_of_another_group_wakes_a_waiting_poll(
+    busy_group: tuple[Any, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs, url, _ = busy_group
+    monkeypatch.setattr(moto_speedups, "BUSY_GROUP_PAUSE", 30.0)  # only a wake-up ends a pause early
+    thread, got = _receive_in_thread(sqs, url, wait=8)
+    time.sleep(0.3)
+    sqs.send_message(QueueUrl=url, MessageBody="quiet 0", MessageGroupId="quiet")
+    thread.join(10)
+    [(messages, seconds)] = got
+    assert [m["Body"] for m in messages] == ["quiet 0"]  # the busy group's are still held back
+    assert seconds < 4  # woken by the new message, not by the end of the 8 s poll
