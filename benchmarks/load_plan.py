@@ -168,6 +168,7 @@ def plan(
     prefix: str = "load",
     first_index: int = 0,
     noisy_weight: int = 1,
+    seeded: int = SEEDED_TICKETS,
 ) -> list[Delivery]:
     """Tenants, tickets and the deliveries in sending order, re-deliveries included. Ticket ids start
     at ``first_index`` (runs sharing a stack use disjoint ones)."""
@@ -177,7 +178,7 @@ def plan(
         for n in range(tenants_per_tool):
             tenant_id = tenant_name(prefix, tool, n)
             secrets[(tool, tenant_id)] = add_tenant(stack, tool, tenant_id)
-    seed_processed(stack, [tenant for _, tenant in secrets])
+    seed_processed(stack, [tenant for _, tenant in secrets], seeded)
     cycle = tenant_cycle(prefix, tenants_per_tool, noisy_weight)
     originals: list[Delivery] = []
     tickets: dict[str, list[str]] = {tool: [] for tool in TOOLS}
