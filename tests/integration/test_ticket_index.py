@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
-import pytest
-from moto import mock_aws
 from ticket_enhancer.enhance.records import IndexedTicket
 from ticket_enhancer.enhance.store import ContextStore
 from ticket_enhancer.models import Ticket
 from ticket_enhancer.sync.store import DynamoRecordStore
 
-from tests.support import create_table, moto_env
-
-TABLE = "context"
-
-
-@pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    moto_env(monkeypatch)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client, TABLE, "pk", "sk")
-        yield client
+from tests.integration.test_group_writes import TABLE, dynamodb  # noqa: F401 (the context table fixture)
 
 
 def ticket(subject: str, status: str = "open") -> Ticket:
@@ -41,7 +26,7 @@ def ticket(subject: str, status: str = "open") -> Ticket:
     )
 
 
-def test_processing_an_imported_ticket_keeps_its_resolution(dynamodb: Any) -> None:
+def test_processing_an_imported_ticket_keeps_its_resolution(dynamodb: Any) -> None:  # noqa: F811
     """A webhook for a ticket the history sync already imported (reopened, an update trigger, a
     late job): the worker's write refreshes the ticket's fields and keeps how it was resolved."""
     resolved = datetime.now(UTC).isoformat()
@@ -69,7 +54,7 @@ def test_processing_an_imported_ticket_keeps_its_resolution(dynamodb: Any) -> No
     assert (recent.ticket_id, recent.resolution) == ("10042", "Replaced the expired VPN certificate.")
 
 
-def test_a_new_ticket_is_indexed_with_its_pointer(dynamodb: Any) -> None:
+def test_a_new_ticket_is_indexed_with_its_pointer(dynamodb: Any) -> None:  # noqa: F811
     store = ContextStore(dynamodb, TABLE)
     store.index_ticket("acme", ticket("Printer jam"))
     store.index_ticket("acme", ticket("Printer jam, still"))  # processed twice: one item, two pointers
