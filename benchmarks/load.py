@@ -20,7 +20,7 @@ Three parts, one stack:
 2. The floor: the emulator accepting the webhook's own calls (PutItem + SendMessage) from as many
    threads as there were senders; ingest is reported as a ratio to it.
 3. Fair sharing (issue 14), ``FAIR_SIZES``: ``NOISY_TOOL``'s tenant 0 sends ``NOISY_WEIGHT`` times as
-   many webhooks as each of the 9 others (small: 100 webhooks; full: 10,000), offered at 70 % of the
+   many webhooks as each of the 9 others (small: 100 webhooks; full: 10,000), offered at 60 % of the
    capacity part 1 measured (at most 8/s small, 12/s full), ``SLOW_TOOL``'s vendor answering each
    call ``SLOW_DELAY_SECONDS`` late; before it, a run of the same plan without the noisy tenant (the
    quiet tenants' deliveries at the same times; full: of the plan's first 2,000). The quiet tenants'
@@ -104,7 +104,8 @@ class FairSize:
 
 # CI size: 20 processed tickets a tenant (seeding 100 for 30 tenants took a minute of the CI run).
 FAIR_SIZES = {"small": FairSize(100, 8.0, 100, seeded=20), "full": FairSize(10_000, 12.0, 2_000)}
-LOAD_FRACTION = 0.7
+# 60 %: the capacity part is a burst from 20 senders; an hour's run sustains less than a burst does.
+LOAD_FRACTION = 0.6
 NOISY_WEIGHT = 10  # the noisy tenant sends 10 times as many webhooks as each other tenant
 SLOW_TOOL = "servicenow"  # this vendor answers every call late in both runs
 SLOW_DELAY_SECONDS = 0.2

@@ -8,7 +8,7 @@ and ``LOAD_SENDERS`` override the size here. Results: ``benchmarks/results/load.
 ``latency.png``.
 
 Issue 14 at CI size, on the same stack: the emulator's floor for the webhook's own calls (PutItem +
-SendMessage from as many threads), and 100 webhooks offered at 70 % of the capacity just measured
+SendMessage from as many threads), and 100 webhooks offered at 60 % of the capacity just measured
 (at most 8/s: below the stack's capacity) with ServiceNow's vendor answering 0.2 s late and a noisy
 tenant sending 10 times as many webhooks as each other tenant; before it the same plan without the
 noisy tenant (the quiet tenants' deliveries at the same times): 0 lost, 0 doubled, 0 DLQ in each,
