@@ -7,7 +7,10 @@ share it, so the worker posts one note per ticket event. States:
 An attempt holds a lease (``lease_until``) while it runs, so two deliveries of one event processed
 at the same time (one batch, or two containers) cannot both post: the second gets
 ``JobInProgressError`` and is retried through the queue. A retryable failure releases the lease; a
-crashed attempt's lease expires before SQS makes its message visible again.
+crashed attempt's lease expires before SQS makes its message visible again. Each claim writes a
+token of its own (``claim_token``): a claim that landed but whose answer was lost, which botocore then
+sends again, finds its own token and goes on, rather than taking its own lease for another attempt's
+(the job would wait for the lease to expire).
 
 ``attempts`` counts real attempts: every claim adds one, and a deferral for a vendor's rate limit
 (``defer``) takes it back and adds to ``deferrals`` instead (with ``deferred_until`` and
@@ -19,6 +22,7 @@ the reason in ``last_error``.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -88,6 +92,7 @@ class JobStore:
         """
         stamp = self._clock() if now is None else now
         meta = job.metadata
+        token = os.urandom(12).hex()  # this claim's: the same in botocore's retries of the call
         try:
             result = self._dynamodb.update_item(
                 TableName=self._table,
@@ -97,7 +102,7 @@ class JobStore:
                     "ticket_id = :ticket, event_type = :event, #state = if_not_exists(#state, :processing), "
                     "attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, "
                     "created_at = if_not_exists(created_at, :now), expires_at = :expires, "
-                    "lease_until = :lease"
+                    "lease_until = :lease, claim_token = :token"
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(job_key) OR (NOT #state IN (:done, :failed) "
@@ -116,6 +121,7 @@ class JobStore:
                     ":now": {"N": str(int(stamp))},
                     ":expires": {"N": str(int(stamp) + self._history_seconds)},
                     ":lease": {"N": str(int(stamp) + self._lease_seconds)},
+                    ":token": {"S": token},
                     ":done": {"S": "done"},
                     ":failed": {"S": "failed"},
                 },
@@ -128,11 +134,16 @@ class JobStore:
                 state = old.get("state", {}).get("S")
                 if state is None or state in FINAL_STATES:
                     return None
+                if old.get("claim_token", {}).get("S") == token:  # ours: it landed, the answer was lost
+                    return self._claim_of(meta.event_key, old)
                 raise JobInProgressError(f"job {meta.event_key} is held by another attempt") from exc
             raise
-        item = result["Attributes"]
+        return self._claim_of(meta.event_key, result["Attributes"])
+
+    @staticmethod
+    def _claim_of(job_key: str, item: dict[str, Any]) -> Claim:
         return Claim(
-            job_key=meta.event_key,
+            job_key=job_key,
             job_id=item["job_id"]["S"],
             state=item["state"]["S"],
             attempts=int(item["attempts"]["N"]),

@@ -591,6 +591,33 @@ def test_a_delivery_write_retried_by_botocore_after_it_landed_is_still_queued(sy
     s.assert_one_note()
 
 
+def test_a_job_claim_retried_by_botocore_after_it_landed_goes_on(system: SystemFactory) -> None:
+    """The worker's claim (a conditional UpdateItem of the job record) lands but its answer is lost and
+    botocore sends it again: the retry fails the condition on the attempt's own lease. The claim's
+    token shows the lease is its own, so the attempt goes on and posts in the same receive, one attempt
+    counted, instead of waiting out its own lease (locally 120 s; on AWS the 360 s visibility timeout).
+    A cause that fits the one note 124 s late in the 10,000-webhook load run."""
+    s = system("servicenow")
+    assert s.send(s.webhook_event())[0] == 202
+    landed: list[str] = []
+    other = boto3.client("dynamodb", region_name="us-east-1")  # the same moto account
+
+    def first_claim_lands_then_retried(params: dict[str, Any], **_: Any) -> None:
+        claiming = "lease_until = :lease" in params.get("UpdateExpression", "")
+        if not landed and params.get("TableName") == s.jobs_table and claiming:
+            landed.append(params["Key"]["job_key"]["S"])
+            other.update_item(**params)  # the first attempt: it lands, its answer is lost
+
+    s.aws.hook(s.aws.dynamodb, "before-parameter-build.dynamodb.UpdateItem", first_claim_lands_then_retried)
+
+    pumped = s.pump(leases_expire=False)
+
+    assert landed
+    assert pumped.receive_counts == [1]  # no redelivery, no wait for a lease
+    assert s.job()["attempts"] == 1
+    s.assert_one_note()
+
+
 @pytest.mark.parametrize(
     ("nth", "what"),
     [(1, "claim"), (2, "mark_posting"), (3, "finish")],
