@@ -109,6 +109,7 @@ class NoteWatcher:
         self.interval = interval
         self.first_seen: dict[tuple[str, str], float] = {}
         self.counts: dict[tuple[str, str], int] = {}
+        self._cursors: dict[str, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="note-watcher", daemon=True)
 
@@ -122,9 +123,13 @@ class NoteWatcher:
 
     def poll(self, http: httpx.Client) -> None:
         for tool in TOOLS:
-            counts = http.get(f"{self.sandbox_url}/{tool}/_notes").json()["notes"]
+            # Only the tickets whose notes changed since the last poll (the sandbox's cursor; after
+            # a reset of the sandbox it reads every ticket again).
+            since = {"since": self._cursors.get(tool, "")}
+            body = http.get(f"{self.sandbox_url}/{tool}/_notes", params=since).json()
+            self._cursors[tool] = body["cursor"]
             now = time.monotonic()
-            for ticket_id, count in counts.items():
+            for ticket_id, count in body["notes"].items():
                 key = (tool, ticket_id)
                 self.counts[key] = count
                 self.first_seen.setdefault(key, now)

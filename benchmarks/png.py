@@ -173,9 +173,9 @@ def draw_histogram(canvas: Canvas, panel: Panel, top: int, height: int, bins: in
         canvas.rect(x, plot_bottom, 2, 6, BLACK)
         label = _label(ms) if step else "0"
         canvas.text(min(x - 6, canvas.width - 12 * len(label) - 2), plot_bottom + 10, label)
-    if over:
+    if over:  # right-aligned on the row below the markers' labels (the title may reach the right edge)
         note = f"+{over} OVER {_label(span)}"
-        canvas.text(right - 12 * len(note), top + 10, note)
+        canvas.text(right - 12 * len(note), plot_top + 4 + 20 * len(panel.markers), note)
     canvas.text(6, plot_top, str(peak))
     canvas.text(6, plot_bottom - 14, "0")
     for n, (name, ms) in enumerate(panel.markers.items()):

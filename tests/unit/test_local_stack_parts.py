@@ -304,7 +304,10 @@ def test_sandbox_tickets_are_added_and_notes_counted() -> None:
     shown = local.handle("GET", "/_sandbox/zendesk/api/v2/tickets/901", [], b"", "127.0.0.1")
     assert json.loads(shown.body)["ticket"]["subject"] == "VPN bricht ab"
 
-    assert json.loads(counts.body) == {"tool": "zendesk", "notes": {"900": 1}}
+    listed = json.loads(counts.body)
+    assert (listed["tool"], listed["notes"]) == ("zendesk", {"900": 1})
+    since = local.handle("GET", f"/_sandbox/zendesk/_notes?since={listed['cursor']}", [], b"", "127.0.0.1")
+    assert json.loads(since.body)["notes"] == {}  # nothing changed since that cursor
     assert local.handle("GET", "/_sandbox/nope/_notes", [], b"", "127.0.0.1").status == 404
 
 

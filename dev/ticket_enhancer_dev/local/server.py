@@ -7,7 +7,8 @@
   the seed ticket under new ids, for load tests; optional top-level string ``fields`` replaced),
   ``POST /_sandbox/{tool}/_delay`` ``{"seconds": 0.2}`` (every vendor API call of that tool answers
   that much later: a slow vendor; 0 ends it),
-  ``GET /_sandbox/{tool}/_notes`` (the number of notes per ticket), ``POST /_sandbox/_reset``,
+  ``GET /_sandbox/{tool}/_notes[?since=<cursor>]`` (the number of notes per ticket, and a
+  ``cursor``: given back, only the tickets whose notes changed since), ``POST /_sandbox/_reset``,
   ``POST /_sandbox/_llm/v1/chat/completions`` (the sandbox model, ``sandbox/llm.py``);
 - ``/_local``: ``POST /_local/pause/{tool}``, ``POST /_local/resume/{tool}``, ``GET /_local/status``,
   ``POST /_local/invoke/{function name}`` (Lambda's Invoke: the JSON body is the event;
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from ticket_enhancer_dev.local.guard import (
     MISDIRECTED,
@@ -158,7 +159,9 @@ class LocalApp:
         if notes and method == "GET":
             if notes["tool"] not in self.sandbox.state.faults:
                 return json_reply(404, {"error": f"unknown tool {notes['tool']!r}"})
-            return json_reply(200, {"tool": notes["tool"], "notes": self.sandbox.note_counts(notes["tool"])})
+            since = parse_qs(query).get("since", [""])[0]
+            counts, cursor = self.sandbox.note_counts(notes["tool"], since)
+            return json_reply(200, {"tool": notes["tool"], "notes": counts, "cursor": cursor})
         if path == llm.PATH and method == "POST":  # the sandbox model (no key, like a local server)
             try:
                 status, answer_body = llm.complete(json.loads(body or b"{}"))

@@ -38,6 +38,9 @@ class ToolData:
     notes: dict[str, list[dict[str, Any]]]
     id_field: str = "id"
     keys: tuple[str, ...] = ()  # other fields a ticket is addressed by (Jira's key, a number)
+    # The keys of tickets whose notes changed, in order (``VendorSandbox.note_counts`` reads it since a
+    # cursor, so a watcher's poll carries what changed, not every ticket's count).
+    changes: list[str] = field(default_factory=list)
 
     def key_of(self, ticket: Mapping[str, Any]) -> str:
         return str(ticket[self.id_field])
@@ -57,7 +60,18 @@ class ToolData:
         notes = self.notes.setdefault(self.key_of(ticket), [])
         note["id"] = len(notes) + 1
         notes.append(note)
+        self.changes.append(self.key_of(ticket))
         return int(note["id"])
+
+    def remove_notes(self, ticket: Mapping[str, Any], keep: Callable[[dict[str, Any]], bool]) -> int:
+        """Drop ``ticket``'s notes for which ``keep`` is false; how many were dropped."""
+        notes = self.notes_of(ticket)
+        kept = [n for n in notes if keep(n)]
+        dropped = len(notes) - len(kept)
+        if dropped:
+            notes[:] = kept
+            self.changes.append(self.key_of(ticket))
+        return dropped
 
 
 Route = Callable[[ToolData, Call], Answer]
@@ -89,5 +103,10 @@ class SandboxTool:
             self.renamed(ticket, ticket_id)
         return ticket
 
-    def data(self, tickets: dict[str, dict[str, Any]], notes: dict[str, list[dict[str, Any]]]) -> ToolData:
-        return ToolData(tickets, notes, self.id_field, self.keys)
+    def data(
+        self,
+        tickets: dict[str, dict[str, Any]],
+        notes: dict[str, list[dict[str, Any]]],
+        changes: list[str] | None = None,
+    ) -> ToolData:
+        return ToolData(tickets, notes, self.id_field, self.keys, [] if changes is None else changes)

@@ -7,6 +7,7 @@ Faults can be scheduled (``fail_next``) to show retries and the DLQ.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import threading
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from ticket_enhancer_dev.sandbox.zoho import ZohoAccounts
 __all__ = ["Answer", "Call", "SandboxState", "VendorSandbox"]
 
 PREFIX = re.compile(r"^/_sandbox/(?P<tool>[a-z_]+)(?P<path>/.*)$")
+CURSOR = re.compile(r"(?P<epoch>[0-9]{1,9})\.(?P<position>[0-9]{1,12})")
 
 
 @dataclass
@@ -30,6 +32,8 @@ class SandboxState:
     notes: dict[str, dict[str, list[dict[str, Any]]]]
     faults: dict[str, list[Answer]]
     requests: list[dict[str, Any]]
+    changes: dict[str, list[str]]  # per tool: the tickets whose notes changed, in order
+    epoch: int  # a new one at each reset: a cursor from before it reads from the start
 
 
 class VendorSandbox:
@@ -39,6 +43,7 @@ class VendorSandbox:
         self._lock = threading.Lock()
         self.tools: dict[str, SandboxTool] = tools.available()
         self.zoho = ZohoAccounts()  # ServiceDesk Plus Cloud's OAuth (each data centre's accounts host)
+        self._epochs = itertools.count(1)
         self.reset()
 
     def reset(self) -> None:
@@ -48,6 +53,8 @@ class VendorSandbox:
                 notes={name: {} for name in self.tools},
                 faults={name: [] for name in self.tools},
                 requests=[],
+                changes={name: [] for name in self.tools},
+                epoch=next(self._epochs),
             )
 
     def fail_next(self, tool: str, status: int, count: int = 1, retry_after: int | None = None) -> None:
@@ -65,10 +72,20 @@ class VendorSandbox:
                 return list(by_ticket.get(ticket_id, []))
             return [n for notes in by_ticket.values() for n in notes]
 
-    def note_counts(self, tool: str) -> dict[str, int]:
-        """How many notes each ticket of ``tool`` has (tickets without notes are left out)."""
+    def note_counts(self, tool: str, since: str = "") -> tuple[dict[str, int], str]:
+        """How many notes each ticket of ``tool`` has (tickets without notes are left out), and a
+        cursor. With ``since`` (a cursor this sandbox gave since its last reset), only the tickets
+        whose notes changed after it: a watcher polling many times a second reads what is new, not
+        every ticket's count again. Any other ``since`` reads every ticket."""
         with self._lock:
-            return {ticket_id: len(notes) for ticket_id, notes in self.state.notes.get(tool, {}).items()}
+            notes = self.state.notes.get(tool, {})
+            changes = self.state.changes.get(tool, [])
+            ours = CURSOR.fullmatch(since)
+            if ours and int(ours["epoch"]) == self.state.epoch and int(ours["position"]) <= len(changes):
+                counts = {t: len(notes.get(t, [])) for t in dict.fromkeys(changes[int(ours["position"]) :])}
+            else:
+                counts = {ticket_id: len(n) for ticket_id, n in notes.items()}
+            return counts, f"{self.state.epoch}.{len(changes)}"
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -103,7 +120,9 @@ class VendorSandbox:
                     "messages": [{"status_code": 4001, "message": "UNAUTHORISED"}],
                 }
                 return Answer(401, {"response_status": failed})
-            data = self.tools[tool].data(self.state.tickets[tool], self.state.notes[tool])
+            data = self.tools[tool].data(
+                self.state.tickets[tool], self.state.notes[tool], self.state.changes[tool]
+            )
             return self.tools[tool].route(data, Call(method, rest, parse_qs(query), body, lowered))
 
     def transport(self) -> httpx.MockTransport:

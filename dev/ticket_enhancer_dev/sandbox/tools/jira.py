@@ -83,11 +83,8 @@ def _add_comment(data: ToolData, ticket: dict[str, Any], call: Call) -> Answer:
 
 def _delete_comment(data: ToolData, issue: str, comment_id: str) -> Answer:
     found = data.find(issue)
-    notes = data.notes_of(found) if found is not None else []
-    kept = [n for n in notes if str(n.get("id")) != comment_id]
-    if found is None or len(kept) == len(notes):
+    if found is None or not data.remove_notes(found, lambda n: str(n.get("id")) != comment_id):
         return Answer(404, {"errorMessages": ["Can not find a comment for the id"]})
-    notes[:] = kept
     return Answer(204)
 
 
