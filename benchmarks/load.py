@@ -14,9 +14,10 @@ none doubled, nothing in a dead-letter queue (``load_watch``).
 
 Three parts, one stack:
 
-1. Capacity: ``SIZES`` webhooks (small 100 from 5 senders, full 2,000 from 20) as fast as the senders
+1. Capacity: ``SIZES`` webhooks (small 100 from 5 senders, full 1,000 from 20) as fast as the senders
    go: webhooks/s, ingest latency (each HTTP round trip), end-to-end latency (first send -> note
-   visible, sampled by polling ``GET /_sandbox/{tool}/_notes``: every 50 ms, 100 ms at full size).
+   visible, sampled by polling ``GET /_sandbox/{tool}/_notes?since=<cursor>``: every 50 ms, 100 ms at
+   full size, each poll carrying the tickets whose notes changed since the last).
 2. The floor: the emulator accepting the webhook's own calls (PutItem + SendMessage) from as many
    threads as there were senders; ingest is reported as a ratio to it.
 3. Fair sharing (issue 14), ``FAIR_SIZES``: ``NOISY_TOOL``'s tenant 0 sends ``NOISY_WEIGHT`` times as

@@ -110,6 +110,7 @@ class NoteWatcher:
         self.first_seen: dict[tuple[str, str], float] = {}
         self.counts: dict[tuple[str, str], int] = {}
         self._cursors: dict[str, str] = {}
+        self._polling = threading.Lock()  # one poll at a time: a cursor and its counts go together
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="note-watcher", daemon=True)
 
@@ -122,6 +123,10 @@ class NoteWatcher:
         self._thread.join(timeout=10)
 
     def poll(self, http: httpx.Client) -> None:
+        with self._polling:  # the watcher's thread and a run's last check both poll
+            self._poll(http)
+
+    def _poll(self, http: httpx.Client) -> None:
         for tool in TOOLS:
             # Only the tickets whose notes changed since the last poll (the sandbox's cursor; after
             # a reset of the sandbox it reads every ticket again).

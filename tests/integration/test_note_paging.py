@@ -64,7 +64,8 @@ def seed_notes(
     sandbox = h.vendor.sandbox
     found = sandbox.tools[h.tool]
     with sandbox._lock:
-        data = found.data(sandbox.state.tickets[h.tool], sandbox.state.notes[h.tool])
+        state = sandbox.state
+        data = found.data(state.tickets[h.tool], state.notes[h.tool], state.changes[h.tool])
         ticket = data.find(seed_ticket_id(h.tool))
         assert ticket is not None
         if first is not None:

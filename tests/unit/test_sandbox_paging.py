@@ -15,7 +15,7 @@ from ticket_enhancer_dev.sandbox.vendor import VendorSandbox
 def _seeded(tool: str, count: int, note: dict[str, object]) -> VendorSandbox:
     sandbox = VendorSandbox()
     found = sandbox.tools[tool]
-    data = found.data(sandbox.state.tickets[tool], sandbox.state.notes[tool])
+    data = found.data(sandbox.state.tickets[tool], sandbox.state.notes[tool], sandbox.state.changes[tool])
     ticket = data.find(seed_ticket_id(tool))
     assert ticket is not None
     for n in range(count):

@@ -107,6 +107,6 @@ class SandboxTool:
         self,
         tickets: dict[str, dict[str, Any]],
         notes: dict[str, list[dict[str, Any]]],
-        changes: list[str] | None = None,
+        changes: list[str],
     ) -> ToolData:
-        return ToolData(tickets, notes, self.id_field, self.keys, [] if changes is None else changes)
+        return ToolData(tickets, notes, self.id_field, self.keys, changes)

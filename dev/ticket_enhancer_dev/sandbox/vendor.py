@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -43,7 +44,8 @@ class VendorSandbox:
         self._lock = threading.Lock()
         self.tools: dict[str, SandboxTool] = tools.available()
         self.zoho = ZohoAccounts()  # ServiceDesk Plus Cloud's OAuth (each data centre's accounts host)
-        self._epochs = itertools.count(1)
+        # A random first epoch: a cursor from another sandbox (a restarted stack) reads from the start.
+        self._epochs = itertools.count(int.from_bytes(os.urandom(3), "big") + 1)
         self.reset()
 
     def reset(self) -> None:
@@ -73,7 +75,7 @@ class VendorSandbox:
             return [n for notes in by_ticket.values() for n in notes]
 
     def note_counts(self, tool: str, since: str = "") -> tuple[dict[str, int], str]:
-        """How many notes each ticket of ``tool`` has (tickets without notes are left out), and a
+        """How many notes each ticket of ``tool`` has (tickets that never had one are left out), and a
         cursor. With ``since`` (a cursor this sandbox gave since its last reset), only the tickets
         whose notes changed after it: a watcher polling many times a second reads what is new, not
         every ticket's count again. Any other ``since`` reads every ticket."""
