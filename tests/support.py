@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 TOOLS: tuple[str, ...] = ("jira", "zendesk", "servicenow", "freshservice", "servicedesk_plus", "zammad")
 REGION = "us-east-1"
+CONTEXT_TABLE = "context"  # the context table (pk, sk) of the integration tests' `context_table` fixture
 
 DEFAULT_MODES: dict[str, str] = {
     "jira": schemes.JIRA_HMAC,

@@ -1,9 +1,10 @@
-"""Fixtures for the CLI's ``--stack`` tests (``tests.cli_support`` is imported only when used)."""
+"""Fixtures shared by integration tests: the CLI's ``--stack`` tests (``tests.cli_support`` is
+imported only when used) and the context table on moto's DynamoDB."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -22,3 +23,18 @@ def deployed() -> Iterator[Deployment]:
 
     with moto_world() as world:
         yield deploy(world)
+
+
+@pytest.fixture
+def context_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A DynamoDB client on moto with the context table (``CONTEXT_TABLE``: ``pk``, ``sk``)."""
+    import boto3
+    from moto import mock_aws
+
+    from tests.support import CONTEXT_TABLE, create_table, moto_env
+
+    moto_env(monkeypatch)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client, CONTEXT_TABLE, "pk", "sk")
+        yield client

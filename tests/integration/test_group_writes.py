@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from ticket_enhancer.enhance.errors import ContextStoreError
 from ticket_enhancer.enhance.group_writes import GroupWriter
 from ticket_enhancer.enhance.store import ContextStore
 from ticket_enhancer.models import Ticket
 
-from tests.support import create_table, moto_env
-
-TABLE = "context"
-
-
-@pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    moto_env(monkeypatch)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client, TABLE, "pk", "sk")
-        yield client
+from tests.support import CONTEXT_TABLE as TABLE
 
 
 class Gated:
@@ -77,25 +63,25 @@ def put_while_one_is_in_flight(
         return [f.exception(10) for f in [first, *rest]]
 
 
-def test_a_lone_put_is_written_at_once_in_one_call(dynamodb: Any) -> None:
-    gate = Gated(dynamodb)
+def test_a_lone_put_is_written_at_once_in_one_call(context_table: Any) -> None:
+    gate = Gated(context_table)
     gate.release.set()
     GroupWriter(gate, TABLE).put(item("acme", "1"), item("acme", "r1"))  # type: ignore[arg-type]
     assert gate.calls == [["1", "r1"]]
-    assert stored(dynamodb) == {("acme#ticket", "1"), ("acme#ticket", "r1")}
+    assert stored(context_table) == {("acme#ticket", "1"), ("acme#ticket", "r1")}
 
 
-def test_puts_made_while_one_is_in_flight_share_the_next_call(dynamodb: Any) -> None:
+def test_puts_made_while_one_is_in_flight_share_the_next_call(context_table: Any) -> None:
     """Ten jobs' tickets and pointers: the first call holds one job's, the next ones the nine others'
     (at most 25 items a call, a job's items never split), and every item is written."""
-    gate = Gated(dynamodb)
+    gate = Gated(context_table)
     writer = GroupWriter(gate, TABLE)  # type: ignore[arg-type]
     puts = [[item("acme" if i % 2 else "globex", str(i)), item("acme", f"r{i}")] for i in range(14)]
 
     assert put_while_one_is_in_flight(writer, gate, puts) == [None] * 14
 
     assert [len(c) for c in gate.calls] == [2, 24, 2]
-    assert stored(dynamodb) == {_key(i) for p in puts for i in p}
+    assert stored(context_table) == {_key(i) for p in puts for i in p}
 
 
 def _key(i: dict[str, Any]) -> tuple[str, str]:
@@ -103,10 +89,10 @@ def _key(i: dict[str, Any]) -> tuple[str, str]:
 
 
 def test_only_the_writer_of_an_item_left_unprocessed_gets_the_error(
-    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+    context_table: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("ticket_enhancer.enhance.group_writes.time.sleep", lambda _: None)
-    gate = Gated(dynamodb, refuse=frozenset({"r3"}))
+    gate = Gated(context_table, refuse=frozenset({"r3"}))
     writer = GroupWriter(gate, TABLE)  # type: ignore[arg-type]
     puts = [[item("acme", str(i)), item("acme", f"r{i}")] for i in range(5)]
 
@@ -120,12 +106,12 @@ def test_only_the_writer_of_an_item_left_unprocessed_gets_the_error(
         ["r3"],
         ["r3"],
     ]  # asked twice more
-    assert ("acme#ticket", "3") in stored(dynamodb)  # its other item was written
+    assert ("acme#ticket", "3") in stored(context_table)  # its other item was written
     writer.put(item("acme", "5"))  # the writer is free again
-    assert ("acme#ticket", "5") in stored(dynamodb)
+    assert ("acme#ticket", "5") in stored(context_table)
 
 
-def test_a_failed_call_fails_its_group_and_the_writer_goes_on(dynamodb: Any) -> None:
+def test_a_failed_call_fails_its_group_and_the_writer_goes_on(context_table: Any) -> None:
     class Failing(Gated):
         def batch_write_item(self, RequestItems: dict[str, list[Any]]) -> Any:
             answer = super().batch_write_item(RequestItems)
@@ -133,18 +119,18 @@ def test_a_failed_call_fails_its_group_and_the_writer_goes_on(dynamodb: Any) -> 
                 raise RuntimeError("throttled for good")
             return answer
 
-    gate = Failing(dynamodb)
+    gate = Failing(context_table)
     writer = GroupWriter(gate, TABLE)  # type: ignore[arg-type]
     errors = put_while_one_is_in_flight(writer, gate, [[item("acme", str(i))] for i in range(3)])
 
     assert errors[0] is None
     assert [str(e) for e in errors[1:]] == ["throttled for good"] * 2
     writer.put(item("acme", "9"))
-    assert ("acme#ticket", "9") in stored(dynamodb)
+    assert ("acme#ticket", "9") in stored(context_table)
 
 
-def test_the_store_indexes_concurrent_jobs_pointers_in_shared_calls(dynamodb: Any) -> None:
-    gate = Gated(dynamodb)
+def test_the_store_indexes_concurrent_jobs_pointers_in_shared_calls(context_table: Any) -> None:
+    gate = Gated(context_table)
     gate.release.set()
     store = ContextStore(gate, TABLE)  # type: ignore[arg-type]
     tickets = [
@@ -165,6 +151,6 @@ def test_the_store_indexes_concurrent_jobs_pointers_in_shared_calls(dynamodb: An
     assert 1 <= len(gate.calls) <= 10  # the ten pointers (each ticket's item is an UpdateItem)
     pointers = sorted(sk.rsplit("#", 1)[1] for call in gate.calls for sk in call)
     assert pointers == [t.ticket_id for t in tickets]
-    assert sorted(t.ticket_id for t in ContextStore(dynamodb, TABLE).recent_tickets("acme")) == [
+    assert sorted(t.ticket_id for t in ContextStore(context_table, TABLE).recent_tickets("acme")) == [
         t.ticket_id for t in tickets
     ]

@@ -10,7 +10,7 @@ from ticket_enhancer.enhance.store import ContextStore
 from ticket_enhancer.models import Ticket
 from ticket_enhancer.sync.store import DynamoRecordStore
 
-from tests.integration.test_group_writes import TABLE, dynamodb  # noqa: F401 (the context table fixture)
+from tests.support import CONTEXT_TABLE as TABLE
 
 
 def ticket(subject: str, status: str = "open") -> Ticket:
@@ -26,7 +26,7 @@ def ticket(subject: str, status: str = "open") -> Ticket:
     )
 
 
-def test_processing_an_imported_ticket_keeps_its_resolution(dynamodb: Any) -> None:  # noqa: F811
+def test_processing_an_imported_ticket_keeps_its_resolution(context_table: Any) -> None:
     """A webhook for a ticket the history sync already imported (reopened, an update trigger, a
     late job): the worker's write refreshes the ticket's fields and keeps how it was resolved."""
     resolved = datetime.now(UTC).isoformat()
@@ -39,12 +39,13 @@ def test_processing_an_imported_ticket_keeps_its_resolution(dynamodb: Any) -> No
         resolved=resolved,
         status="resolved",
     )
-    DynamoRecordStore(dynamodb, TABLE).put_tickets("acme", [imported], retention_days=365)
-    store = ContextStore(dynamodb, TABLE)
+    DynamoRecordStore(context_table, TABLE).put_tickets("acme", [imported], retention_days=365)
+    store = ContextStore(context_table, TABLE)
 
     store.index_ticket("acme", ticket("VPN drops again", status="open"))
 
-    item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "acme#ticket"}, "sk": {"S": "10042"}})["Item"]
+    key = {"pk": {"S": "acme#ticket"}, "sk": {"S": "10042"}}
+    item = context_table.get_item(TableName=TABLE, Key=key)["Item"]
     assert item["resolution"]["S"] == "Replaced the expired VPN certificate."
     assert item["resolved"]["S"] == resolved
     assert item["origin"]["S"] == "history"
@@ -54,12 +55,12 @@ def test_processing_an_imported_ticket_keeps_its_resolution(dynamodb: Any) -> No
     assert (recent.ticket_id, recent.resolution) == ("10042", "Replaced the expired VPN certificate.")
 
 
-def test_a_new_ticket_is_indexed_with_its_pointer(dynamodb: Any) -> None:  # noqa: F811
-    store = ContextStore(dynamodb, TABLE)
+def test_a_new_ticket_is_indexed_with_its_pointer(context_table: Any) -> None:
+    store = ContextStore(context_table, TABLE)
     store.index_ticket("acme", ticket("Printer jam"))
     store.index_ticket("acme", ticket("Printer jam, still"))  # processed twice: one item, two pointers
 
-    items = dynamodb.scan(TableName=TABLE)["Items"]
+    items = context_table.scan(TableName=TABLE)["Items"]
     assert sorted(i["pk"]["S"] for i in items) == ["acme#recent", "acme#recent", "acme#ticket"]
     (recent,) = store.recent_tickets("acme")
     assert (recent.subject, recent.resolution, recent.status) == ("Printer jam, still", "", "open")
