@@ -3,9 +3,9 @@
 100 signed webhooks across the five tools (a ticket each, two tenants a tool) from 5 concurrent
 senders, 1 % re-sent byte for byte. Every accepted delivery must end as exactly one note: none
 lost, none doubled, nothing in a DLQ; each re-delivery is answered ``200 duplicate`` with the
-first job id. ``make load`` runs the full size (1,000 webhooks, 20 senders, then the 10,000-webhook noisy-tenant run); ``LOAD_WEBHOOKS``
-and ``LOAD_SENDERS`` override the size here. Results: ``benchmarks/results/load.json`` and
-``latency.png``.
+first job id. ``make load`` runs the full size (1,000 webhooks, 20 senders, then the 10,000-webhook
+noisy-tenant run); ``LOAD_WEBHOOKS`` and ``LOAD_SENDERS`` override the size here. Results:
+``benchmarks/results/load.json`` and ``latency.png``.
 
 Issue 14 at CI size, on the same stack: the emulator's floor for the webhook's own calls (PutItem +
 SendMessage from as many threads), and 100 webhooks offered at 60 % of the capacity just measured
